@@ -1,0 +1,209 @@
+"""The click layer: parse options -> resolve the config -> open a run -> run the experiment -> report.
+
+Nothing heavy is imported at module level: experiment modules (and with them numpy, torch and
+matplotlib) load only when their command runs or shows its help.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import sys
+import traceback
+import typing
+from typing import Any
+
+import click
+
+from nnlab import __version__
+from nnlab.core.errors import UserError
+from nnlab.registry import EXPERIMENTS, Experiment
+
+TOOLS = {"redraw": ("nnlab.tools.redraw", "redraw", "Redraw the plots of a finished run from its files.")}
+
+
+class NnlabGroup(click.Group):
+    """A group whose subcommands load lazily and whose every error is one line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*EXPERIMENTS, *TOOLS]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in EXPERIMENTS:
+            return experiment_command(EXPERIMENTS[name])
+        if name in TOOLS:
+            module, attr, _ = TOOLS[name]
+            return getattr(importlib.import_module(module), attr)
+        return None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from the registry, so listing the commands imports none of them.
+        rows = [(e.name, e.short_help) for e in EXPERIMENTS.values()]
+        rows += [(name, short) for name, (_, _, short) in TOOLS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv
+        try:
+            result = super().main(argv, prog_name or "nnlab", standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except click.UsageError as exc:
+            fail(exc.format_message(), 2, exc if debug else None)
+        except click.ClickException as exc:
+            fail(exc.format_message(), exc.exit_code, exc if debug else None)
+        except UserError as exc:
+            fail(str(exc), 2, exc if debug else None)
+        except Exception as exc:  # a bug, not bad input: say so in one line unless --debug
+            fail(f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)", 1, exc if debug else None)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def fail(message: str, code: int, exc: BaseException | None) -> typing.NoReturn:
+    if exc is not None:
+        traceback.print_exception(exc)
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=NnlabGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="nnlab")
+def cli() -> None:
+    """nnlab: the lecture "Neural network basics", one command per claim.
+
+    Each experiment writes config.yaml, meta.json, metrics.jsonl, summary.json and plots/ into a new
+    directory outputs/<command>/<time>[-tag]/ and prints whether the lecture's claims held.
+    """
+
+
+def main() -> None:
+    cli.main()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Experiment commands, built from their Config dataclass
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) if value else "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def config_options(config_cls: type) -> list[click.Option]:
+    """One option per config field: `--batch-size` for batch_size, repeatable for lists, --x/--no-x for bools.
+
+    Options default to None (not given), so only what the user typed overrides the recipe; values stay
+    strings here and are converted and checked by nnlab.core.config, which words every error alike.
+    """
+    from nnlab.core.config import ExperimentConfig, field_types
+
+    shared = {f.name for f in dataclasses.fields(ExperimentConfig)}
+    fields = sorted(dataclasses.fields(config_cls), key=lambda f: f.name in shared)  # shared ones last
+    types_by_key = field_types(config_cls)
+    options = []
+    for f in fields:
+        tp = types_by_key[f.name]
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        help_text = f"{f.metadata.get('help', '')}  [default: {_default_text(default)}]"
+        if tp is bool:
+            options.append(click.Option([f"{flag}/--no-{flag[2:]}"], default=None, help=help_text))
+            continue
+        is_list = typing.get_origin(tp) is list
+        metavar = f.metadata["choices"] and "|".join(f.metadata["choices"])
+        metavar = metavar if metavar and len(metavar) < 30 else f.name.split("_")[-1].upper()
+        options.append(click.Option(
+            [flag], multiple=is_list, default=None, type=str, metavar=metavar,
+            help=help_text + (" (repeatable)" if is_list else ""),
+        ))
+    return options
+
+
+SHARED_OPTIONS = [
+    click.Option(["--recipe"], metavar="FILE", help="YAML recipe of config keys (see recipes/).  [default: none]"),
+    click.Option(["--set", "set_pairs"], multiple=True, metavar="KEY=VALUE",
+                 help="Override any config key, after every other option (repeatable)."),
+    click.Option(["--out"], default="outputs", show_default=True, metavar="DIR",
+                 help="Where run directories go: DIR/<command>/<time>[-tag]/."),
+    click.Option(["--tag"], metavar="TAG", help="Suffix for the run directory's name.  [default: none]"),
+    click.Option(["--quick"], is_flag=True, help="A seconds-long smoke version of the run."),
+    click.Option(["--debug"], is_flag=True, help="Show the full traceback on errors."),
+]
+
+
+def experiment_command(exp: Experiment) -> click.Command:
+    module = importlib.import_module(exp.module)
+    config_cls = getattr(module, exp.config)
+    field_names = [f.name for f in dataclasses.fields(config_cls)]
+
+    def callback(recipe: str | None, set_pairs: tuple[str, ...], out: str, tag: str | None, quick: bool,
+                 debug: bool, **options: Any) -> None:
+        from nnlab.core.config import Layer, load_recipe, parse_set, resolve
+
+        layers = []
+        if recipe:
+            layers.append(Layer(f"recipe {recipe}", load_recipe(recipe, exp.name)))
+        if quick:
+            layers.append(Layer("--quick", getattr(module, "QUICK", {})))
+        given = {k: v for k, v in options.items() if k in field_names and v not in (None, ())}
+        layers.append(Layer("option", given, option_style=True))
+        layers.append(Layer("--set", parse_set(set_pairs)))
+        config = resolve(config_cls, layers)
+        execute(exp, module, config, out, tag)
+
+    params = config_options(config_cls) + SHARED_OPTIONS
+    return click.Command(
+        exp.name, callback=callback, params=params, help=module.__doc__, short_help=exp.short_help,
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+    )
+
+
+def execute(exp: Experiment, module: Any, config: Any, out: str, tag: str | None) -> None:
+    """Open the run directory, run the experiment, draw its plots, close the run, print the result."""
+    from nnlab.core import console
+    from nnlab.core.device import describe, resolve_device
+    from nnlab.core.run import Interrupted, Run, read_run
+
+    device = resolve_device(config.device)
+    run = Run.create(out, exp.name, config, device, tag, argv=["nnlab", *sys.argv[1:]])
+    run.meta["device"] = describe(device)
+    console.err.print(f"[dim]run directory[/] {run.path}")
+    summary: dict[str, Any] | None = None
+    with run.handle_signals():
+        try:
+            summary = module.run(config, run)
+            # Plots see exactly what summary.json will hold, so `nnlab redraw` draws the same figures.
+            summary = json.loads(json.dumps(summary, default=str))
+            importlib.import_module(exp.plots).draw(summary, read_run(run.path)["metrics"], run.plots_dir)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            run.finish("interrupted", summary)
+            signum = exc.signum if isinstance(exc, Interrupted) else 2
+            console.err.print(f"interrupted; partial run kept in {run.path}")
+            sys.exit(128 + signum)
+        except BaseException as exc:
+            run.finish("failed", summary, error=f"{type(exc).__name__}: {exc}")
+            raise
+    status = summary.get("status", "completed")
+    run.finish(status, summary)
+    report(module, summary, run)
+
+
+def report(module: Any, summary: dict[str, Any], run: Any) -> None:
+    from nnlab.core import console
+
+    if hasattr(module, "headline"):
+        columns, rows = module.headline(summary)
+        console.out.print(console.table(f"nnlab {run.command}", columns, rows))
+    if summary.get("claims"):
+        console.out.print(console.claims_table(summary["claims"]))
+    plots = sorted(p.name for p in run.plots_dir.glob("*.png"))
+    console.out.print(f"status [bold]{run.status}[/] · {run.path} · plots: {', '.join(plots) or 'none'}")

@@ -1,0 +1,1 @@
+"""What every experiment shares: config, run directories, seeding, device, console, plotting, claims."""

@@ -1,0 +1,290 @@
+"""Experiment configs: dataclasses filled from defaults, a YAML recipe, CLI options and `--set`, strictly.
+
+Precedence, lowest first: dataclass defaults < recipe < the `--quick` preset < explicit CLI options < `--set`.
+Every value is converted to the field's declared type whatever YAML guessed (YAML reads `1e-3` as a
+string and `off` as false), then checked against the field's choices and range. Errors name the key,
+what was expected, and the closest valid key.
+
+Deliberately light: imports yaml but no numpy or torch, so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nnlab.core.errors import UserError
+
+# The key a recipe may carry to say which command it is for; config.yaml always carries it.
+COMMAND_KEY = "command"
+
+
+def param(
+    default: Any,
+    help: str,
+    *,
+    choices: Iterable[str] | None = None,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    check: Callable[[Any], str | None] | None = None,
+) -> Any:
+    """A config field plus what the CLI and the validator need to know about it.
+
+    `low`/`high` bound numbers (inclusive, or exclusive below with `low_open`); for a list field they
+    bound each item. `check(value) -> error or None` adds a rule the bounds cannot express.
+    """
+    meta = {
+        "help": help,
+        "choices": list(choices) if choices is not None else None,
+        "low": low,
+        "high": high,
+        "low_open": low_open,
+        "check": check,
+    }
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class ExperimentConfig:
+    """Fields every experiment has. Subclasses add their own (all with defaults)."""
+
+    seed: int = param(0, "Seed for every random generator (python, numpy, torch).", low=0)
+    device: str = param(
+        "auto", "Where tensors live: auto (cuda when available), cpu or cuda.", choices=["auto", "cpu", "cuda"]
+    )
+
+    def validate(self) -> None:
+        """Cross-field checks; raise UserError. Per-field checks come from `param` metadata."""
+
+
+# ----------------------------------------------------------------------------------------------------
+# Type conversion
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    """The resolved type of each field of a config dataclass (annotations are strings here)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is list:
+        return f"a list of {type_name(typing.get_args(tp)[0])}"
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return f"{type_name(inner[0])} or null"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}[tp]
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+_NULL = {"null", "none", "~", ""}
+
+
+def coerce(value: Any, tp: Any, key: str) -> Any:
+    """Convert `value` (from YAML or a command line) to type `tp`, or raise UserError naming `key`."""
+    origin = typing.get_origin(tp)
+    if origin is list:
+        (item_tp,) = typing.get_args(tp)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return [coerce(v, item_tp, key) for v in items]
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.strip().lower() in _NULL):
+            return None
+        (inner,) = [a for a in typing.get_args(tp) if a is not type(None)]
+        return coerce(value, inner, key)
+
+    def bad() -> UserError:
+        return UserError(f"{key}: expected {type_name(tp)}, got {value!r}")
+
+    if isinstance(value, (dict, list, tuple)) or value is None:
+        raise bad()
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise bad()
+    if tp is int:
+        if isinstance(value, bool):
+            raise bad()
+        if isinstance(value, int):
+            return value
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise bad() from None
+        if not math.isfinite(number) or number != int(number):
+            raise bad()
+        return int(number)
+    if tp is float:
+        if isinstance(value, bool):
+            raise bad()
+        try:
+            return float(str(value).strip()) if isinstance(value, str) else float(value)
+        except ValueError:
+            raise bad() from None
+    if tp is str:
+        if isinstance(value, bool):
+            raise bad()
+        return str(value).strip()
+    raise TypeError(f"config field {key} has an unsupported type {tp!r}")
+
+
+def check_field(f: dataclasses.Field, value: Any, label: str | None = None) -> None:
+    """Apply a field's choices, bounds and custom check to a converted value; `label` names it in errors."""
+    meta, label = f.metadata, label or f.name
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if item is None:
+            continue
+        if meta.get("choices") is not None and item not in meta["choices"]:
+            close = difflib.get_close_matches(str(item), meta["choices"], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UserError(f"{label}: {item!r} is not one of {', '.join(meta['choices'])}{hint}")
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            if not math.isfinite(item):
+                raise UserError(f"{label}: expected a finite number, got {item!r}")
+            low, high = meta.get("low"), meta.get("high")
+            if low is not None and (item <= low if meta.get("low_open") else item < low):
+                op = ">" if meta.get("low_open") else ">="
+                raise UserError(f"{label}: must be {op} {low:g}, got {item!r}")
+            if high is not None and item > high:
+                raise UserError(f"{label}: must be <= {high:g}, got {item!r}")
+        if meta.get("check") is not None:
+            problem = meta["check"](item)
+            if problem:
+                raise UserError(f"{label}: {problem}")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Recipes (YAML)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate keys instead of silently keeping the last one."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_recipe(path: str | Path, command: str) -> dict[str, Any]:
+    """Read a recipe file: a YAML mapping of config keys, optionally with `command: <name>`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"recipe not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read recipe {path}: {exc}") from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" (line {mark.line + 1}, column {mark.column + 1})"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"recipe {path} is not valid YAML: {problem}{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"recipe {path} must be a mapping of config keys, got {type(data).__name__}")
+    named = data.pop(COMMAND_KEY, command)
+    if named != command:
+        raise UserError(f"recipe {path} is for 'nnlab {named}', not 'nnlab {command}'")
+    return data
+
+
+def parse_set(pairs: Iterable[str]) -> dict[str, Any]:
+    """`--set key=value` pairs to a mapping; the value is read as YAML (so `[1, 2]` is a list)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"--set expects key=value, got {pair!r}")
+        try:
+            out[key] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            out[key] = raw
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# Resolution
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One source of values. `option_style` names keys as the CLI does (`--batch-size`) in errors."""
+
+    source: str
+    values: Mapping[str, Any]
+    option_style: bool = False
+
+    def label(self, key: str) -> str:
+        return "--" + key.replace("_", "-") if self.option_style else f"{self.source}: {key}"
+
+
+def resolve(cls: type, layers: Iterable[Layer]) -> Any:
+    """Build a validated config of type `cls` from layers of values, lowest precedence first.
+
+    Each value is converted and checked as it is applied, so an error names the layer it came from.
+    """
+    types_by_key = field_types(cls)
+    fields_by_key = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for layer in layers:
+        for raw_key, raw in layer.values.items():
+            key = str(raw_key).replace("-", "_")
+            if key not in types_by_key:
+                close = difflib.get_close_matches(key, list(types_by_key), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise UserError(f"{layer.source}: unknown key {raw_key!r}{hint}")
+            value = coerce(raw, types_by_key[key], layer.label(key))
+            check_field(fields_by_key[key], value, layer.label(key))
+            values[key] = value
+    config = cls(**values)
+    config.validate()
+    return config
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """The config's fields, the experiment's own first and the shared ones (seed, device) last."""
+    shared = {f.name for f in dataclasses.fields(ExperimentConfig)}
+    data = dataclasses.asdict(config)
+    return {k: v for k, v in data.items() if k not in shared} | {k: data[k] for k in data if k in shared}
+
+
+def to_recipe_yaml(config: Any, command: str) -> str:
+    """The resolved config as a recipe: `nnlab <command> --recipe config.yaml` reruns the run."""
+    return yaml.safe_dump({COMMAND_KEY: command, **to_dict(config)}, sort_keys=False, allow_unicode=True)

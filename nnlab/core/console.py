@@ -1,0 +1,64 @@
+"""One rich console for the whole tool: progress on stderr, results on stdout."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+out = Console(highlight=False)              # results: tables, the run directory
+err = Console(stderr=True, highlight=False)  # progress bars and notes, so stdout stays parseable
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A transient progress bar; yields `advance(n=1)`. Silent when stderr is not a terminal."""
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    )
+    with progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n=1: progress.advance(task, n)
+
+
+def fmt(value: Any) -> str:
+    """Numbers as people read them: 4 significant digits, no float noise."""
+    if isinstance(value, bool) or value is None:
+        return str(value).lower() if isinstance(value, bool) else "—"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt(v) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {fmt(v)}" for k, v in value.items())
+    return str(value)
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for i, col in enumerate(columns):
+        t.add_column(col, justify="left" if i == 0 else "right")
+    for row in rows:
+        t.add_row(*(escape(fmt(v)) for v in row))
+    return t
+
+
+def claims_table(claims: Sequence[Mapping[str, Any]]) -> Table:
+    t = Table(title="Lecture claims", title_justify="left", show_edge=False, pad_edge=False)
+    for col in ("", "claim", "measured", "expected"):
+        t.add_column(col)
+    for c in claims:
+        mark = "[green]✓[/]" if c["holds"] else "[red]✗[/]"
+        t.add_row(mark, escape(c["claim"]), escape(fmt(c["measured"])), escape(str(c["expected"])))
+    return t

@@ -1,0 +1,242 @@
+"""A run directory: where one invocation of an experiment writes its config, log, summary and plots.
+
+    <out>/<command>/<YYYYmmdd-HHMMSS>[-<tag>][-<n>]/
+      config.yaml    the resolved config, a valid recipe
+      meta.json      argv, versions, git revision, device, seed, times, status
+      metrics.jsonl  one JSON object per logged step
+      summary.json   headline numbers, the lecture's claims as measured, status
+      plots/*.png    drawn from metrics.jsonl and summary.json
+
+The directory is claimed with an exclusive mkdir (two runs in the same second get `-2`, `-3`, ...),
+every file but the append-only metrics log is written atomically, and meta.json says `running` until
+the run ends as completed, failed, interrupted or diverged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from nnlab import __version__
+from nnlab.core import atomic
+from nnlab.core.config import to_recipe_yaml
+from nnlab.core.errors import UserError
+
+T = TypeVar("T")
+
+STATUSES = ("running", "completed", "failed", "interrupted", "diverged")
+_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class Interrupted(Exception):
+    """Raised at a safe point after Ctrl-C or SIGTERM; the run ends with status `interrupted`."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def check_tag(tag: str | None) -> None:
+    if tag is not None and not _TAG.match(tag):
+        raise UserError(f"--tag: {tag!r} must be 1-64 letters, digits, '.', '_' or '-', starting alphanumeric")
+
+
+def claim_directory(out: str | Path, command: str, tag: str | None, now: dt.datetime) -> Path:
+    """Create and return a fresh run directory, never reusing one (exclusive mkdir, numbered on clash)."""
+    check_tag(tag)
+    parent = Path(out) / command
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {parent}: {exc.strerror or exc}") from None
+    base = now.strftime("%Y%m%d-%H%M%S") + (f"-{tag}" if tag else "")
+    for n in range(1, 10_000):
+        path = parent / (base if n == 1 else f"{base}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UserError(f"cannot create a run directory in {parent}: {exc.strerror or exc}") from None
+    raise UserError(f"too many runs named {base} in {parent}")
+
+
+def git_revision() -> str | None:
+    """The source checkout's commit, with `+dirty` for uncommitted changes; None outside git."""
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here, capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return rev + ("+dirty" if dirty else "")
+
+
+def library_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version(), "nnlab": __version__}
+    for name in ("numpy", "torch", "matplotlib"):
+        module = sys.modules.get(name)
+        if module is None:
+            with contextlib.suppress(ImportError):
+                module = __import__(name)
+        versions[name] = getattr(module, "__version__", None)
+    return versions
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().astimezone()
+
+
+class Run:
+    """An open run directory. Experiments log through it; only the CLI opens and closes it."""
+
+    def __init__(self, path: Path, command: str, config: Any, device: str, argv: list[str]):
+        self.path = path
+        self.command = command
+        self.config = config
+        self.device = device
+        self.plots_dir = path / "plots"
+        self.plots_dir.mkdir()
+        self.started = _now()
+        self.status = "running"
+        self._stop_signal: int | None = None
+        self.meta: dict[str, Any] = {
+            "command": command,
+            "argv": argv,
+            "versions": library_versions(),
+            "git_revision": git_revision(),
+            "platform": platform.platform(),
+            "device": device,
+            "seed": getattr(config, "seed", None),
+            "started": self.started.isoformat(timespec="seconds"),
+            "ended": None,
+            "status": self.status,
+        }
+        atomic.write_text(path / "config.yaml", to_recipe_yaml(config, command))
+        atomic.write_json(path / "meta.json", self.meta)
+        self._metrics = open(path / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - closed in finish
+
+    @classmethod
+    def create(cls, out: str | Path, command: str, config: Any, device: str, tag: str | None,
+               argv: list[str]) -> Run:
+        started = _now()
+        path = claim_directory(out, command, tag, started)
+        return cls(path, command, config, device, argv)
+
+    # -- logging -------------------------------------------------------------------------------------
+    def log(self, record: dict[str, Any]) -> None:
+        """Append one JSON object to metrics.jsonl (flushed, so a crash loses at most this line)."""
+        self._metrics.write(json.dumps(record, default=atomic._jsonable) + "\n")
+        self._metrics.flush()
+
+    def track(self, items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+        """Iterate with a progress bar, stopping at the next item once Ctrl-C or SIGTERM arrived."""
+        from nnlab.core.console import progress_bar
+
+        with progress_bar(description, total if total is not None else _len(items)) as advance:
+            for item in items:
+                self.check_stop()
+                yield item
+                advance()
+
+    # -- signals -------------------------------------------------------------------------------------
+    def check_stop(self) -> None:
+        """A safe point: raise Interrupted if a stop was requested."""
+        if self._stop_signal is not None:
+            raise Interrupted(self._stop_signal)
+
+    @contextlib.contextmanager
+    def handle_signals(self) -> Iterator[None]:
+        """First Ctrl-C/SIGTERM asks the run to stop at its next safe point; a second one stops it now."""
+
+        def on_signal(signum: int, frame: Any) -> None:
+            if self._stop_signal is not None:
+                raise Interrupted(signum)
+            self._stop_signal = signum
+
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for s in previous:
+                signal.signal(s, on_signal)
+        except ValueError:  # not the main thread (e.g. a test runner's worker): no handlers
+            previous = {}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    # -- the end -------------------------------------------------------------------------------------
+    def finish(self, status: str, summary: dict[str, Any] | None = None, error: str | None = None) -> None:
+        """Write summary.json and the final meta.json; mark the run as the command's `latest`."""
+        assert status in STATUSES, status
+        self.status = status
+        self._metrics.close()
+        ended = _now()
+        self.meta.update(
+            status=status,
+            ended=ended.isoformat(timespec="seconds"),
+            elapsed_s=round((ended - self.started).total_seconds(), 3),
+        )
+        if error:
+            self.meta["error"] = error
+        summary = dict(summary or {})
+        summary["status"] = status
+        if error:
+            summary["error"] = error
+        atomic.write_json(self.path / "summary.json", summary)
+        atomic.write_json(self.path / "meta.json", self.meta)
+        _point_latest(self.path)
+
+
+def _len(items: Iterable[Any]) -> int | None:
+    try:
+        return len(items)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _point_latest(path: Path) -> None:
+    """`<out>/<command>/latest` -> this run (best effort: a filesystem without symlinks just skips it)."""
+    link = path.parent / "latest"
+    tmp = path.parent / f".latest.{os.getpid()}"
+    with contextlib.suppress(OSError):
+        if tmp.is_symlink():
+            tmp.unlink()
+        tmp.symlink_to(path.name)
+        os.replace(tmp, link)
+
+
+def read_run(path: str | Path) -> dict[str, Any]:
+    """Load a finished run's meta, summary and metrics (skipping a torn last line of the log)."""
+    path = Path(path)
+    if not (path / "meta.json").is_file():
+        raise UserError(f"{path} is not a run directory (no meta.json)")
+    metrics = []
+    log = path / "metrics.jsonl"
+    if log.is_file():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                metrics.append(json.loads(line))
+    summary_path = path / "summary.json"
+    return {
+        "meta": json.loads((path / "meta.json").read_text(encoding="utf-8")),
+        "summary": json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {},
+        "metrics": metrics,
+    }

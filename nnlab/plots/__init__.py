@@ -1,0 +1,1 @@
+"""Figures, one module per subcommand, drawn only from what a run logged (summary and metrics)."""

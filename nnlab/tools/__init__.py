@@ -1,0 +1,1 @@
+"""Commands that work on runs rather than run an experiment."""

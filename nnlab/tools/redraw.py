@@ -1,0 +1,29 @@
+"""`nnlab redraw RUN_DIR`: draw a finished run's plots again from its summary.json and metrics.jsonl."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import click
+
+from nnlab.core.errors import UserError
+from nnlab.registry import EXPERIMENTS
+
+
+@click.command("redraw", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+def redraw(run_dir: Path) -> None:
+    """Redraw the plots of the run in RUN_DIR (after a plotting change, or on another machine)."""
+    from nnlab.core.run import read_run
+
+    run = read_run(run_dir)
+    command = run["meta"].get("command")
+    if command not in EXPERIMENTS:
+        raise UserError(f"{run_dir}: unknown command {command!r} in meta.json")
+    if not run["summary"] or "claims" not in run["summary"]:
+        raise UserError(f"{run_dir}: the run has no complete summary.json to draw from")
+    plots = importlib.import_module(EXPERIMENTS[command].plots)
+    paths = plots.draw(run["summary"], run["metrics"], run_dir / "plots")
+    for path in paths:
+        click.echo(path)

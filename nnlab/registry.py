@@ -19,5 +19,6 @@ EXPERIMENTS: dict[str, Experiment] = {
     for e in [
         Experiment("init", "nnlab.experiments.init", "InitConfig", "nnlab.plots.init",
                    "Initialization: activation statistics through a 7-layer, 4096-wide network."),
+        # New commands: one Experiment(...) entry each, inserted above this line.
     ]
 }

@@ -48,6 +48,7 @@ class NnlabGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
         try:
+            extra.setdefault("obj", {"argv": ["nnlab", *argv]})  # recorded in meta.json
             result = super().main(argv, prog_name or "nnlab", standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
@@ -72,7 +73,10 @@ def fail(message: str, code: int, exc: BaseException | None) -> typing.NoReturn:
     sys.exit(code)
 
 
-@click.group(cls=NnlabGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+@click.group("nnlab", cls=NnlabGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="nnlab")
 def cli() -> None:
     """nnlab: the lecture "Neural network basics", one command per claim.
@@ -146,10 +150,17 @@ def experiment_command(exp: Experiment) -> click.Command:
     field_names = [f.name for f in dataclasses.fields(config_cls)]
 
     def callback(recipe: str | None, set_pairs: tuple[str, ...], out: str, tag: str | None, quick: bool,
-                 debug: bool, **options: Any) -> None:
+                 debug: bool, resume: str | None = None, **options: Any) -> None:
+        from pathlib import Path
+
         from nnlab.core.config import Layer, load_recipe, parse_set, resolve
 
         layers = []
+        if resume:  # the interrupted run's config first: options given now may only change what it allows
+            saved = Path(resume) / "config.yaml"
+            if not saved.is_file():
+                raise click.UsageError(f"--resume: {resume} is not a run directory (no config.yaml)")
+            layers.append(Layer(f"{saved}", load_recipe(saved, exp.name)))
         if recipe:
             layers.append(Layer(f"recipe {recipe}", load_recipe(recipe, exp.name)))
         if quick:
@@ -158,25 +169,38 @@ def experiment_command(exp: Experiment) -> click.Command:
         layers.append(Layer("option", given, option_style=True))
         layers.append(Layer("--set", parse_set(set_pairs)))
         config = resolve(config_cls, layers)
-        execute(exp, module, config, out, tag)
+        argv = (click.get_current_context().obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
+        execute(exp, module, config, out, tag, argv, resume)
 
     params = config_options(config_cls) + SHARED_OPTIONS
+    if hasattr(module, "RESUME_MAY_CHANGE"):  # resumable: the module names the keys a resume may change
+        params.append(click.Option(["--resume"], metavar="RUN_DIR", help="Continue an interrupted run from its "
+                                   "checkpoint, in its own directory.  [default: none]"))
     return click.Command(
         exp.name, callback=callback, params=params, help=module.__doc__, short_help=exp.short_help,
-        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+        context_settings=CONTEXT,
     )
 
 
-def execute(exp: Experiment, module: Any, config: Any, out: str, tag: str | None) -> None:
+def get_command_params(name: str) -> list[click.Parameter]:
+    """The options of experiment `name` (for tests that every one is documented)."""
+    return experiment_command(EXPERIMENTS[name]).params
+
+
+def execute(exp: Experiment, module: Any, config: Any, out: str, tag: str | None, argv: list[str],
+            resume: str | None = None) -> None:
     """Open the run directory, run the experiment, draw its plots, close the run, print the result."""
     from nnlab.core import console
     from nnlab.core.device import describe, resolve_device
     from nnlab.core.run import Interrupted, Run, read_run
 
     device = resolve_device(config.device)
-    run = Run.create(out, exp.name, config, device, tag, argv=["nnlab", *sys.argv[1:]])
+    if resume:
+        run = Run.reopen(resume, exp.name, config, device, argv, may_change=module.RESUME_MAY_CHANGE)
+    else:
+        run = Run.create(out, exp.name, config, device, tag, argv=argv)
     run.meta["device"] = describe(device)
-    console.err.print(f"[dim]run directory[/] {run.path}")
+    console.err.print(f"run directory {run.path}", soft_wrap=True, markup=False)
     summary: dict[str, Any] | None = None
     with run.handle_signals():
         try:
@@ -206,4 +230,5 @@ def report(module: Any, summary: dict[str, Any], run: Any) -> None:
     if summary.get("claims"):
         console.out.print(console.claims_table(summary["claims"]))
     plots = sorted(p.name for p in run.plots_dir.glob("*.png"))
-    console.out.print(f"status [bold]{run.status}[/] · {run.path} · plots: {', '.join(plots) or 'none'}")
+    console.out.print(f"status [bold]{run.status}[/] · plots: {', '.join(plots) or 'none'}")
+    console.out.print(str(run.path), soft_wrap=True, markup=False)  # whole, so it can be copied

@@ -15,7 +15,7 @@ from nnlab.registry import EXPERIMENTS
 class CliResult:
     def __init__(self, result, out: Path):
         self.exit_code = result.exit_code
-        self.output = result.output  # stdout
+        self.output = result.stdout  # stdout only (click's result.output mixes in stderr)
         self.stderr = result.stderr
         self.exception = result.exception
         self.out = out

@@ -106,17 +106,19 @@ def _now() -> dt.datetime:
 class Run:
     """An open run directory. Experiments log through it; only the CLI opens and closes it."""
 
-    def __init__(self, path: Path, command: str, config: Any, device: str, argv: list[str]):
+    def __init__(self, path: Path, command: str, config: Any, device: str, argv: list[str],
+                 reopened: dict[str, Any] | None = None):
         self.path = path
         self.command = command
         self.config = config
         self.device = device
         self.plots_dir = path / "plots"
-        self.plots_dir.mkdir()
+        self.plots_dir.mkdir(exist_ok=reopened is not None)
         self.started = _now()
         self.status = "running"
+        self.resumed = reopened is not None  # the experiment continues from its checkpoint
         self._stop_signal: int | None = None
-        self.meta: dict[str, Any] = {
+        self.meta: dict[str, Any] = reopened or {
             "command": command,
             "argv": argv,
             "versions": library_versions(),
@@ -128,6 +130,10 @@ class Run:
             "ended": None,
             "status": self.status,
         }
+        if reopened is not None:  # continuing: keep the first start time, record this one
+            self.meta.update(status="running", ended=None, device=device)
+            self.meta.setdefault("resumed", []).append({"argv": argv, "at": self.started.isoformat(timespec="seconds")})
+            self.started = dt.datetime.fromisoformat(self.meta["started"])
         atomic.write_text(path / "config.yaml", to_recipe_yaml(config, command))
         atomic.write_json(path / "meta.json", self.meta)
         self._metrics = open(path / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - closed in finish
@@ -138,6 +144,34 @@ class Run:
         started = _now()
         path = claim_directory(out, command, tag, started)
         return cls(path, command, config, device, argv)
+
+    @classmethod
+    def reopen(cls, path: str | Path, command: str, config: Any, device: str, argv: list[str],
+               may_change: Iterable[str] = ()) -> Run:
+        """Continue the run in `path` (`--resume`): same directory, metrics appended, status running again.
+
+        `config` must equal the one in config.yaml except for the keys in `may_change` (e.g. epochs).
+        """
+        import dataclasses
+
+        from nnlab.core.config import Layer, load_recipe, resolve
+
+        path = Path(path)
+        if not (path / "meta.json").is_file() or not (path / "config.yaml").is_file():
+            raise UserError(f"--resume: {path} is not a run directory (no meta.json or config.yaml)")
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("command") != command:
+            raise UserError(f"--resume: {path} is a run of 'nnlab {meta.get('command')}', not 'nnlab {command}'")
+        if meta.get("status") == "completed" and not may_change:
+            raise UserError(f"--resume: {path} already completed")
+        saved = resolve(type(config), [Layer(f"{path / 'config.yaml'}", load_recipe(path / "config.yaml", command))])
+        old, new = dataclasses.asdict(saved), dataclasses.asdict(config)
+        differ = [f"{k}: {old[k]!r} -> {new[k]!r}" for k in new if k not in may_change and old[k] != new[k]]
+        if differ:
+            allowed = f"only {', '.join(may_change)} may change" if may_change else "nothing may change"
+            raise UserError(f"--resume: the config differs from {path / 'config.yaml'} ({'; '.join(differ)}); "
+                            f"{allowed}")
+        return cls(path, command, config, device, argv, reopened=meta)
 
     # -- logging -------------------------------------------------------------------------------------
     def log(self, record: dict[str, Any]) -> None:

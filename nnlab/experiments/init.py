@@ -93,11 +93,11 @@ def propagate(x, directions, w: float, act: activations.Activation, upstream, bi
     grads = torch.autograd.grad(hs[-1], hs, grad_outputs=upstream)  # dL/dh_l for l = 0..depth
 
     n_in = x.shape[1]
-    lo, hi = act.bounds or (min(float(t.min()) for t in hs[1:]), max(float(t.max()) for t in hs[1:]))
-    if hi <= lo:  # every unit equal (e.g. relu dead everywhere): widen so the histogram has a bin
-        lo, hi = lo - 0.5, hi + 0.5
     layers, counts = [], []
     with torch.no_grad():
+        lo, hi = act.bounds or (min(float(t.min()) for t in hs[1:]), max(float(t.max()) for t in hs[1:]))
+        if hi <= lo:  # every unit equal (e.g. relu dead everywhere): widen so the histogram has a bin
+            lo, hi = lo - 0.5, hi + 0.5
         for i, (pre, h) in enumerate(zip(pres, hs[1:], strict=True), start=1):
             z = hs[i - 1]
             row = {

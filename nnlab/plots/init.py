@@ -25,11 +25,11 @@ def histograms(summary: dict[str, Any], path: Path) -> Path:
     fig, axes = plotting.subplots(len(hists), depth, figsize=(2.0 * depth, 1.9 * len(hists)), sharey="row")
     for r, (spec, hist) in enumerate(hists.items()):
         edges = hist["edges"]
-        widths = [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)]
         for c, counts in enumerate(hist["counts"]):
             ax = axes[r, c]
             total = max(sum(counts), 1)
-            ax.bar(edges[:-1], [k / total for k in counts], width=widths, align="edge", color=f"C{r}")
+            # One filled step patch per panel: as read as a bar chart, ~50x cheaper to draw.
+            ax.stairs([k / total for k in counts], edges, fill=True, color=f"C{r}")
             ax.set_xlim(edges[0], edges[-1])
             ax.set_title(f"layer {c + 1}", fontsize=8)
             ax.tick_params(labelsize=7)

@@ -1,0 +1,173 @@
+"""The CLI as users meet it: help everywhere, light start-up, one-line errors, a smoke run of every command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nnlab.cli import cli
+from nnlab.core.config import Layer, load_recipe, resolve
+from nnlab.registry import EXPERIMENTS
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = cli.list_commands(None)
+
+
+def test_top_level_help_imports_no_heavy_library():
+    code = (
+        "import sys\n"
+        "from nnlab.cli import cli\n"
+        "try:\n    cli.main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+        "print('HEAVY=' + ','.join(m for m in ('torch', 'numpy', 'matplotlib', 'yaml') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "Commands:" in out
+    assert out.strip().splitlines()[-1] == "HEAVY="  # none of them loaded
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(invoke, command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0, result.stderr
+    assert f"Usage: nnlab {command}" in result.output
+
+
+def test_top_help_lists_every_command(invoke):
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in COMMANDS:
+        assert command in result.output
+
+
+@pytest.mark.parametrize("command", list(EXPERIMENTS))
+def test_every_option_is_documented_with_its_default(command):
+    from nnlab.cli import get_command_params
+
+    for param in get_command_params(command):
+        assert param.help and len(param.help) > 15, f"nnlab {command} {param.opts[0]} has no real help"
+        if param.name not in ("set_pairs", "quick", "debug"):
+            assert "default" in param.help or param.show_default, f"{param.opts[0]} hides its default"
+
+
+@pytest.mark.parametrize("command", list(EXPERIMENTS))
+def test_every_experiment_runs_quick_and_writes_a_complete_run(invoke, command):
+    result = invoke(command, "--quick")
+    assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
+    (run,) = result.runs(command)
+    meta = json.loads((run / "meta.json").read_text())
+    summary = json.loads((run / "summary.json").read_text())
+    assert meta["status"] == summary["status"] == "completed"
+    assert meta["versions"]["torch"] and meta["argv"][:2] == ["nnlab", command]
+    assert isinstance(summary["claims"], list) and summary["claims"], "an experiment checks at least one claim"
+    for c in summary["claims"]:
+        assert set(c) == {"claim", "measured", "expected", "holds"}
+    assert (run / "metrics.jsonl").read_text().strip()
+    plots = list((run / "plots").glob("*.png"))
+    assert plots and all(p.stat().st_size > 1000 for p in plots)
+    assert str(run) in result.output
+
+
+def recipe_command(path: Path) -> str:
+    """recipes/<command>[-<variant>].yaml -> <command> (the longest registered prefix)."""
+    matches = [c for c in EXPERIMENTS if path.stem == c or path.stem.startswith(c + "-")]
+    assert matches, f"{path.name} names no command"
+    return max(matches, key=len)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "recipes").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_recipe_loads(path):
+    from importlib import import_module
+
+    command = recipe_command(path)
+    exp = EXPERIMENTS[command]
+    config_cls = getattr(import_module(exp.module), exp.config)
+    resolve(config_cls, [Layer(f"recipe {path.name}", load_recipe(path, command))])
+
+
+def test_every_experiment_has_a_default_recipe():
+    for command in EXPERIMENTS:
+        assert (ROOT / "recipes" / f"{command}.yaml").is_file(), command
+
+
+BAD_INIT_INPUTS = [
+    (["--scale", "banana"], "--scale: 'banana' is not a number"),
+    (["--activation", "nope"], "--activation: unknown activation 'nope'"),
+    (["--width", "0"], "--width: must be >= 1"),
+    (["--width", "-4"], "--width: must be >= 1"),
+    (["--set", "width"], "--set expects key=value"),
+    (["--set", "widht=3"], "did you mean 'width'"),
+    (["--recipe", "missing.yaml"], "recipe not found"),
+    (["--device", "tpu"], "--device: 'tpu' is not one of auto, cpu, cuda"),
+    (["--no-such-option"], "No such option"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INIT_INPUTS, ids=lambda a: " ".join(a) if isinstance(a, list) else "")
+def test_bad_input_is_one_line_exit_2_and_no_run(invoke, args, message):
+    result = invoke("init", *args)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: "), result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not result.out.exists() or not any(result.out.rglob("meta.json"))
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("width: 8\nwidth: 16\n", "duplicate key 'width'"),
+    ("width: 8\nwidht: 16\n", "unknown key 'widht'"),
+    ("width: [8\n", "is not valid YAML"),
+    ("{{{", "is not valid YAML"),
+])
+def test_bad_recipes_are_one_line_exit_2(invoke, tmp_path, content, message):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text(content)
+    result = invoke("init", "--recipe", str(recipe))
+    assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_unwritable_out_is_one_line_exit_2(invoke, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = invoke("init", "--quick", "--out", str(blocker / "outputs"))
+    assert result.exit_code == 2 and result.stderr.startswith("Error: cannot create")
+
+
+def test_unknown_command_is_one_line_exit_2(invoke):
+    result = invoke("initt")
+    assert result.exit_code == 2 and result.stderr.strip() == "Error: No such command 'initt'."
+
+
+def test_sixteen_simultaneous_runs_get_sixteen_directories(tmp_path):
+    import os
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # sixteen processes on a few cores: no oversubscription
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "nnlab", "init", "--quick", "--out", str(tmp_path)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        for _ in range(16)
+    ]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    runs = [p for p in (tmp_path / "init").iterdir() if not p.is_symlink()]
+    assert len(runs) == 16
+    assert all(json.loads((r / "summary.json").read_text())["status"] == "completed" for r in runs)
+
+
+def test_redraw_rebuilds_the_plots_from_the_run_files(invoke):
+    result = invoke("init", "--quick")
+    (run,) = result.runs("init")
+    before = sorted(p.name for p in (run / "plots").iterdir())
+    for p in (run / "plots").iterdir():
+        p.unlink()
+    again = invoke("redraw", str(run))
+    assert again.exit_code == 0, again.stderr
+    assert sorted(p.name for p in (run / "plots").iterdir()) == before
+
+
+def test_redraw_of_a_non_run_is_one_line_exit_2(invoke, tmp_path):
+    result = invoke("redraw", str(tmp_path))
+    assert result.exit_code == 2 and "not a run directory" in result.stderr

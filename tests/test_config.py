@@ -1,0 +1,119 @@
+"""nnlab.core.config: conversion, validation, recipes and precedence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import yaml
+
+from nnlab.core.config import (
+    ExperimentConfig,
+    Layer,
+    coerce,
+    load_recipe,
+    param,
+    parse_set,
+    resolve,
+    to_recipe_yaml,
+)
+from nnlab.core.errors import UserError
+
+
+@dataclass
+class Toy(ExperimentConfig):
+    lr: float = param(0.1, "learning rate", low=0, low_open=True)
+    steps: int = param(10, "steps", low=1, high=1000)
+    method: list[str] = param(["gd"], "methods", choices=["gd", "adam"])
+    shuffle: bool = param(True, "shuffle")
+    note: str | None = param(None, "free text")
+
+
+@pytest.mark.parametrize(
+    ("value", "tp", "expected"),
+    [
+        ("1e-3", float, 1e-3),  # YAML 1.1 reads 1e-3 as a string
+        (3, float, 3.0),
+        ("4", int, 4),
+        (4.0, int, 4),
+        ("off", bool, False),
+        ("Yes", bool, True),
+        (False, bool, False),
+        (0.05, str, "0.05"),
+        ("adam", list[str], ["adam"]),  # a scalar where a list is expected is a one-item list
+        ([1, "2"], list[int], [1, 2]),
+        ("null", str | None, None),
+    ],
+)
+def test_coerce_converts_to_the_declared_type(value, tp, expected):
+    assert coerce(value, tp, "key") == expected
+
+
+@pytest.mark.parametrize(("value", "tp"), [("2.5", int), (True, int), ("abc", float), ("maybe", bool),
+                                            ([1], int), (None, int), ({"a": 1}, str)])
+def test_coerce_rejects_with_the_key_and_type(value, tp):
+    with pytest.raises(UserError, match=r"^key: expected"):
+        coerce(value, tp, "key")
+
+
+def test_precedence_defaults_recipe_cli_set():
+    config = resolve(Toy, [
+        Layer("recipe r.yaml", {"lr": "1e-2", "steps": 5, "shuffle": "off"}),
+        Layer("option", {"steps": "7"}, option_style=True),
+        Layer("--set", {"lr": 0.5}),
+    ])
+    assert (config.lr, config.steps, config.shuffle, config.method) == (0.5, 7, False, ["gd"])
+
+
+@pytest.mark.parametrize(("layer", "message"), [
+    (Layer("option", {"lr": "0"}, option_style=True), r"^--lr: must be > 0, got 0.0$"),
+    (Layer("option", {"steps": "5000"}, option_style=True), r"^--steps: must be <= 1000"),
+    (Layer("--set", {"method": ["gd", "adma"]}),
+     r"^--set: method: 'adma' is not one of gd, adam \(did you mean 'adam'\?\)"),
+    (Layer("recipe r.yaml", {"setps": 3}), r"^recipe r.yaml: unknown key 'setps' \(did you mean 'steps'\?\)$"),
+    (Layer("option", {"lr": "nan"}, option_style=True), r"^--lr: expected a finite number"),
+])
+def test_invalid_values_name_their_source_and_key(layer, message):
+    with pytest.raises(UserError, match=message):
+        resolve(Toy, [layer])
+
+
+def test_recipe_duplicate_key_is_an_error(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("lr: 0.1\nsteps: 3\nlr: 0.2\n")
+    with pytest.raises(UserError, match=r"duplicate key 'lr' \(first on line 1\) \(line 3"):
+        load_recipe(path, "toy")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("lr: [0.1\n", "is not valid YAML"),
+    ("- 1\n- 2\n", "must be a mapping"),
+    ("command: other\nlr: 1\n", "is for 'nnlab other', not 'nnlab toy'"),
+])
+def test_bad_recipes(tmp_path, text, message):
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
+        load_recipe(path, "toy")
+
+
+def test_missing_recipe(tmp_path):
+    with pytest.raises(UserError, match="recipe not found"):
+        load_recipe(tmp_path / "nope.yaml", "toy")
+
+
+def test_parse_set_reads_values_as_yaml_and_needs_an_equals_sign():
+    assert parse_set(["a=1", "b=[x, y]", "c=", "d=a=b"]) == {"a": 1, "b": ["x", "y"], "c": "", "d": "a=b"}
+    with pytest.raises(UserError, match="--set expects key=value, got 'lr'"):
+        parse_set(["lr"])
+
+
+def test_resolved_config_is_a_recipe_that_reproduces_it(tmp_path):
+    config = resolve(Toy, [Layer("--set", {"lr": 0.25, "method": ["adam", "gd"], "note": "hi", "seed": 3})])
+    path = tmp_path / "config.yaml"
+    path.write_text(to_recipe_yaml(config, "toy"))
+    assert yaml.safe_load(path.read_text())["command"] == "toy"
+    again = resolve(Toy, [Layer("recipe", load_recipe(path, "toy"))])
+    assert again == config
+    # Experiment keys first, shared (seed, device) last: the file reads in order of interest.
+    assert list(yaml.safe_load(path.read_text()))[-2:] == ["seed", "device"]

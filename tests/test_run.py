@@ -1,0 +1,96 @@
+"""nnlab.core.run and atomic: exclusive run directories, atomic files, the status life cycle."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from dataclasses import dataclass
+
+import pytest
+
+from nnlab.core import atomic
+from nnlab.core.config import ExperimentConfig
+from nnlab.core.errors import UserError
+from nnlab.core.run import Run, claim_directory, read_run
+
+
+def test_same_second_runs_get_distinct_directories(tmp_path):
+    now = dt.datetime(2026, 1, 2, 3, 4, 5)
+    paths: list = []
+    threads = [threading.Thread(target=lambda: paths.append(claim_directory(tmp_path, "cmd", "t", now)))
+               for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    names = sorted(p.name for p in paths)
+    assert len(set(names)) == 16
+    assert names[0] == "20260102-030405-t" and "20260102-030405-t-16" in names
+
+
+@pytest.mark.parametrize("tag", ["a/b", "..", "", "x" * 65, "-x"])
+def test_bad_tags_are_refused(tmp_path, tag):
+    with pytest.raises(UserError, match="--tag"):
+        claim_directory(tmp_path, "cmd", tag, dt.datetime.now())
+
+
+def test_unwritable_out_is_a_user_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(UserError, match="cannot create"):
+        claim_directory(blocker / "out", "cmd", None, dt.datetime.now())
+
+
+def test_atomic_write_leaves_nothing_behind_on_failure(tmp_path):
+    target = tmp_path / "x.json"
+    atomic.write_json(target, {"a": 1})
+    with pytest.raises(RuntimeError), atomic.atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash while writing")
+    assert json.loads(target.read_text()) == {"a": 1}  # the old file, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temporary left
+
+
+@dataclass
+class Cfg(ExperimentConfig):
+    pass
+
+
+def test_run_life_cycle(tmp_path):
+    run = Run.create(tmp_path, "cmd", Cfg(seed=7), "cpu", None, argv=["nnlab", "cmd"])
+    assert json.loads((run.path / "meta.json").read_text())["status"] == "running"
+    run.log({"step": 1, "loss": 0.5})
+    run.log({"step": 2, "loss": float("nan")})
+    run.finish("diverged", {"claims": []})
+    got = read_run(run.path)
+    assert got["meta"]["status"] == got["summary"]["status"] == "diverged"
+    assert got["meta"]["seed"] == 7 and got["meta"]["ended"] is not None
+    assert [m["step"] for m in got["metrics"]] == [1, 2]
+    assert (tmp_path / "cmd" / "latest").resolve() == run.path.resolve()
+    assert (run.path / "config.yaml").read_text().startswith("command: cmd\n")
+
+
+def test_read_run_skips_a_torn_last_line(tmp_path):
+    run = Run.create(tmp_path, "cmd", Cfg(), "cpu", None, argv=[])
+    run.log({"step": 1})
+    run.finish("completed", {})
+    with open(run.path / "metrics.jsonl", "a") as f:
+        f.write('{"step": 2, "lo')  # a crash mid-line
+    assert read_run(run.path)["metrics"] == [{"step": 1}]
+
+
+def test_track_stops_at_a_safe_point_after_a_signal(tmp_path):
+    import signal
+
+    from nnlab.core.run import Interrupted
+
+    run = Run.create(tmp_path, "cmd", Cfg(), "cpu", None, argv=[])
+    seen = []
+    with pytest.raises(Interrupted), run.handle_signals():
+        for i in run.track(range(10), "loop"):
+            seen.append(i)
+            if i == 2:
+                signal.raise_signal(signal.SIGTERM)  # handled: the loop finishes item 2, then stops
+    assert seen == [0, 1, 2]
+    run.finish("interrupted")

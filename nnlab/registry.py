@@ -19,6 +19,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     for e in [
         Experiment("init", "nnlab.experiments.init", "InitConfig", "nnlab.plots.init",
                    "Initialization: activation statistics through a 7-layer, 4096-wide network."),
+        Experiment("optimize", "nnlab.experiments.optimize", "OptimizeConfig", "nnlab.plots.optimize",
+                   "Optimization: GD, SGD, momentum, AdaGrad, RMSProp, Adam paths on landscapes and MNIST."),
         # New commands: one Experiment(...) entry each, inserted above this line.
     ]
 }

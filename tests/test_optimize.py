@@ -1,0 +1,236 @@
+"""`nnlab optimize`: the command end to end, its checked claims, its inputs, and the mlp problem's
+mathematics (Hessian-vector products, power iteration) against torch in float64."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nnlab.core.config import Layer, load_recipe, resolve
+from nnlab.experiments import optimize as opt
+from nnlab.nn import landscapes, optimizers
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def metrics_of(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_adam_on_the_default_problem_writes_a_replayable_run(invoke):
+    result = invoke("optimize", "--method", "adam", "--quick")
+    assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
+    (run,) = result.runs("optimize")
+    rows = metrics_of(run)
+    assert {r["method"] for r in rows} == {"adam"}
+    assert [r["step"] for r in rows] == list(range(61))  # QUICK: 60 steps, plus x_0
+    assert rows[0]["x"] == [-4.0, 1.0]
+    # Replay: the logged points are the lecture's Adam iterates, and each loss is f at its point.
+    land = landscapes.get("quadratic", 50.0)
+    x, state = np.array(rows[0]["x"]), {}
+    for r in rows[1:]:
+        x, state = optimizers.adam(x, land.gradient(x), state, lr=0.1)
+        assert np.abs(x - r["x"]).max() < 1e-12
+        assert abs(land.f(np.array(r["x"])) - r["loss"]) < 1e-12
+    summary = result.summary("optimize")
+    assert summary["status"] == "completed"
+    assert (run / "plots" / "paths.png").is_file() and (run / "plots" / "loss.png").is_file()
+
+
+def test_all_methods_on_one_contour_plot_and_the_quadratic_claims_hold(invoke):
+    result = invoke("optimize", "--method", "all", "--problem", "quadratic", "--quick", "--lr-sweep", "auto")
+    assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
+    (run,) = result.runs("optimize")
+    assert {r["method"] for r in metrics_of(run)} == set(optimizers.NAMES)
+    assert {p.name for p in (run / "plots").iterdir()} == {"paths.png", "loss.png", "lr_sweep.png"}
+    summary = result.summary("optimize")
+    claims = {c["claim"].split(":")[0]: c for c in summary["claims"]}
+    assert all(c["holds"] for c in summary["claims"]), [c for c in summary["claims"] if not c["holds"]]
+    best = claims["best GD rate on the quadratic"]["measured"]
+    assert abs(best["rate_at_theory_alpha"] - 49 / 51) < 1e-6  # (kappa - 1) / (kappa + 1), kappa = 50
+    speed = next(c for c in summary["claims"] if c["claim"].startswith("heavy ball and Nesterov"))["measured"]
+    assert math.sqrt(50) / 2 < speed["speedup_nesterov"] < 2 * math.sqrt(50)
+    # The sweep labels every lr, and GD's divergent rates are exactly those above 2 / L.
+    for row in summary["lr_sweep"]["gd"]:
+        assert (row["label"] == "diverged") == (row["lr"] > 2 / 50), row
+
+
+def test_a_diverging_method_is_a_result_not_a_crash(invoke):
+    result = invoke("optimize", "--method", "gd", "--method", "adam", "--lr", "0.1", "--quick")
+    assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
+    (run,) = result.runs("optimize")
+    summary = result.summary("optimize")
+    # GD at 0.1 > 2 / L = 0.04: x_k = (-4 * 0.9^k, (-4)^k), so f(x_k) passes 1e8 f(x_0) at this k.
+    f0 = (16 + 50) / 2
+    expected = next(k for k in range(1, 60) if (16 * 0.81**k + 50 * 16**k) / 2 > 1e8 * f0)
+    k = summary["diverged"]["gd"]
+    assert summary["status"] == "diverged" and k == expected == 7
+    gd_rows = [r for r in metrics_of(run) if r["method"] == "gd"]
+    assert gd_rows[-1]["step"] == k - 1 and all(math.isfinite(r["loss"]) for r in gd_rows)
+    assert summary["methods"]["adam"]["diverged_step"] is None
+    assert (run / "plots" / "paths.png").is_file()
+    assert json.loads((run / "meta.json").read_text())["status"] == "diverged"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--method", "nope"], "--method: 'nope' is not one of"),
+    (["--lr", "-1"], "--lr: must be > 0"),
+    (["--start", "1"], "expected two numbers 'x,y'"),
+    (["--start", "1,a"], "expected numbers"),
+    (["--lr-sweep", "1:0.1"], "need 0 < LO < HI"),
+    (["--beta", "1"], "must be < 1"),
+    (["--problem", "mlp", "--start", "1,2"], "no 2-D starting point"),
+])
+def test_bad_input_is_one_line_exit_2_and_no_run(invoke, args, words):
+    result = invoke("optimize", *args)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and words in lines[0], result.stderr
+    assert result.runs("optimize") == []
+
+
+def test_saddle_and_nonconvex_claims_hold(invoke):
+    for problem in ("saddle", "nonconvex"):
+        result = invoke("optimize", "--problem", problem, "--quick", "--method", "gd", "--method", "sgd")
+        assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
+    summaries = [json.loads((r / "summary.json").read_text()) for r in result.runs("optimize")]
+    claims = [c for s in summaries for c in s["claims"]]
+    assert len(claims) == 3 and all(c["holds"] for c in claims), claims
+    escape = next(c for c in claims if c["claim"].startswith("saddle point"))["measured"]
+    assert escape["gd"] > escape["sgd"] and escape["gd"] > escape["heavy_ball"]
+
+
+def test_same_seed_same_summary(invoke, tmp_path):
+    args = ("optimize", "--method", "sgd", "--problem", "rosenbrock", "--steps", "100", "--lr-sweep", "off")
+    a, b = invoke(*args, out=tmp_path / "a"), invoke(*args, out=tmp_path / "b")
+    c = invoke(*args, "--seed", "1", out=tmp_path / "c")
+    sa, sb, sc = (r.summary("optimize") for r in (a, b, c))
+    assert sa == sb
+    assert sa["methods"]["sgd"]["final_x"] != sc["methods"]["sgd"]["final_x"]  # the seed reaches the minibatches
+
+
+def test_redraw_draws_the_same_plots(invoke):
+    result = invoke("optimize", "--method", "nesterov", "--quick", "--gif")
+    (run,) = result.runs("optimize")
+    assert (run / "plots" / "paths.gif").is_file()
+    for p in (run / "plots").iterdir():
+        p.unlink()
+    again = invoke("redraw", str(run))
+    assert again.exit_code == 0, again.stderr
+    assert {p.name for p in (run / "plots").iterdir()} == {"paths.png", "loss.png", "paths.gif"}
+
+
+def test_recipes_load():
+    recipes = sorted((ROOT / "recipes").glob("optimize*.yaml"))
+    names = {p.stem for p in recipes}
+    assert names == {"optimize", *(f"optimize-{p}" for p in opt.PROBLEMS)}
+    for path in recipes:
+        config = resolve(opt.OptimizeConfig, [Layer(str(path), load_recipe(path, "optimize"))])
+        expected = path.stem.partition("-")[2] or "quadratic"
+        assert config.problem == expected
+
+
+# ----------------------------------------------------------------------------------------------------
+# Pure helpers
+
+
+def test_parse_start_and_sweep():
+    assert opt.parse_start(" -1.5, 2") == [-1.5, 2.0]
+    with pytest.raises(ValueError):
+        opt.parse_start("1,nan")
+    assert opt.parse_sweep("auto") == "auto"
+    assert opt.parse_sweep("1e-3:1:4") == (1e-3, 1.0, 4)
+    assert opt.sweep_lrs((1e-3, 1.0, 4), 0.5) == pytest.approx([1e-3, 1e-2, 1e-1, 1.0], rel=1e-12)
+
+
+def test_label_sweep():
+    rows = [{"lr": 0.01, "final_loss": 1.0}, {"lr": 0.1, "final_loss": 1e-9}, {"lr": 1.0, "final_loss": 1e-3},
+            {"lr": 10.0, "final_loss": None}]
+    assert [r["label"] for r in opt.label_sweep(rows, 0.0)] == ["too small", "good", "too large", "diverged"]
+
+
+def test_quadratic_theory_rates():
+    t = opt.quadratic_theory(100.0)
+    assert t["gd_rate"] == pytest.approx(99 / 101, rel=1e-15)
+    assert t["hb_rate"] == pytest.approx(9 / 11, rel=1e-15) and t["hb_beta"] == pytest.approx((9 / 11) ** 2)
+    # Heavy ball at those parameters contracts ||x_k|| at sqrt(beta) = 9/11 per step (measured, 400 steps).
+    land = landscapes.get("quadratic", 100.0)
+    res = opt.simulate(land, "heavy_ball", {"lr": t["hb_lr"], "beta": t["hb_beta"]}, [-4.0, 1.0], 400)
+    pts = np.array(res["points"])
+    rate = (np.linalg.norm(pts[-1]) / np.linalg.norm(pts[-101])) ** (1 / 100)
+    assert abs(rate - 9 / 11) < 0.01  # a double eigenvalue: k rho^k, so only close, not exact
+
+
+# ----------------------------------------------------------------------------------------------------
+# The mlp problem
+
+
+def tiny_problem():
+    """A 5-3-4 tanh network on 20 random points: small enough for the full Hessian."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(20, 5, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 4, (20,), generator=g)
+    shapes = landscapes.mlp_shapes(5, 3, classes=4)
+    theta = landscapes.mlp_init(shapes, g, torch.float64, "cpu") + 0.1 * torch.randn(
+        sum(math.prod(s) for s in shapes), generator=g, dtype=torch.float64)
+    return X, y, shapes, theta
+
+
+def test_mlp_loss_is_torchs_network():
+    X, y, shapes, theta = tiny_problem()
+    W1, b1, W2, b2 = landscapes.mlp_unpack(theta, shapes)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.Tanh(), torch.nn.Linear(3, 4)).double()
+    with torch.no_grad():
+        net[0].weight.copy_(W1.T), net[0].bias.copy_(b1), net[2].weight.copy_(W2.T), net[2].bias.copy_(b2)
+    with torch.no_grad():
+        expected = torch.nn.functional.cross_entropy(net(X), y)
+    assert abs(float(landscapes.mlp_loss(theta, shapes, X, y)) - float(expected)) < 1e-14
+
+
+def test_hvp_and_power_iteration_against_the_full_hessian():
+    X, y, shapes, theta = tiny_problem()
+
+    def loss(t):
+        return landscapes.mlp_loss(t, shapes, X, y)
+
+    H = torch.autograd.functional.hessian(loss, theta)  # (P, P)
+    v = torch.randn(theta.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    assert (landscapes.hvp(loss, theta, v) - H @ v).abs().max() < 1e-12
+    eig = torch.linalg.eigvalsh(H)
+    top = float(eig[eig.abs().argmax()])
+    lam = landscapes.top_eigenvalue(loss, theta, torch.Generator().manual_seed(2), iters=300)
+    assert abs(lam - top) < 1e-6 * abs(top)
+
+
+def test_mlp_problem_runs_on_a_synthetic_mnist(invoke, monkeypatch):
+    """The real MNIST is tested by `nnlab optimize --problem mlp`; here a small synthetic stand-in."""
+    from types import SimpleNamespace
+
+    import nnlab.core.mnist as mnist
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 600).astype(np.uint8)
+    images = (rng.random((600, 28, 28)) * 60).astype(np.uint8)
+    images[np.arange(600), labels, :] = 255  # the row index carries the label: learnable
+    fake = SimpleNamespace(train_images=images[:500], train_labels=labels[:500],
+                           test_images=images[500:], test_labels=labels[500:])
+    monkeypatch.setattr(mnist, "load_mnist", lambda data_dir=None, **kw: fake)
+    result = invoke("optimize", "--problem", "mlp", "--quick", "--train-size", "200", "--large-batch", "100",
+                    "--method", "sgd", "--method", "adam")
+    assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
+    summary = result.summary("optimize")
+    assert summary["train_size"] == 200 and summary["test_size"] == 100
+    runs = summary["sharpness"]["runs"]
+    assert set(runs) == {"batch 32", "batch 100"} and all(r["top_eigenvalue"] > 0 for r in runs.values())
+    noise = next(c for c in summary["claims"] if c["claim"].startswith("SGD's gradient"))
+    assert noise["holds"], noise
+    rows = metrics_of(result.runs("optimize")[0])
+    first = {r["method"]: r["loss"] for r in rows if r["step"] == 0}
+    last = {r["method"]: r["loss"] for r in rows if r["step"] == 60}
+    assert all(last[m] < first[m] for m in ("sgd", "adam"))
+    assert (result.runs("optimize")[0] / "plots" / "sharpness.png").is_file()

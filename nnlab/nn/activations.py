@@ -10,7 +10,9 @@
 
 At a kink the derivative takes torch's convention (relu'(0) = 0, leaky_relu'(0) = gamma), so golden
 tests compare everywhere. Every form is written to stay finite for any float64 input: sigmoid and
-softplus never exponentiate a large positive number, gelu uses erfc so the left tail does not cancel.
+softplus never exponentiate a large positive number, gelu uses erfc so the left tail does not cancel,
+and sigmoid' and tanh' are written with e^-|z| so they keep their relative accuracy in both tails
+(1 - tanh(z)^2 would be exactly 0 from |z| = 19 on, where sech(z)^2 is still 1e-16).
 
 A parameterised activation is named `leaky_relu:0.1` or `softplus:2` (default gamma 0.01, beta 1).
 """
@@ -32,13 +34,29 @@ def _erfc(x: Array) -> Array:
     """Complementary error function, float64-exact. numpy has none; torch (a dependency) does."""
     import torch
 
-    return torch.special.erfc(torch.from_numpy(np.asarray(x, dtype=np.float64))).numpy()
+    # ascontiguousarray: torch.from_numpy refuses negative strides (z[::-1]).
+    return torch.special.erfc(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))).numpy()
 
 
 def sigmoid(z: Array) -> Array:
     # 1/(1+e^-z) for z >= 0 and e^z/(1+e^z) for z < 0: the exponent is never positive.
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_grad(z: Array) -> Array:
+    """sigma(z) (1 - sigma(z)) = e^-|z| / (1 + e^-|z|)^2: even in z, and accurate in both tails.
+
+    s (1 - s) would round to exactly 0 for z > 37 (1 - s cancels) while the true value is e^-z.
+    """
+    e = np.exp(-np.abs(z))
+    return e / (1.0 + e) ** 2
+
+
+def tanh_grad(z: Array) -> Array:
+    """1 - tanh(z)^2 = sech(z)^2 = 4 e^-2|z| / (1 + e^-2|z|)^2, without the cancellation in the tails."""
+    e = np.exp(-2.0 * np.abs(z))
+    return 4.0 * e / (1.0 + e) ** 2
 
 
 @dataclass(frozen=True)
@@ -68,18 +86,14 @@ def relu() -> Activation:
 def tanh() -> Activation:
     import torch
 
-    return Activation("tanh", np.tanh, lambda z: 1.0 - np.tanh(z) ** 2, torch.tanh,
+    return Activation("tanh", np.tanh, tanh_grad, torch.tanh,
                       saturation=(-0.99, 0.99), bounds=(-1.0, 1.0))
 
 
 def sigmoid_activation() -> Activation:
     import torch
 
-    def grad(z: Array) -> Array:
-        s = sigmoid(z)
-        return s * (1.0 - s)
-
-    return Activation("sigmoid", sigmoid, grad, torch.sigmoid, saturation=(0.01, 0.99), bounds=(0.0, 1.0))
+    return Activation("sigmoid", sigmoid, sigmoid_grad, torch.sigmoid, saturation=(0.01, 0.99), bounds=(0.0, 1.0))
 
 
 def leaky_relu(gamma: float = 0.01) -> Activation:
@@ -102,14 +116,16 @@ def gelu() -> Activation:
         return 0.5 * z * _erfc(-z / _SQRT2)  # = z/2 [1 + erf(z/sqrt2)], without cancellation for z << 0
 
     def grad(z: Array) -> Array:
-        return 0.5 * _erfc(-z / _SQRT2) + z * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+        # phi(z) underflows to 0 beyond |z| = 39; clipping keeps z * z from overflowing for huge |z|.
+        zc = np.clip(z, -40.0, 40.0)
+        return 0.5 * _erfc(-z / _SQRT2) + z * _INV_SQRT_2PI * np.exp(-0.5 * zc * zc)
 
     return Activation("gelu", fn, grad, lambda t: F.gelu(t, approximate="none"))
 
 
 def softplus(beta: float = 1.0) -> Activation:
-    if beta <= 0:
-        raise ValueError(f"softplus needs beta > 0, got {beta}")
+    if not 0 < beta < math.inf:
+        raise ValueError(f"softplus needs a finite beta > 0, got {beta}")
     import torch
 
     return Activation(
@@ -158,8 +174,8 @@ def check_spec(spec: str) -> str | None:
             return f"{spec!r}: the parameter after ':' must be a number"
         if name == "leaky_relu" and not 0 < value < 1:
             return f"{spec!r}: leaky_relu needs 0 < gamma < 1"
-        if name == "softplus" and not value > 0:
-            return f"{spec!r}: softplus needs beta > 0"
+        if name == "softplus" and not 0 < value < math.inf:
+            return f"{spec!r}: softplus needs a finite beta > 0"
     return None
 
 

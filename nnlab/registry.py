@@ -21,6 +21,12 @@ EXPERIMENTS: dict[str, Experiment] = {
                    "Initialization: activation statistics through a 7-layer, 4096-wide network."),
         Experiment("optimize", "nnlab.experiments.optimize", "OptimizeConfig", "nnlab.plots.optimize",
                    "Optimization: GD, SGD, momentum, AdaGrad, RMSProp, Adam paths on landscapes and MNIST."),
+        Experiment("train-mnist", "nnlab.experiments.train_mnist", "TrainMnistConfig", "nnlab.plots.train_mnist",
+                   "Handwritten digits: MLP or CNN on the real MNIST, dropout, optimizers, time to target."),
+        Experiment("approx", "nnlab.experiments.approx", "ApproxConfig", "nnlab.plots.approx",
+                   "Universal approximation: error of width-D two-layer networks vs D and d, with baselines."),
+        Experiment("activations", "nnlab.experiments.activations", "ActivationsConfig", "nnlab.plots.activations",
+                   "Activation functions, their derivatives, saturation and the vanishing product of derivatives."),
         # New commands: one Experiment(...) entry each, inserted above this line.
     ]
 }

@@ -12,10 +12,11 @@ The IDX format (LeCun et al.): a big-endian header, then the items in C order:
     4 .. 4+4d   d sizes, each an unsigned 32-bit big-endian integer
     the rest    prod(sizes) elements
 
-Where the files come from: `data_dir`, else $NNLAB_DATA_DIR, else the package's own copy. A missing
-file is downloaded from MIRRORS (or $NNLAB_MNIST_MIRRORS, comma-separated) into that folder. Every
-file's decompressed content must match the published SHA-256; a corrupt, truncated or wrong file is a
-UserError naming the file and what was expected, never a silently wrong array.
+Where the files come from: `data_dir`, else $NNLAB_DATA_DIR, else the package's own copy (else, if an
+install lacks it, <cache>/mnist). A missing file is downloaded from MIRRORS (or $NNLAB_MNIST_MIRRORS,
+comma-separated) into that folder. Every file's decompressed content must match the published SHA-256;
+a corrupt, truncated or wrong file is a UserError naming the file and what was expected, never a
+silently wrong array.
 
 Decoded arrays are cached in $NNLAB_CACHE_DIR (else $XDG_CACHE_HOME/nnlab, else ~/.cache/nnlab) as one
 uncompressed .npz, keyed by the source files' path, size and mtime, and checked on load by the zip's
@@ -159,7 +160,11 @@ def data_dir_for(data_dir: str | Path | None) -> Path:
     if data_dir is not None:
         return Path(data_dir).expanduser()
     env = os.environ.get(DATA_ENV)
-    return Path(env).expanduser() if env else PACKAGE_DIR
+    if env:
+        return Path(env).expanduser()
+    if all(find(PACKAGE_DIR, name) for name in FILES):
+        return PACKAGE_DIR
+    return cache_dir() / "mnist"  # an install without the shipped copy: download into the user's cache
 
 
 def find(folder: Path, name: str) -> Path | None:
@@ -190,7 +195,7 @@ def ensure_files(folder: Path, download: bool = True, mirrors: tuple[str, ...] |
                 try:
                     check_sha256(read_file(partial, gz=True), name, partial)
                 except MnistError as exc:
-                    raise ValueError(str(exc).split(": ", 1)[1]) from None
+                    raise ValueError(str(exc).removeprefix(f"{partial}: ")) from None
 
             path = fetch(f"{name}.gz", folder / f"{name}.gz", mirrors if mirrors is not None else mirrors_from_env(),
                          verify)

@@ -1,0 +1,394 @@
+"""Handwritten digits: an MLP or a CNN trained on the real MNIST (lecture: 手写数字识别, Dropout).
+
+The whole data set lives on the device as one tensor; each epoch draws a permutation from a seeded
+generator and slices batches out of it (no per-sample Python). Inputs are x = (pixel / 255 - 0.1307)
+/ 0.3081. The loss is the cross-entropy -log softmax(logits)[y], averaged over the batch.
+
+\b
+    nnlab train-mnist                      the default recipe: a small CNN, one epoch, >= 99% test accuracy
+    nnlab train-mnist --dropout 0.5        P = 0.5 of the units dropped while training (keep p = 1 - P)
+    nnlab train-mnist --model mlp --hidden 512 --hidden 256 --activation tanh --optimizer adam --lr 1e-3
+
+Learning rate: constant, or `onecycle` (linear warm-up from lr/25 to lr over the first `warmup` of the
+steps, then cosine down to lr/1e4), or `cosine` (lr -> 0). Every epoch writes
+checkpoints/last.pt; `--resume RUN_DIR` continues an interrupted run and ends with the same numbers
+an uninterrupted one gives on CPU. A NaN or inf loss stops the run as "diverged" at that step.
+The CNN runs channels_last; on CUDA, in mixed precision (bf16 where supported, else fp16 with loss scaling).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nnlab.core.claims import claim
+from nnlab.core.config import ExperimentConfig, param
+from nnlab.nn import activations
+from nnlab.nn.models import check_init
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+# What the field expects of each model on the real test set after a normal training run.
+EXPECTED_ACC = {"cnn": 0.99, "mlp": 0.98}
+RESUME_MAY_CHANGE = ("epochs",)  # a resumed run may be given more epochs (the schedule then stretches)
+CHECKPOINT = "checkpoints/last.pt"
+
+
+@dataclass
+class TrainMnistConfig(ExperimentConfig):
+    model: str = param("cnn", "mlp (fully connected) or cnn (convolution + pooling blocks).", choices=["mlp", "cnn"])
+    hidden: list[int] = param(
+        [], "Hidden layer sizes: the MLP's layers, or the CNN's fully connected layers after the convolutions. "
+        "Empty: 256, 128 for the MLP, none for the CNN.", low=1)
+    channels: list[int] = param([16, 32, 64], "CNN: output channels of each conv + pool block (28 -> 14 -> 7 -> 3 "
+                                "pixels for three blocks).", low=1)
+    kernel_size: int = param(3, "CNN: convolution kernel size k (odd; padding k // 2 keeps the size).", low=1, high=7)
+    batch_norm: bool = param(True, "CNN: batch normalization after each convolution.")
+    activation: str = param("relu", f"Activation: {', '.join(activations.NAMES)}.", check=activations.check_spec)
+    dropout: float = param(0.0, "Probability P of DROPPING a unit while training (torch's convention); the "
+                           "lecture's keep probability is p = 1 - P. 0: no dropout.", low=0.0, high=0.95)
+    init: str = param("default", "Weight init of the init experiment: default (torch's), xavier, he, or a std "
+                      "like 0.01.", check=check_init)
+    optimizer: str = param("nesterov", "Update rule (torch.optim): sgd, momentum, nesterov, adagrad, rmsprop, adam.",
+                           choices=OPTIMIZERS)
+    lr: float = param(0.1, "Learning rate (the peak for onecycle).", low=0.0, low_open=True)
+    momentum: float = param(0.9, "Momentum for momentum/nesterov; beta1 for adam; alpha for rmsprop.",
+                            low=0.0, high=0.999)
+    weight_decay: float = param(5e-4, "L2 penalty lambda added to the gradient (lambda * theta).", low=0.0)
+    schedule: str = param("onecycle", "Learning-rate schedule over all steps.",
+                          choices=["constant", "onecycle", "cosine"])
+    warmup: float = param(0.2, "onecycle: fraction of the steps spent warming up.", low=0.0, high=0.9)
+    label_smoothing: float = param(0.0, "Cross-entropy label smoothing.", low=0.0, high=0.5)
+    batch_size: int = param(128, "Samples per step.", low=1, high=60000)
+    epochs: int = param(1, "Passes over the training set.", low=1, high=1000)
+    target_acc: float | None = param(0.99, "Stop once the test accuracy (checked after each epoch) reaches this; "
+                                     "the training time to reach it goes to summary.json. null: train every epoch.",
+                                     low=0.0, high=1.0)
+    train_samples: int = param(0, "Use the first N training images (0: all 60000).", low=0, high=60000)
+    test_samples: int = param(0, "Use the first N test images (0: all 10000).", low=0, high=10000)
+    data_dir: str | None = param(None, "Folder with the four MNIST .gz files (null: $NNLAB_DATA_DIR, else the "
+                                 "copy shipped with nnlab; missing files are downloaded).")
+    amp: str = param("auto", "Mixed precision on CUDA: auto (bf16 if supported, else fp16), bf16, fp16, off. "
+                     "CPU always trains in float32.", choices=["auto", "bf16", "fp16", "off"])
+    threads: int = param(0, "CPU threads for torch (0: every core this process may use).", low=0)
+    log_every: int = param(10, "Log the training batch's loss and accuracy every N steps (learning curves).",
+                           low=1)
+    misclassified: int = param(36, "How many misclassified test digits to keep for the grid.", low=0, high=400)
+
+    def validate(self) -> None:
+        from nnlab.core.errors import UserError
+
+        if self.kernel_size % 2 == 0:
+            raise UserError(f"kernel_size: must be odd so that padding keeps the size, got {self.kernel_size}")
+        if self.model == "cnn" and not self.channels:
+            raise UserError("channels: the CNN needs at least one conv block")
+        if self.model == "cnn" and 28 >> len(self.channels) < 1:
+            raise UserError(f"channels: {len(self.channels)} blocks pool 28 pixels below 1; use at most 4")
+
+
+# Seconds: 2000 training images, 16 steps (too few for the default peak lr, hence 0.05), one thread (steps
+# this small gain nothing from two, and a second thread on a busy machine can make each step 10x slower).
+QUICK = {"train_samples": 2000, "test_samples": 1000, "epochs": 1, "batch_size": 128, "lr": 0.05, "log_every": 2,
+         "threads": 1, "misclassified": 16}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Pieces
+
+
+def hidden_sizes(config: TrainMnistConfig) -> list[int]:
+    return config.hidden or ([256, 128] if config.model == "mlp" else [])
+
+
+def lr_at(config: TrainMnistConfig, step: int, total: int) -> float:
+    """The learning rate of step `step` (0-based) out of `total`: a pure function, so a resume needs no state."""
+    peak = config.lr
+    t = step / max(total - 1, 1)
+    if config.schedule == "constant":
+        return peak
+    if config.schedule == "cosine":
+        return peak * 0.5 * (1 + math.cos(math.pi * t))
+    # onecycle: lr/25 -> lr linearly over the warm-up, then cosine down to lr/1e4
+    start, end, w = peak / 25, peak / 1e4, config.warmup
+    if t < w:
+        return start + (peak - start) * t / w
+    u = (t - w) / (1 - w)
+    return end + (peak - end) * 0.5 * (1 + math.cos(math.pi * u))
+
+
+def make_optimizer(config: TrainMnistConfig, params):
+    """The lecture's names mapped onto torch.optim (nnlab optimize writes the update rules out)."""
+    import torch
+
+    lr, wd, m = config.lr, config.weight_decay, config.momentum
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=wd)
+    if config.optimizer in ("momentum", "nesterov"):
+        return torch.optim.SGD(params, lr=lr, momentum=m, nesterov=config.optimizer == "nesterov", weight_decay=wd)
+    if config.optimizer == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=m if m > 0 else 0.99, weight_decay=wd)
+    return torch.optim.Adam(params, lr=lr, betas=(m if m > 0 else 0.9, 0.999), weight_decay=wd)
+
+
+def build_model(config: TrainMnistConfig):
+    from nnlab.nn import models
+
+    if config.model == "mlp":
+        model = models.mlp(hidden_sizes(config), config.activation, config.dropout)
+    else:
+        model = models.cnn(config.channels, hidden_sizes(config), config.activation, config.dropout,
+                           config.kernel_size, config.batch_norm)
+    models.initialize(model, config.init)
+    return model
+
+
+def amp_dtype(config: TrainMnistConfig, device: str):
+    """The autocast dtype, or None for float32 (always on CPU: bf16 autocast is slower there)."""
+    import torch
+
+    if device != "cuda" or config.amp == "off":
+        return None
+    if config.amp == "bf16" or (config.amp == "auto" and torch.cuda.is_bf16_supported()):
+        return torch.bfloat16
+    return torch.float16
+
+
+def to_device(images, labels, n: int, device: str):
+    """uint8 (N, 28, 28) -> normalized float32 (N, 1, 28, 28) on `device`; labels int64."""
+    import torch
+
+    from nnlab.core.mnist import MEAN, STD
+
+    images, labels = images[:n] if n else images, labels[:n] if n else labels
+    x = torch.from_numpy(images).to(device).unsqueeze(1).float().div_(255).sub_(MEAN).div_(STD)
+    return x, torch.from_numpy(labels).to(device).long()
+
+
+def evaluate(model, x, y, dtype, memory_format, batch: int = 2000):
+    """Mean cross-entropy, accuracy, the predictions and the softmax confidence of each, in eval mode."""
+    import torch
+    import torch.nn.functional as F
+
+    model.eval()
+    loss, preds, confs = 0.0, [], []
+    with torch.inference_mode(), torch.autocast(x.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        for i in range(0, len(x), batch):
+            logits = model(x[i:i + batch].contiguous(memory_format=memory_format)).float()
+            loss += float(F.cross_entropy(logits, y[i:i + batch], reduction="sum"))
+            p = logits.softmax(1)
+            conf, pred = p.max(1)
+            preds.append(pred)
+            confs.append(conf)
+    pred, conf = torch.cat(preds), torch.cat(confs)
+    model.train()
+    return loss / len(x), float((pred == y).double().mean()), pred, conf
+
+
+# ----------------------------------------------------------------------------------------------------
+# Checkpoints
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """torch.save to a temporary sibling, then rename: a crash never leaves half a checkpoint."""
+    import torch
+
+    from nnlab.core import atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic.atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    import torch
+
+    from nnlab.core.errors import UserError
+
+    if not path.is_file():
+        raise UserError(f"--resume: no checkpoint at {path} (the run stopped before its first epoch ended)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a damaged file: say which
+        raise UserError(f"--resume: cannot read {path}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------------------------------
+# The experiment
+
+
+def run(config: TrainMnistConfig, run) -> dict[str, Any]:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from nnlab.core.console import err
+    from nnlab.core.mnist import load_mnist
+    from nnlab.core.seeding import seed_everything, torch_generator
+    from nnlab.nn.models import count_params
+
+    device = run.device
+    torch.set_num_threads(config.threads or len(os.sched_getaffinity(0)))
+    seed_everything(config.seed)
+
+    t0 = time.perf_counter()
+    data = load_mnist(config.data_dir)
+    x_train, y_train = to_device(data.train_images, data.train_labels, config.train_samples, device)
+    x_test, y_test = to_device(data.test_images, data.test_labels, config.test_samples, device)
+    load_s = time.perf_counter() - t0
+
+    model = build_model(config).to(device)
+    cuda = device == "cuda"
+    torch.backends.cudnn.benchmark = cuda  # fixed shapes: let cuDNN pick its fastest convolution once
+    # channels_last (NHWC) suits convolutions on CUDA tensor cores and oneDNN's CPU kernels alike
+    memory_format = torch.channels_last if config.model == "cnn" else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
+    optimizer = make_optimizer(config, model.parameters())
+    dtype = amp_dtype(config, device)
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+    shuffle = torch_generator(config.seed)  # on CPU: the permutations are the same on every device
+
+    n, bs = len(x_train), config.batch_size
+    steps_per_epoch = math.ceil(n / bs)
+    total_steps = steps_per_epoch * config.epochs
+    history: list[dict[str, Any]] = []
+    state = {"epoch": 0, "step": 0, "train_s": 0.0, "time_to_target_s": None, "diverged": None}
+    ckpt_path = run.path / CHECKPOINT
+    if run.resumed:
+        ckpt = load_checkpoint(ckpt_path)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scaler.load_state_dict(ckpt["scaler"])
+        shuffle.set_state(ckpt["shuffle"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        if cuda and ckpt.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(ckpt["cuda_rng"])
+        history, state = ckpt["history"], ckpt["state"]
+        err.print(f"resumed after epoch {state['epoch']} (step {state['step']})")
+    check_every = 1 if not cuda else 25  # a finite-loss check syncs the GPU: not every step there
+
+    reached = state["time_to_target_s"] is not None and config.target_acc is not None
+    while state["epoch"] < config.epochs and state["diverged"] is None and not reached:
+        epoch = state["epoch"] + 1
+        t_epoch = time.perf_counter()
+        perm = torch.randperm(n, generator=shuffle).to(device)
+        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+        correct = torch.zeros((), device=device, dtype=torch.int64)
+        pending: list[dict[str, Any]] = []  # step records, logged with the epoch so a resume never repeats them
+        for i in run.track(range(steps_per_epoch), f"epoch {epoch}/{config.epochs}"):
+            step = state["step"] + 1
+            lr = lr_at(config, step - 1, total_steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            idx = perm[i * bs:(i + 1) * bs]
+            xb, yb = x_train[idx].contiguous(memory_format=memory_format), y_train[idx]
+            with torch.autocast(device, dtype=dtype or torch.float32, enabled=dtype is not None):
+                logits = model(xb)
+                loss = F.cross_entropy(logits.float(), yb, label_smoothing=config.label_smoothing)
+            if step % check_every == 0 or step == total_steps:
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    state["diverged"] = {"step": step, "epoch": epoch, "loss": value}
+                    break
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            state["step"] = step
+            with torch.no_grad():
+                loss_sum += loss.detach().double() * len(yb)
+                correct += (logits.argmax(1) == yb).sum()
+            if step % config.log_every == 0:
+                batch_acc = float((logits.argmax(1) == yb).float().mean())
+                pending.append({"step": step, "epoch": epoch, "train/loss_step": float(loss.detach()),
+                                "train/acc_step": batch_acc, "lr": lr})
+        if state["diverged"] is not None:
+            run.log({"step": state["diverged"]["step"], "epoch": epoch, "train/loss_step": state["diverged"]["loss"]})
+            break
+        train_s = time.perf_counter() - t_epoch
+        state["train_s"] += train_s
+        test_loss, test_acc, _, _ = evaluate(model, x_test, y_test, dtype, memory_format)
+        record = {
+            "step": state["step"], "epoch": epoch,
+            "train/loss": float(loss_sum) / n, "train/acc": int(correct) / n,
+            "test/loss": test_loss, "test/acc": test_acc,
+            "time/train_s": train_s, "time/epoch_s": time.perf_counter() - t_epoch,
+            "time/total_train_s": state["train_s"],
+        }
+        history.append(record)
+        state["epoch"] = epoch
+        if config.target_acc is not None and test_acc >= config.target_acc and state["time_to_target_s"] is None:
+            state["time_to_target_s"] = state["train_s"]
+            reached = True
+        for r in pending:
+            run.log(r)
+        run.log(record)
+        err.print(f"epoch {epoch}: train loss {record['train/loss']:.4f} acc {record['train/acc']:.4f} · "
+                  f"test loss {test_loss:.4f} acc {test_acc:.4f} · {train_s:.1f} s", markup=False)
+        save_checkpoint(ckpt_path, {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+            "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if cuda else None,
+            "history": history, "state": state, "config": dict(vars(config)),
+        })
+
+    if state["diverged"] is not None:
+        d = state["diverged"]
+        err.print(f"diverged: loss {d['loss']} at step {d['step']} (epoch {d['epoch']}); try a smaller --lr",
+                  markup=False)
+
+    # Final evaluation: confusion matrix and the misclassified digits.
+    test_loss, test_acc, pred, conf = evaluate(model, x_test, y_test, dtype, memory_format)
+    y_np, p_np, c_np = y_test.cpu().numpy(), pred.cpu().numpy(), conf.float().cpu().numpy()
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (y_np, p_np), 1)
+    wrong = np.flatnonzero(p_np != y_np)
+    wrong = wrong[np.argsort(-c_np[wrong], kind="stable")][: config.misclassified]  # most confident mistakes first
+    images = data.test_images[: len(y_np)]
+    misclassified = [{"index": int(i), "true": int(y_np[i]), "pred": int(p_np[i]), "confidence": float(c_np[i]),
+                      "pixels_hex": images[i].tobytes().hex()} for i in wrong]
+
+    expected = EXPECTED_ACC[config.model]
+    summary: dict[str, Any] = {
+        "test/acc": test_acc,
+        "test/loss": test_loss,
+        "train/acc": history[-1]["train/acc"] if history else None,
+        "train/loss": history[-1]["train/loss"] if history else None,
+        "epochs": state["epoch"],
+        "steps": state["step"],
+        "steps_per_epoch": steps_per_epoch,
+        "time_to_target_s": state["time_to_target_s"],
+        "target_acc": config.target_acc,
+        "train_time_s": state["train_s"],
+        "load_time_s": load_s,
+        "params": count_params(model),
+        "device": device,
+        "model": config.model,
+        "dropout": config.dropout,
+        "keep_probability": 1 - config.dropout,
+        "optimizer": config.optimizer,
+        "train_samples": n,
+        "test_samples": len(y_np),
+        "history": history,
+        "confusion": confusion.tolist(),
+        "misclassified": misclassified,
+        "errors": int((p_np != y_np).sum()),
+        "claims": [claim(
+            f"A small {config.model.upper()} recognises handwritten digits (test accuracy)",
+            round(test_acc, 4), f">= {expected}", test_acc >= expected)],
+    }
+    if state["diverged"] is not None:
+        summary["status"] = "diverged"
+        summary["diverged_at_step"] = state["diverged"]["step"]
+    return summary
+
+
+def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    columns = ["model", "dropout", "epochs", "test acc", "test loss", "train s", "time to target s", "params"]
+    rows = [[summary["model"], summary["dropout"], summary["epochs"], summary["test/acc"], summary["test/loss"],
+             summary["train_time_s"], summary["time_to_target_s"], summary["params"]]]
+    return columns, rows

@@ -1,0 +1,81 @@
+"""Figures of `nnlab train-mnist`: learning curves, the confusion matrix, the misclassified digits."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnlab.core.plotting import save, subplots
+
+
+def learning_curves(summary: dict[str, Any], metrics: list[dict[str, Any]], path: Path) -> Path:
+    epochs = [m for m in metrics if "test/acc" in m]
+    steps = [m for m in metrics if "train/loss_step" in m]
+    fig, axes = subplots(1, 2, figsize=(10, 3.8))
+    ax_loss, ax_acc = axes[0]
+    per_epoch = summary.get("steps_per_epoch") or 1
+    if steps:
+        ax_loss.plot([m["step"] for m in steps], [m["train/loss_step"] for m in steps], lw=0.8, alpha=0.6,
+                     label="train (batch)")
+        accs = [m for m in steps if "train/acc_step" in m]  # the diverged step has a loss only
+        ax_acc.plot([m["step"] / per_epoch for m in accs], [100 * m["train/acc_step"] for m in accs], lw=0.8,
+                    alpha=0.6, label="train (batch)")
+    for split, style in (("train", "o-"), ("test", "s-")):
+        xs = [m["step"] for m in epochs]
+        ax_loss.plot(xs, [m[f"{split}/loss"] for m in epochs], style, label=f"{split} (epoch)")
+        ax_acc.plot([m["epoch"] for m in epochs], [100 * m[f"{split}/acc"] for m in epochs], style, label=split)
+    ax_loss.set(xlabel="step", ylabel="cross-entropy", yscale="log", title="Loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"Accuracy (final test {100 * summary['test/acc']:.2f}%)")
+    if summary.get("target_acc") is not None:
+        ax_acc.axhline(100 * summary["target_acc"], color="k", ls=":", lw=1, label="target")
+    for ax in (ax_loss, ax_acc):
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{summary['model'].upper()} on MNIST · {summary['optimizer']} · dropout P={summary['dropout']:g}")
+    return save(fig, path)
+
+
+def confusion_matrix(summary: dict[str, Any], path: Path) -> Path:
+    cm = np.asarray(summary["confusion"])
+    fig, axes = subplots(figsize=(5.2, 4.6))
+    ax = axes[0, 0]
+    off = cm.astype(float)
+    np.fill_diagonal(off, np.nan)  # colour the mistakes; the diagonal would drown them
+    im = ax.imshow(off, cmap="Reds")
+    for t in range(10):
+        for p in range(10):
+            if cm[t, p]:
+                ax.text(p, t, str(cm[t, p]), ha="center", va="center", fontsize=7,
+                        color="tab:green" if t == p else "black", fontweight="bold" if t == p else "normal")
+    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted", ylabel="true",
+           title=f"Confusion matrix ({summary['errors']} errors of {cm.sum()})")
+    ax.grid(False)
+    fig.colorbar(im, ax=ax, fraction=0.046, label="count (off-diagonal)")
+    return save(fig, path)
+
+
+def misclassified(summary: dict[str, Any], path: Path) -> Path | None:
+    digits = summary.get("misclassified") or []
+    if not digits:
+        return None
+    cols = min(len(digits), 8)
+    rows = math.ceil(len(digits) / cols)
+    fig, axes = subplots(rows, cols, figsize=(1.25 * cols, 1.45 * rows))
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, d in zip(axes.flat, digits, strict=False):
+        ax.imshow(np.frombuffer(bytes.fromhex(d["pixels_hex"]), dtype=np.uint8).reshape(28, 28), cmap="gray_r")
+        ax.set_title(f"pred {d['pred']} · true {d['true']}", fontsize=7, color="tab:red")
+    fig.suptitle("Misclassified test digits (most confident first)", fontsize=9)
+    return save(fig, path)
+
+
+def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+    if "confusion" not in summary:  # interrupted or failed before the end: nothing to draw
+        return []
+    paths = [learning_curves(summary, metrics, plots_dir / "learning_curves.png"),
+             confusion_matrix(summary, plots_dir / "confusion_matrix.png")]
+    grid = misclassified(summary, plots_dir / "misclassified.png")
+    return paths + ([grid] if grid else [])

@@ -33,6 +33,7 @@ def baseline(data, epochs: int, seed: int, train_samples: int = 0) -> list[dict]
     """The pytorch/examples recipe; per epoch: test accuracy, train seconds, cumulative train seconds."""
     import torch
     import torch.nn.functional as F
+    from PIL import Image
     from torch import nn
 
     torch.manual_seed(seed)
@@ -64,8 +65,10 @@ def baseline(data, epochs: int, seed: int, train_samples: int = 0) -> list[dict]
             return len(self.labels)
 
         def __getitem__(self, i):
-            x = torch.from_numpy(self.images[i].astype(np.float32) / 255.0).unsqueeze(0)  # ToTensor
-            return (x - 0.1307) / 0.3081, int(self.labels[i])                              # Normalize
+            # torchvision's MNIST hands each transform a PIL image; ToTensor turns it back into a tensor.
+            pic = Image.fromarray(self.images[i])  # a 2-D uint8 array: mode "L"
+            x = torch.from_numpy(np.array(pic, np.uint8, copy=True)).view(1, 28, 28).float().div(255)  # ToTensor
+            return (x - 0.1307) / 0.3081, int(self.labels[i])                                        # Normalize
 
     n = train_samples or len(data.train_labels)
     train = torch.utils.data.DataLoader(Digits(data.train_images[:n], data.train_labels[:n]), batch_size=64,

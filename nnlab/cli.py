@@ -195,6 +195,8 @@ def execute(exp: Experiment, module: Any, config: Any, out: str, tag: str | None
     from nnlab.core.run import Interrupted, Run, read_run
 
     device = resolve_device(config.device)
+    if hasattr(module, "prepare"):  # inputs that can be missing or corrupt (data files): fail before the run exists
+        module.prepare(config)
     if resume:
         run = Run.reopen(resume, exp.name, config, device, argv, may_change=module.RESUME_MAY_CHANGE)
     else:

@@ -183,6 +183,7 @@ def test_missing_data_offline_is_a_clear_error(invoke, tmp_path):
     result = invoke("train-mnist", "--quick", "--data-dir", str(tmp_path / "empty"))
     assert result.exit_code == 2
     assert "train-images-idx3-ubyte.gz" in result.stderr and "no download mirror" in result.stderr
+    assert not result.runs("train-mnist")  # checked before the run directory is created
 
 
 def test_resume_gives_the_uninterrupted_numbers(invoke, tmp_path, monkeypatch):

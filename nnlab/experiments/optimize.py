@@ -463,6 +463,14 @@ def claims_nonconvex(config: OptimizeConfig, problem, start) -> list[dict[str, A
 # Entry points
 
 
+def prepare(config: OptimizeConfig) -> None:
+    """The mlp problem's MNIST files are checked (or downloaded) before a run directory exists."""
+    if config.problem == "mlp":
+        from nnlab.core.mnist import load_mnist
+
+        load_mnist(config.data_dir)
+
+
 def run(config: OptimizeConfig, run) -> dict[str, Any]:
     if config.problem == "mlp":
         return run_mlp(config, run)

@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def baseline(data, epochs: int, seed: int, train_samples: int = 0) -> list[dict]:
+def baseline(data, epochs: int, seed: int, train_samples: int = 0, device: str = "cpu") -> list[dict]:
     """The pytorch/examples recipe; per epoch: test accuracy, train seconds, cumulative train seconds."""
     import torch
     import torch.nn.functional as F
@@ -71,10 +71,12 @@ def baseline(data, epochs: int, seed: int, train_samples: int = 0) -> list[dict]
             return (x - 0.1307) / 0.3081, int(self.labels[i])                                        # Normalize
 
     n = train_samples or len(data.train_labels)
+    # pytorch/examples adds one loader worker and pinned memory on CUDA.
+    loader_kwargs = {"num_workers": 1, "pin_memory": True} if device == "cuda" else {}
     train = torch.utils.data.DataLoader(Digits(data.train_images[:n], data.train_labels[:n]), batch_size=64,
-                                        shuffle=True)
+                                        shuffle=True, **loader_kwargs)
     test = torch.utils.data.DataLoader(Digits(data.test_images, data.test_labels), batch_size=1000)
-    model = Net()
+    model = Net().to(device)
     optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.7)
     rows, total = [], 0.0
@@ -82,10 +84,13 @@ def baseline(data, epochs: int, seed: int, train_samples: int = 0) -> list[dict]
         model.train()
         t0 = time.perf_counter()
         for x, y in train:
+            x, y = x.to(device), y.to(device)
             optimizer.zero_grad()
             loss = F.nll_loss(model(x), y)
             loss.backward()
             optimizer.step()
+        if device == "cuda":
+            torch.cuda.synchronize()  # the clock must see the queued kernels finish
         seconds = time.perf_counter() - t0
         total += seconds
         scheduler.step()
@@ -93,7 +98,7 @@ def baseline(data, epochs: int, seed: int, train_samples: int = 0) -> list[dict]
         correct = 0
         with torch.no_grad():
             for x, y in test:
-                correct += int((model(x).argmax(1) == y).sum())
+                correct += int((model(x.to(device)).argmax(1) == y.to(device)).sum())
         rows.append({"epoch": epoch, "test_acc": correct / len(test.dataset), "train_s": seconds, "cum_train_s": total})
         print(f"  baseline epoch {epoch}: test acc {rows[-1]['test_acc']:.4f}, {seconds:.1f} s", flush=True)
         if rows[-1]["test_acc"] >= 0.99:  # the time to 99% is known: the later epochs would not change it
@@ -101,7 +106,7 @@ def baseline(data, epochs: int, seed: int, train_samples: int = 0) -> list[dict]
     return rows
 
 
-def ours(seed: int, extra: list[str]) -> dict:
+def ours(seed: int, extra: list[str], device: str = "cpu") -> dict:
     """Run our default recipe through the CLI in-process; its per-epoch history from summary.json."""
     from click.testing import CliRunner
 
@@ -109,7 +114,7 @@ def ours(seed: int, extra: list[str]) -> dict:
 
     with tempfile.TemporaryDirectory() as out:
         args = ["train-mnist", "--recipe", str(ROOT / "recipes" / "train-mnist.yaml"), "--seed", str(seed),
-                "--device", "cpu", "--out", out, "--set", "target_acc=null", *extra]
+                "--device", device, "--out", out, "--set", "target_acc=null", *extra]
         result = CliRunner().invoke(cli, args, catch_exceptions=False)
         if result.exit_code != 0:
             raise SystemExit(f"nnlab train-mnist failed ({result.exit_code}): {result.stderr}")
@@ -142,6 +147,7 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--quick", action="store_true", help="smoke run: small subsets, 1 seed, 1 baseline epoch")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where both recipes run")
     args = parser.parse_args()
 
     import torch
@@ -159,7 +165,7 @@ def main() -> None:
 
     extra = ["--quick"] if args.quick else []
     seeds = 1 if args.quick else args.seeds
-    runs = [ours(seed, extra) for seed in range(seeds)]
+    runs = [ours(seed, extra, args.device) for seed in range(seeds)]
     accs = [r["acc"] for r in runs]
     t99 = [time_to(r["rows"], 0.99) for r in runs]
     t98 = [time_to(r["rows"], 0.98) for r in runs]
@@ -170,7 +176,7 @@ def main() -> None:
     base = None
     if not args.skip_baseline:
         base = baseline(data, 1 if args.quick else args.baseline_epochs, args.baseline_seed,
-                        train_samples=2000 if args.quick else 0)
+                        train_samples=2000 if args.quick else 0, device=args.device)
         b99, b98 = time_to(base, 0.99), time_to(base, 0.98)
         print(f"baseline: time to 99% {b99} s, to 98% {b98} s (within {len(base)} epoch(s))")
         reached = [t for t in t99 if t is not None]

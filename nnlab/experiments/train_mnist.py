@@ -316,6 +316,8 @@ def run(config: TrainMnistConfig, run) -> dict[str, Any]:
         if state["diverged"] is not None:
             run.log({"step": state["diverged"]["step"], "epoch": epoch, "train/loss_step": state["diverged"]["loss"]})
             break
+        if device == "cuda":
+            torch.cuda.synchronize()  # queued kernels belong to this epoch's training time
         train_s = time.perf_counter() - t_epoch
         state["train_s"] += train_s
         test_loss, test_acc, _, _ = evaluate(model, x_test, y_test, dtype, memory_format)

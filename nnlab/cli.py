@@ -12,6 +12,7 @@ import json
 import sys
 import traceback
 import typing
+from pathlib import Path
 from typing import Any
 
 import click
@@ -56,6 +57,9 @@ class NnlabGroup(click.Group):
             click.echo("Aborted.", err=True)
             sys.exit(1)
         except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `nnlab` (click >= 8.2): the help, not an error
+                click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+                sys.exit(0)
             fail(exc.format_message(), 2, exc if debug else None)
         except click.ClickException as exc:
             fail(exc.format_message(), exc.exit_code, exc if debug else None)
@@ -198,6 +202,8 @@ def execute(exp: Experiment, module: Any, config: Any, out: str, tag: str | None
     if hasattr(module, "prepare"):  # inputs that can be missing or corrupt (data files): fail before the run exists
         module.prepare(config)
     if resume:
+        if hasattr(module, "check_resume"):  # e.g. a readable checkpoint: refuse before touching the run
+            module.check_resume(Path(resume), config)
         run = Run.reopen(resume, exp.name, config, device, argv, may_change=module.RESUME_MAY_CHANGE)
     else:
         run = Run.create(out, exp.name, config, device, tag, argv=argv)

@@ -45,8 +45,14 @@ def test_top_help_lists_every_command(invoke):
 
 @pytest.mark.parametrize("command", list(EXPERIMENTS))
 def test_every_option_is_documented_with_its_default(command):
+    import dataclasses
+    from importlib import import_module
+
     from nnlab.cli import get_command_params
 
+    exp = EXPERIMENTS[command]
+    for f in dataclasses.fields(getattr(import_module(exp.module), exp.config)):
+        assert len(f.metadata.get("help", "")) > 15, f"nnlab {command}: config key {f.name} has no real help"
     for param in get_command_params(command):
         assert param.help and len(param.help) > 15, f"nnlab {command} {param.opts[0]} has no real help"
         if param.name not in ("set_pairs", "quick", "debug"):
@@ -171,3 +177,32 @@ def test_redraw_rebuilds_the_plots_from_the_run_files(invoke):
 def test_redraw_of_a_non_run_is_one_line_exit_2(invoke, tmp_path):
     result = invoke("redraw", str(tmp_path))
     assert result.exit_code == 2 and "not a run directory" in result.stderr
+
+
+def test_bare_nnlab_prints_help_and_exits_0(invoke):
+    result = invoke()
+    assert result.exit_code == 0 and "Commands:" in result.output and not result.stderr
+
+
+# Edge inputs found in review: each must end as a result (exit 0) or as one user error (exit 2), never a crash.
+EDGE_INPUTS = [
+    ("init", "--quick", "--scale", "1e-50"),          # float32 underflow: activations are exactly 0
+    ("init", "--width", "1", "--batch-size", "1"),
+    ("init", "--quick", "--seed", "99999999999999999999999"),
+    ("optimize", "--quick", "--start", "0,0"),          # starts at the minimum
+    ("optimize", "--quick", "--start", "1e300,1e300"),
+    ("approx", "--quick", "--target", "1/(x1-0.5)"),    # a pole on the sup grid
+    ("approx", "--quick", "--widths", "64", "--widths", "4", "--widths", "16"),
+    ("activations", "--quick", "--activation", "leaky_relu", "--activation", "leaky_relu:0.01"),
+]
+
+
+@pytest.mark.parametrize("args", EDGE_INPUTS, ids=lambda a: " ".join(a))
+def test_edge_inputs_are_results_or_user_errors(invoke, args):
+    result = invoke(*args)
+    assert result.exit_code in (0, 2), f"{result.stderr}\n{result.exception!r}"
+    if result.exit_code == 2:
+        assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+        assert not result.runs(args[0])
+    else:
+        assert json.loads((result.runs(args[0])[0] / "summary.json").read_text())["status"] == "completed"

@@ -104,6 +104,13 @@ def test_missing_recipe(tmp_path):
 
 def test_parse_set_reads_values_as_yaml_and_needs_an_equals_sign():
     assert parse_set(["a=1", "b=[x, y]", "c=", "d=a=b"]) == {"a": 1, "b": ["x", "y"], "c": "", "d": "a=b"}
+    assert parse_set(["r=1:50:7", "s=1:10"]) == {"r": "1:50:7", "s": "1:10"}  # not YAML 1.1's base-60 ints
+
+
+def test_recipes_keep_colon_ranges_as_text(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("note: 1:10\nsteps: 12\nlr: 1.5\n")
+    assert load_recipe(path, "toy") == {"note": "1:10", "steps": 12, "lr": 1.5}
     with pytest.raises(UserError, match="--set expects key=value, got 'lr'"):
         parse_set(["lr"])
 

@@ -246,3 +246,27 @@ def test_sigterm_leaves_an_interrupted_run_with_a_checkpoint(tmp_path):
     (run_dir,) = [p for p in (out / "train-mnist").iterdir() if not p.is_symlink()]
     assert read(run_dir, "meta.json")["status"] == "interrupted"
     assert (run_dir / train_mnist.CHECKPOINT).is_file()
+
+
+def test_a_refused_resume_leaves_the_run_as_it_was(invoke, tmp_path):
+    first = invoke("train-mnist", *SMALL, "--epochs", "2", "--target-acc", "null", out=tmp_path / "a")
+    assert first.exit_code == 0, first.stderr
+    (run,) = first.runs("train-mnist")
+    before = (run / "meta.json").read_text(), (run / "config.yaml").read_text()
+
+    fewer = invoke("train-mnist", "--resume", str(run), "--epochs", "1", out=tmp_path / "a")
+    assert fewer.exit_code == 2 and "has finished 2 epochs" in fewer.stderr
+    (run / train_mnist.CHECKPOINT).unlink()
+    lost = invoke("train-mnist", "--resume", str(run), "--epochs", "3", out=tmp_path / "a")
+    assert lost.exit_code == 2 and "no checkpoint" in lost.stderr
+    assert ((run / "meta.json").read_text(), (run / "config.yaml").read_text()) == before
+
+
+def test_more_epochs_on_resume_are_recorded_in_meta(invoke, tmp_path):
+    first = invoke("train-mnist", *SMALL, "--epochs", "1", "--target-acc", "null", out=tmp_path / "a")
+    (run,) = first.runs("train-mnist")
+    more = invoke("train-mnist", "--resume", str(run), "--epochs", "2", out=tmp_path / "a")
+    assert more.exit_code == 0, more.stderr
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["resumed"][-1]["changed"] == {"epochs": [1, 2]}
+    assert json.loads((run / "summary.json").read_text())["epochs"] == 2

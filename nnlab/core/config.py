@@ -60,7 +60,7 @@ def param(
 class ExperimentConfig:
     """Fields every experiment has. Subclasses add their own (all with defaults)."""
 
-    seed: int = param(0, "Seed for every random generator (python, numpy, torch).", low=0)
+    seed: int = param(0, "Seed for every random generator (python, numpy, torch).", low=0, high=2**63 - 1)
     device: str = param(
         "auto", "Where tensors live: auto (cuda when available), cpu or cuda.", choices=["auto", "cpu", "cuda"]
     )
@@ -196,6 +196,19 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _no_sexagesimal(number: Callable) -> Callable:
+    """YAML 1.1 reads 1:10 as 70 (base 60); here it stays the text "1:10" (a range, a ratio)."""
+
+    def construct(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
+        return node.value if ":" in node.value else number(loader, node)
+
+    return construct
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _no_sexagesimal(yaml.SafeLoader.construct_yaml_int))
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _no_sexagesimal(yaml.SafeLoader.construct_yaml_float))
+
+
 def load_recipe(path: str | Path, command: str) -> dict[str, Any]:
     """Read a recipe file: a YAML mapping of config keys, optionally with `command: <name>`."""
     path = Path(path)
@@ -233,7 +246,7 @@ def parse_set(pairs: Iterable[str]) -> dict[str, Any]:
         if not sep or not key:
             raise UserError(f"--set expects key=value, got {pair!r}")
         try:
-            out[key] = yaml.safe_load(raw) if raw.strip() else ""
+            out[key] = yaml.load(raw, Loader=_StrictLoader) if raw.strip() else ""  # noqa: S506 - a SafeLoader
         except yaml.YAMLError:
             out[key] = raw
     return out

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from nnlab.core.errors import UserError
 
 
@@ -22,3 +25,26 @@ def describe(device: str) -> str:
     if device == "cuda":
         return f"cuda ({torch.cuda.get_device_name(0)})"
     return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (its affinity mask on Linux, else every core)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op thread count set to `n` (0: every available core) for the block, then restored."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n or available_cores())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

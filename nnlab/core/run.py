@@ -171,7 +171,13 @@ class Run:
             allowed = f"only {', '.join(may_change)} may change" if may_change else "nothing may change"
             raise UserError(f"--resume: the config differs from {path / 'config.yaml'} ({'; '.join(differ)}); "
                             f"{allowed}")
-        return cls(path, command, config, device, argv, reopened=meta)
+        run = cls(path, command, config, device, argv, reopened=meta)
+        # config.yaml now holds the new values; meta.json keeps what they were, so the history stays readable.
+        changed = {k: [old[k], new[k]] for k in may_change if old[k] != new[k]}
+        if changed:
+            run.meta["resumed"][-1]["changed"] = changed
+            atomic.write_json(path / "meta.json", run.meta)
+        return run
 
     # -- logging -------------------------------------------------------------------------------------
     def log(self, record: dict[str, Any]) -> None:

@@ -42,7 +42,8 @@ class ActivationsConfig(ExperimentConfig):
 
         if not self.activation:
             raise UserError("activation: give at least one")
-        if len(set(self.activation)) != len(self.activation):
+        names = [activations.get(spec).name for spec in self.activation]  # leaky_relu = leaky_relu:0.01
+        if len(set(names)) != len(names):
             raise UserError(f"activation: each once, got {self.activation}")
 
 

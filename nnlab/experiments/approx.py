@@ -84,6 +84,7 @@ class ApproxConfig(ExperimentConfig):
                 problem = ap.check_target(spec, d)
                 if problem:
                     raise UserError(f"target: {problem}")
+        self.widths = sorted(self.widths)  # curves, slopes and the table read them smallest first
         if self.samples and self.samples < max(self.widths) + 2:
             raise UserError(f"samples: {self.samples} is fewer than the largest width + 2 ({max(self.widths) + 2})")
 
@@ -98,12 +99,8 @@ def n_samples(config: ApproxConfig) -> int:
 
 def sup_points(d: int, rng: np.random.Generator) -> np.ndarray:
     """A dense grid for d = 1 (4097 points) and d = 2 (129^2), else 8192 uniform samples."""
-    if d == 1:
-        return np.linspace(0, 1, 4097)[:, None]
-    if d == 2:
-        g = np.linspace(0, 1, 129)
-        return np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)
-    return rng.random((8192, d))
+    grid = ap.dense_grid(d)
+    return grid if grid is not None else rng.random((8192, d))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -295,7 +292,7 @@ def widths_needed(records: list[dict[str, Any]], eps: float) -> list[dict[str, A
     return out
 
 
-def _slope(summary: dict[str, Any], target: str, d: int, method: str, converged: float | None = None):
+def fitted_slope(summary: dict[str, Any], target: str, d: int, method: str, converged: float | None = None):
     """The fitted slope; `converged` stands in for a curve already at rounding level (no slope to fit)."""
     for s in summary["slopes"]:
         if (s["target"], s["d"], s["method"]) == (target, d, method):
@@ -314,7 +311,7 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
     nets = [m for m in summary["methods"] if m.startswith("net:")]
     if smooth:
         for method in nets:
-            slopes = {str(d): _slope(summary, smooth, d, method, converged=-math.inf) for d in dims}
+            slopes = {str(d): fitted_slope(summary, smooth, d, method, converged=-math.inf) for d in dims}
             known = [s for s in slopes.values() if s is not None]
             worst = max(known) if known else None
             claims.append(claim(
@@ -333,7 +330,7 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
     lipschitz = first_of_kind(summary, "lipschitz")
     if lipschitz and len(dims) >= 2:
         for method in nets:
-            slopes = {str(d): _slope(summary, lipschitz, d, method) for d in dims}
+            slopes = {str(d): fitted_slope(summary, lipschitz, d, method) for d in dims}
             lo, hi = slopes[str(min(dims))], slopes[str(max(dims))]
             flatter = None if lo is None or hi is None else hi - lo
             claims.append(claim(

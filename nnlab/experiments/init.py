@@ -184,6 +184,11 @@ def variance_growth(rows: list[dict[str, Any]]) -> float:
     return (last / first) ** (2.0 / (len(rows) - 1))
 
 
+def std_ratio(rows: list[dict[str, Any]]) -> float:
+    """std after the last layer / after the first; 0 when the first is already 0 (underflow: vanished)."""
+    return rows[-1]["std"] / rows[0]["std"] if rows[0]["std"] > 0 else 0.0
+
+
 def check_claims(layers: dict[str, list[dict[str, Any]]], activation: str,
                  gains: dict[str, float]) -> list[dict[str, Any]]:
     """The lecture's initialization claims that this run's scales and activation can test.
@@ -207,7 +212,7 @@ def check_claims(layers: dict[str, list[dict[str, Any]]], activation: str,
                 continue
             gain = gains[spec]
             if gain <= VANISHING_GAIN:
-                ratio = rows[-1]["std"] / rows[0]["std"]
+                ratio = std_ratio(rows)
                 claims.append(claim(
                     f"scale {spec} (gain w sqrt(n_in) = {gain:.2f}): tanh activations vanish with depth "
                     "(std last / first layer)", round(ratio, 4), "< 0.2", ratio < 0.2))
@@ -219,7 +224,7 @@ def check_claims(layers: dict[str, list[dict[str, Any]]], activation: str,
                     sat > 0.2))
         if "xavier" in layers:
             rows = layers["xavier"]
-            ratio = rows[-1]["std"] / rows[0]["std"]
+            ratio = std_ratio(rows)
             sat = max(r["saturated"] for r in rows)
             claims.append(claim(
                 "Xavier keeps tanh's spread: std last / first layer, no saturation",

@@ -19,7 +19,6 @@ The CNN runs channels_last; on CUDA, in mixed precision (bf16 where supported, e
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,6 +203,15 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         torch.save(state, tmp)
 
 
+def check_resume(run_dir: Path, config: TrainMnistConfig) -> None:
+    """Before a run is reopened: its checkpoint must load, and --epochs may not undo finished epochs."""
+    from nnlab.core.errors import UserError
+
+    done = load_checkpoint(run_dir / CHECKPOINT)["state"]["epoch"]
+    if config.epochs < done:
+        raise UserError(f"--resume: {run_dir} has finished {done} epochs; --epochs {config.epochs} would undo them")
+
+
 def load_checkpoint(path: Path) -> dict[str, Any]:
     import torch
 
@@ -229,6 +237,13 @@ def prepare(config: TrainMnistConfig) -> None:
 
 
 def run(config: TrainMnistConfig, run) -> dict[str, Any]:
+    from nnlab.core.device import torch_threads
+
+    with torch_threads(config.threads):  # restored afterwards: an in-process caller keeps its own setting
+        return _run(config, run)
+
+
+def _run(config: TrainMnistConfig, run) -> dict[str, Any]:
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -239,7 +254,6 @@ def run(config: TrainMnistConfig, run) -> dict[str, Any]:
     from nnlab.nn.models import count_params
 
     device = run.device
-    torch.set_num_threads(config.threads or len(os.sched_getaffinity(0)))
     seed_everything(config.seed)
 
     t0 = time.perf_counter()

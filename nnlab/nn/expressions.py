@@ -174,17 +174,21 @@ def compile_expression(text: str, dims: int) -> Callable[[Array], Array]:
     return f
 
 
-def check(text: str, dims: int, rng: np.random.Generator | None = None) -> str | None:
-    """Why `text` is not a usable target on [0, 1]^dims (including non-finite values), or None."""
+def check(text: str, dims: int, rng: np.random.Generator | None = None, extra: Array | None = None) -> str | None:
+    """Why `text` is not a usable target on [0, 1]^dims (including non-finite values), or None.
+
+    extra: (n, dims) points that will be evaluated later (a grid), so a singularity on them is caught here.
+    """
     try:
         f = compile_expression(text, dims)
         rng = rng or np.random.default_rng(0)
-        probe = np.vstack([np.zeros((1, dims)), np.ones((1, dims)), rng.random((254, dims))])
+        probe = np.vstack([np.zeros((1, dims)), np.ones((1, dims)), rng.random((254, dims)),
+                           np.empty((0, dims)) if extra is None else extra])
         y = f(probe)
     except ExpressionError as exc:
         return str(exc)
     except (ArithmeticError, ValueError, TypeError, MemoryError) as exc:
         return f"cannot be evaluated: {type(exc).__name__}"
     if not np.all(np.isfinite(y)):
-        return "the expression is not finite everywhere on [0, 1]^d (checked on 256 points)"
+        return f"the expression is not finite everywhere on [0, 1]^d (checked on {len(probe)} points)"
     return None

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.core import plotting
+from nnlab.experiments.approx import curve, fitted_slope
 
 STYLE = {"polynomial": ("s", "--"), "kernel": ("^", "--"), "linear": ("", ":")}
 
@@ -21,16 +22,6 @@ def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path
     return paths
 
 
-def _curve(summary: dict[str, Any], target: str, d: int, method: str) -> list[dict[str, Any]]:
-    return sorted((r for r in summary["results"] if (r["target"], r["d"], r["method"]) == (target, d, method)),
-                  key=lambda r: r["width"])
-
-
-def _slope(summary: dict[str, Any], target: str, d: int, method: str) -> float | None:
-    return next((s["slope"] for s in summary["slopes"] if (s["target"], s["d"], s["method"]) == (target, d, method)),
-                None)
-
-
 def errors(summary: dict[str, Any], key: str, label: str, path: Path) -> Path:
     """Log-log error against width D: one row per target, one column per d, one line per method."""
     targets, dims = list(summary["targets"]), summary["dims"]
@@ -40,13 +31,13 @@ def errors(summary: dict[str, Any], key: str, label: str, path: Path) -> Path:
         for c, d in enumerate(dims):
             ax = axes[r, c]
             for i, method in enumerate(summary["methods"]):
-                rows = _curve(summary, target, d, method)
+                rows = curve(summary["results"], target, d, method)
                 if not rows:
                     continue
                 ws = [row["width"] for row in rows]
                 ys = [max(row[key], 1e-300) for row in rows]
                 marker, line = STYLE.get(method, ("o", "-"))
-                slope = _slope(summary, target, d, method) if key == "rel_mse" else None
+                slope = fitted_slope(summary, target, d, method) if key == "rel_mse" else None
                 name = method.removeprefix("net:") + (f" ({slope:.2f})" if slope is not None else "")
                 ax.plot(ws, ys, marker=marker or None, linestyle=line, ms=3, color=f"C{i}", label=name)
                 if key == "rel_mse" and method.startswith("net:"):

@@ -124,3 +124,15 @@ def test_resolved_config_is_a_recipe_that_reproduces_it(tmp_path):
     assert again == config
     # Experiment keys first, shared (seed, device) last: the file reads in order of interest.
     assert list(yaml.safe_load(path.read_text()))[-2:] == ["seed", "device"]
+
+
+def test_check_list_requires_and_deduplicates_by_identity():
+    from nnlab.core.config import check_list
+
+    check_list("x", [])  # optional lists may be empty
+    with pytest.raises(UserError, match="^x: give at least one$"):
+        check_list("x", [], required=True)
+    with pytest.raises(UserError, match="each value once"):
+        check_list("x", ["a", "b", "a"])
+    with pytest.raises(UserError, match="each value once"):
+        check_list("x", ["A", "a"], same=str.lower)

@@ -173,6 +173,19 @@ def check_field(f: dataclasses.Field, value: Any, label: str | None = None) -> N
                 raise UserError(f"{label}: {problem}")
 
 
+def check_list(name: str, values: list[Any], *, required: bool = False,
+               same: Callable[[Any], Any] | None = None) -> None:
+    """The rules a list field usually has, for Config.validate(): not empty (if `required`), no value twice.
+
+    `same(value)` gives the value's identity when two spellings mean one thing (leaky_relu, leaky_relu:0.01).
+    """
+    if required and not values:
+        raise UserError(f"{name}: give at least one")
+    keys = [same(v) for v in values] if same else values
+    if len(set(keys)) != len(keys):
+        raise UserError(f"{name}: each value once, got {values}")
+
+
 # ----------------------------------------------------------------------------------------------------
 # Recipes (YAML)
 

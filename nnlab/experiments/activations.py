@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nnlab.core.claims import claim
-from nnlab.core.config import ExperimentConfig, param
+from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.nn import activations
 
 DEFAULT_SET = ["relu", "sigmoid", "tanh", "leaky_relu:0.1", "gelu", "softplus", "cos"]
@@ -38,13 +38,8 @@ class ActivationsConfig(ExperimentConfig):
     chains: int = param(20000, "Monte-Carlo chains of L independent pre-activations.", low=10, high=10_000_000)
 
     def validate(self) -> None:
-        from nnlab.core.errors import UserError
 
-        if not self.activation:
-            raise UserError("activation: give at least one")
-        names = [activations.get(spec).name for spec in self.activation]  # leaky_relu = leaky_relu:0.01
-        if len(set(names)) != len(names):
-            raise UserError(f"activation: each once, got {self.activation}")
+        check_list("activation", self.activation, required=True, same=lambda spec: activations.get(spec).name)
 
 
 QUICK = {"points": 241, "chains": 2000, "depth": 8}

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from nnlab.core.claims import claim
-from nnlab.core.config import ExperimentConfig, param
+from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.nn import activations
 from nnlab.nn import approximation as ap
 
@@ -74,11 +74,7 @@ class ApproxConfig(ExperimentConfig):
         from nnlab.core.errors import UserError
 
         for name in ("target", "dims", "widths", "activation"):
-            values = getattr(self, name)
-            if not values:
-                raise UserError(f"{name}: give at least one")
-            if len(set(values)) != len(values):
-                raise UserError(f"{name}: each value once, got {values}")
+            check_list(name, getattr(self, name), required=True)
         for spec in self.target:
             for d in sorted(self.dims):  # a formula must make sense in every d of the sweep
                 problem = ap.check_target(spec, d)

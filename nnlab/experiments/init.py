@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnlab.core.claims import claim
-from nnlab.core.config import ExperimentConfig, param
+from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.nn import activations
 from nnlab.nn.initializers import NAMED, check_scale, predicted_pre_std, weight_std
 
@@ -53,8 +53,7 @@ class InitConfig(ExperimentConfig):
     def validate(self) -> None:
         from nnlab.core.errors import UserError
 
-        if len(set(self.scale)) != len(self.scale):
-            raise UserError(f"scale: each scale once, got {self.scale}")
+        check_list("scale", self.scale)
         # The weights are depth matrices of width^2 numbers, resident at once: refuse what cannot fit.
         nbytes = self.depth * self.width**2 * (4 if self.dtype == "float32" else 8)
         if nbytes > 16 * 2**30:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from nnlab.core.claims import claim
-from nnlab.core.config import ExperimentConfig, param
+from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.core.errors import UserError
 from nnlab.nn import landscapes, optimizers
 
@@ -131,8 +131,7 @@ class OptimizeConfig(ExperimentConfig):
             raise UserError(f"start: {self.problem} is 2-D, expected two numbers 'x,y', got {self.start!r}")
         if "all" in self.method and len(self.method) > 1:
             raise UserError(f"method: 'all' already names every method, got {self.method}")
-        if len(set(self.method)) != len(self.method):
-            raise UserError(f"method: each method once, got {self.method}")
+        check_list("method", self.method)
         if self.problem == "mlp" and self.large_batch > self.train_size:
             raise UserError(f"large_batch: {self.large_batch} is more than train_size {self.train_size}")
 

@@ -221,12 +221,17 @@ def test_mlp_problem_runs_on_a_synthetic_mnist(invoke, monkeypatch):
                            test_images=images[500:], test_labels=labels[500:])
     monkeypatch.setattr(mnist, "load_mnist", lambda data_dir=None, **kw: fake)
     result = invoke("optimize", "--problem", "mlp", "--quick", "--train-size", "200", "--large-batch", "100",
-                    "--method", "sgd", "--method", "adam")
+                    "--method", "sgd", "--method", "adam", "--sharpness-seeds", "2")
     assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
     summary = result.summary("optimize")
     assert summary["train_size"] == 200 and summary["test_size"] == 100
     runs = summary["sharpness"]["runs"]
     assert set(runs) == {"batch 32", "batch 100"} and all(r["top_eigenvalue"] > 0 for r in runs.values())
+    for r in runs.values():  # the mean over the minibatch orders is what the claim reports
+        assert [s["seed"] for s in r["seeds"]] == [0, 1]
+        assert r["top_eigenvalue"] == pytest.approx(np.mean([s["top_eigenvalue"] for s in r["seeds"]]), rel=1e-12)
+    flat = next(c for c in summary["claims"] if c["claim"].startswith("flat minima"))
+    assert flat["measured"]["orders_where_small_is_flatter"] in ("0/2", "1/2", "2/2")
     noise = next(c for c in summary["claims"] if c["claim"].startswith("SGD's gradient"))
     assert noise["holds"], noise
     rows = metrics_of(result.runs("optimize")[0])

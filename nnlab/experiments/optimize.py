@@ -120,6 +120,8 @@ class OptimizeConfig(ExperimentConfig):
                             low=16, high=60_000)
     hidden: int = param(32, "mlp: hidden units of the 784-hidden-10 tanh network.", low=1, high=4096)
     large_batch: int = param(512, "mlp: the large batch size of the sharpness comparison.", low=1)
+    sharpness_seeds: int = param(3, "mlp: SGD minibatch orders per batch size in the sharpness comparison "
+                                 "(mean and spread are reported).", low=1, high=20)
     data_dir: str | None = param(None, "mlp: folder with the MNIST files; none: NNLAB_DATA_DIR or the package's.")
     gif: bool = param(False, "Also write an animated GIF of the paths (2-D problems).")
 
@@ -139,7 +141,7 @@ class OptimizeConfig(ExperimentConfig):
         return list(optimizers.NAMES) if "all" in self.method else list(self.method)
 
 
-QUICK = {"steps": 60, "lr_sweep": "off", "train_size": 256, "hidden": 16, "large_batch": 128}
+QUICK = {"steps": 60, "lr_sweep": "off", "train_size": 256, "hidden": 16, "large_batch": 128, "sharpness_seeds": 1}
 
 DEFAULT_STEPS = {"quadratic": 150, "rosenbrock": 1500, "saddle": 200, "nonconvex": 200, "mlp": 300}
 # Per-problem learning rates, tuned by hand (see tests) except where theory gives them (quadratic).
@@ -640,30 +642,45 @@ def sharpness_study(config, theta0, loss_on, shapes, n, batch_size, steps, accur
     X, y, X_test, y_test = data
     large = min(config.large_batch, n)
     hp = hyper("sgd", config)
-    runs = {}
-    for name, bs in run.track([(f"batch {batch_size}", batch_size), (f"batch {large}", large)], "sharpness"):
-        theta, losses, div = train_mlp("sgd", hp, theta0, loss_on, n, bs, steps, method_rng(config.seed, "sgd", 50))
+    runs: dict[str, dict[str, Any]] = {}
+    plan = [(f"batch {batch_size}", batch_size, k) for k in range(config.sharpness_seeds)]
+    plan += [(f"batch {large}", large, k) for k in range(config.sharpness_seeds)]
+    for name, bs, k in run.track(plan, "sharpness"):
+        # Same start theta0 for every run; seed k changes only the order of the minibatches.
+        theta, losses, div = train_mlp("sgd", hp, theta0, loss_on, n, bs, steps,
+                                       method_rng(config.seed, "sgd", 50 + k))
+        entry = runs.setdefault(name, {"batch_size": bs, "examples_seen": steps * bs, "seeds": []})
         if div:
-            runs[name] = {"batch_size": bs, "diverged_step": div}
+            entry["seeds"].append({"seed": k, "diverged_step": div})
             continue
         gen = torch_generator(config.seed + 1, run.device)
-        runs[name] = {
-            "batch_size": bs, "train_loss": losses[-1],
-            "top_eigenvalue": top_eigen(loss_on, theta, gen),
+        entry["seeds"].append({
+            "seed": k, "train_loss": losses[-1], "top_eigenvalue": top_eigen(loss_on, theta, gen),
             "perturbed_loss_increase": landscapes.perturbed_increase(lambda t: loss_on(t, None), theta, shapes, gen),
             "train_accuracy": accuracy(theta, X, y), "test_accuracy": accuracy(theta, X_test, y_test),
-            "examples_seen": steps * bs,
-        }
+        })
+    for entry in runs.values():  # mean over the seeds that did not diverge
+        done = [s for s in entry["seeds"] if "top_eigenvalue" in s]
+        for key in ("train_loss", "top_eigenvalue", "perturbed_loss_increase", "train_accuracy", "test_accuracy"):
+            if done:
+                entry[key] = float(np.mean([s[key] for s in done]))
+        if len(done) > 1:
+            entry["top_eigenvalue_sd"] = float(np.std([s["top_eigenvalue"] for s in done], ddof=1))
     small, big = runs[f"batch {batch_size}"], runs[f"batch {large}"]
     claims = []
     if "top_eigenvalue" in small and "top_eigenvalue" in big:
+        pairs = zip(small["seeds"], big["seeds"], strict=True)
+        agree = sum(a.get("top_eigenvalue", math.inf) < b.get("top_eigenvalue", -math.inf) for a, b in pairs)
         claims.append(claim(
             f"flat minima (hypothesis): SGD with batch {batch_size} ends flatter than with batch {large} "
-            f"(same lr {hp['lr']:g}, {steps} steps; top Hessian eigenvalue of the training loss)",
-            {"small": round(small["top_eigenvalue"], 4), "large": round(big["top_eigenvalue"], 4),
+            f"(same lr {hp['lr']:g}, {steps} steps, {config.sharpness_seeds} minibatch orders; top Hessian "
+            "eigenvalue of the training loss, mean over orders)",
+            {"small": round(small["top_eigenvalue"], 4), "small_sd": round(small.get("top_eigenvalue_sd", 0.0), 4),
+             "large": round(big["top_eigenvalue"], 4), "large_sd": round(big.get("top_eigenvalue_sd", 0.0), 4),
+             "orders_where_small_is_flatter": f"{agree}/{config.sharpness_seeds}",
              "train_loss_small": round(small["train_loss"], 4), "train_loss_large": round(big["train_loss"], 4),
-             "test_acc_small": small["test_accuracy"], "test_acc_large": big["test_accuracy"]},
-            "small < large", small["top_eigenvalue"] < big["top_eigenvalue"]))
+             "test_acc_small": round(small["test_accuracy"], 4), "test_acc_large": round(big["test_accuracy"], 4)},
+            "mean small < mean large", small["top_eigenvalue"] < big["top_eigenvalue"]))
     # The lecture's "gradient + random perturbation": E||g_B - g||^2 = (n - B) / (B (n - 1)) sigma^2 without
     # replacement, so the ratio between the two batch sizes is known without knowing sigma^2.
     rng = np.random.default_rng([config.seed, 11])

@@ -122,10 +122,15 @@ def sharpness(summary: dict[str, Any], path: Path) -> Path:
     s = summary["sharpness"]
     names = list(s["runs"])
     fig, axes = plotting.subplots(1, 2, figsize=(8, 3.4))
-    axes[0, 0].bar(names, [s["runs"][n]["top_eigenvalue"] for n in names], color=["C0", "C3"])
-    axes[0, 0].set(title="sharpness: top Hessian eigenvalue", ylabel="lambda_max")
-    axes[0, 1].bar(names, [s["runs"][n]["perturbed_loss_increase"] for n in names], color=["C0", "C3"])
-    axes[0, 1].set(title="loss increase under random perturbation", ylabel="mean increase")
+    for ax, key, title, ylabel in ((axes[0, 0], "top_eigenvalue", "sharpness: top Hessian eigenvalue", "lambda_max"),
+                                   (axes[0, 1], "perturbed_loss_increase", "loss increase under random perturbation",
+                                    "mean increase")):
+        # A bar per batch size at the mean over minibatch orders, a dot per order.
+        ax.bar(names, [s["runs"][n].get(key, np.nan) for n in names], color=["C0", "C3"], alpha=0.6)
+        for i, n in enumerate(names):
+            values = [seed[key] for seed in s["runs"][n]["seeds"] if key in seed]
+            ax.plot([i] * len(values), values, "k.", ms=6)
+        ax.set(title=title, ylabel=ylabel)
     return plotting.save(fig, path)
 
 

@@ -90,10 +90,6 @@ TARGETS: dict[str, Callable[[int], Target]] = {
 }
 
 
-def is_named(spec: str) -> bool:
-    return spec in TARGETS
-
-
 def check_target(spec: str, dims: int) -> str | None:
     """Why `spec` is neither a named target nor a formula in x usable in `dims` dimensions, or None."""
     if spec in TARGETS:

@@ -76,10 +76,6 @@ class Landscape:
     def gradient(self, p: np.ndarray) -> np.ndarray:
         return np.array(self.grad(p[0], p[1]), dtype=np.float64)
 
-    def smoothness(self) -> float | None:
-        """L, the largest Hessian eigenvalue over the plane, where one exists (the quadratic's kappa)."""
-        return self.kappa if self.name == "quadratic" else None
-
 
 PROBLEMS_2D = ["quadratic", "rosenbrock", "saddle", "nonconvex"]
 

@@ -1,4 +1,4 @@
-"""The click layer: parse options -> resolve the config -> open a run -> run the experiment -> report.
+"""The click layer: parse options into a core.runner.Request and hand it to the runner.
 
 Nothing heavy is imported at module level: experiment modules (and with them numpy, torch and
 matplotlib) load only when their command runs or shows its help.
@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import json
 import sys
 import traceback
 import typing
-from pathlib import Path
 from typing import Any
 
 import click
@@ -149,39 +147,33 @@ SHARED_OPTIONS = [
 
 
 def experiment_command(exp: Experiment) -> click.Command:
-    module = importlib.import_module(exp.module)
-    config_cls = getattr(module, exp.config)
-    field_names = [f.name for f in dataclasses.fields(config_cls)]
+    from nnlab.core.experiment import load
+
+    loaded = load(exp.name)
+    field_names = {f.name for f in dataclasses.fields(loaded.config_cls)}
 
     def callback(recipe: str | None, set_pairs: tuple[str, ...], out: str, tag: str | None, quick: bool,
                  debug: bool, resume: str | None = None, **options: Any) -> None:
-        from pathlib import Path
+        from nnlab.core.runner import Request, RunInterrupted, execute
 
-        from nnlab.core.config import Layer, load_recipe, parse_set, resolve
-
-        layers = []
-        if resume:  # the interrupted run's config first: options given now may only change what it allows
-            saved = Path(resume) / "config.yaml"
-            if not saved.is_file():
-                raise click.UsageError(f"--resume: {resume} is not a run directory (no config.yaml)")
-            layers.append(Layer(f"{saved}", load_recipe(saved, exp.name)))
-        if recipe:
-            layers.append(Layer(f"recipe {recipe}", load_recipe(recipe, exp.name)))
-        if quick:
-            layers.append(Layer("--quick", getattr(module, "QUICK", {})))
         given = {k: v for k, v in options.items() if k in field_names and v not in (None, ())}
-        layers.append(Layer("option", given, option_style=True))
-        layers.append(Layer("--set", parse_set(set_pairs)))
-        config = resolve(config_cls, layers)
         argv = (click.get_current_context().obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
-        execute(exp, module, config, out, tag, argv, resume)
+        request = Request(exp.name, given, recipe=recipe, quick=quick, set_pairs=set_pairs, out=out, tag=tag,
+                          resume=resume, argv=argv)
+        try:
+            execute(request)
+        except RunInterrupted as exc:
+            from nnlab.core import console
 
-    params = config_options(config_cls) + SHARED_OPTIONS
-    if hasattr(module, "RESUME_MAY_CHANGE"):  # resumable: the module names the keys a resume may change
+            console.err.print(str(exc), soft_wrap=True, markup=False)
+            sys.exit(128 + exc.signum)
+
+    params = config_options(loaded.config_cls) + SHARED_OPTIONS
+    if loaded.resumable:  # the module names the keys a resume may change
         params.append(click.Option(["--resume"], metavar="RUN_DIR", help="Continue an interrupted run from its "
                                    "checkpoint, in its own directory.  [default: none]"))
     return click.Command(
-        exp.name, callback=callback, params=params, help=module.__doc__, short_help=exp.short_help,
+        exp.name, callback=callback, params=params, help=loaded.module.__doc__, short_help=exp.short_help,
         context_settings=CONTEXT,
     )
 
@@ -189,54 +181,3 @@ def experiment_command(exp: Experiment) -> click.Command:
 def get_command_params(name: str) -> list[click.Parameter]:
     """The options of experiment `name` (for tests that every one is documented)."""
     return experiment_command(EXPERIMENTS[name]).params
-
-
-def execute(exp: Experiment, module: Any, config: Any, out: str, tag: str | None, argv: list[str],
-            resume: str | None = None) -> None:
-    """Open the run directory, run the experiment, draw its plots, close the run, print the result."""
-    from nnlab.core import console
-    from nnlab.core.device import describe, resolve_device
-    from nnlab.core.run import Interrupted, Run, read_run
-
-    device = resolve_device(config.device)
-    if hasattr(module, "prepare"):  # inputs that can be missing or corrupt (data files): fail before the run exists
-        module.prepare(config)
-    if resume:
-        if hasattr(module, "check_resume"):  # e.g. a readable checkpoint: refuse before touching the run
-            module.check_resume(Path(resume), config)
-        run = Run.reopen(resume, exp.name, config, device, argv, may_change=module.RESUME_MAY_CHANGE)
-    else:
-        run = Run.create(out, exp.name, config, device, tag, argv=argv)
-    run.meta["device"] = describe(device)
-    console.err.print(f"run directory {run.path}", soft_wrap=True, markup=False)
-    summary: dict[str, Any] | None = None
-    with run.handle_signals():
-        try:
-            summary = module.run(config, run)
-            # Plots see exactly what summary.json will hold, so `nnlab redraw` draws the same figures.
-            summary = json.loads(json.dumps(summary, default=str))
-            importlib.import_module(exp.plots).draw(summary, read_run(run.path)["metrics"], run.plots_dir)
-        except (Interrupted, KeyboardInterrupt) as exc:
-            run.finish("interrupted", summary)
-            signum = exc.signum if isinstance(exc, Interrupted) else 2
-            console.err.print(f"interrupted; partial run kept in {run.path}")
-            sys.exit(128 + signum)
-        except BaseException as exc:
-            run.finish("failed", summary, error=f"{type(exc).__name__}: {exc}")
-            raise
-    status = summary.get("status", "completed")
-    run.finish(status, summary)
-    report(module, summary, run)
-
-
-def report(module: Any, summary: dict[str, Any], run: Any) -> None:
-    from nnlab.core import console
-
-    if hasattr(module, "headline"):
-        columns, rows = module.headline(summary)
-        console.out.print(console.table(f"nnlab {run.command}", columns, rows))
-    if summary.get("claims"):
-        console.out.print(console.claims_table(summary["claims"]))
-    plots = sorted(p.name for p in run.plots_dir.glob("*.png"))
-    console.out.print(f"status [bold]{run.status}[/] · plots: {', '.join(plots) or 'none'}")
-    console.out.print(str(run.path), soft_wrap=True, markup=False)  # whole, so it can be copied

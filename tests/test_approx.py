@@ -126,10 +126,10 @@ def test_approx_quick_writes_every_plot_and_checks_the_claims(invoke):
         "error_vs_width.png", "sup_vs_width.png", "width_needed.png", "fits_1d.png"}
     summary = result.summary("approx")
     assert summary["methods"] == ["net:sigmoid", "net:cos", "polynomial", "kernel", "linear"]
-    by_claim = {c["claim"].split(" (")[0]: c for c in summary["claims"]}
-    exact = next(c for c in summary["claims"] if c["claim"].startswith("Linear regression is exact"))
+    ids = {c["id"] for c in summary["claims"]}
+    exact = next(c for c in summary["checks"] if c["id"] == "approx.linear-exact")
     assert exact["holds"] and exact["measured"] < 1e-20
-    assert any(k.startswith("Barron") for k in by_claim)
+    assert "approx.barron-bound" in ids and any(i.startswith("approx.barron-rate.") for i in ids)
     # every (target, d, method, width) has a record with finite errors
     assert len(summary["results"]) == 3 * 2 * 5 * 3
     assert all(math.isfinite(r["mse"]) and math.isfinite(r["sup"]) for r in summary["results"])

@@ -69,8 +69,9 @@ def test_every_experiment_runs_quick_and_writes_a_complete_run(invoke, command):
     assert meta["status"] == summary["status"] == "completed"
     assert meta["versions"]["torch"] and meta["argv"][:2] == ["nnlab", command]
     assert isinstance(summary["claims"], list) and summary["claims"], "an experiment checks at least one claim"
-    for c in summary["claims"]:
-        assert set(c) == {"claim", "measured", "expected", "holds"}
+    for c in summary["claims"] + summary["checks"]:
+        assert set(c) == {"id", "kind", "claim", "source", "measured", "expected", "holds"}
+        assert c["id"].startswith(command + ".") and c["source"] in ("lecture", "nnlab")
     assert (run / "metrics.jsonl").read_text().strip()
     plots = list((run / "plots").glob("*.png"))
     assert plots and all(p.stat().st_size > 1000 for p in plots)

@@ -49,11 +49,12 @@ def test_all_methods_on_one_contour_plot_and_the_quadratic_claims_hold(invoke):
     assert {r["method"] for r in metrics_of(run)} == set(optimizers.NAMES)
     assert {p.name for p in (run / "plots").iterdir()} == {"paths.png", "loss.png", "lr_sweep.png"}
     summary = result.summary("optimize")
-    claims = {c["claim"].split(":")[0]: c for c in summary["claims"]}
-    assert all(c["holds"] for c in summary["claims"]), [c for c in summary["claims"] if not c["holds"]]
-    best = claims["best GD rate on the quadratic"]["measured"]
+    records = summary["claims"] + summary["checks"]
+    claims = {c["id"]: c for c in records}
+    assert all(c["holds"] for c in records), [c for c in records if not c["holds"]]
+    best = claims["optimize.gd-rate"]["measured"]
     assert abs(best["rate_at_theory_alpha"] - 49 / 51) < 1e-6  # (kappa - 1) / (kappa + 1), kappa = 50
-    speed = next(c for c in summary["claims"] if c["claim"].startswith("heavy ball and Nesterov"))["measured"]
+    speed = claims["optimize.momentum-speedup"]["measured"]
     assert math.sqrt(50) / 2 < speed["speedup_nesterov"] < 2 * math.sqrt(50)
     # The sweep labels every lr, and GD's divergent rates are exactly those above 2 / L.
     for row in summary["lr_sweep"]["gd"]:
@@ -99,9 +100,9 @@ def test_saddle_and_nonconvex_claims_hold(invoke):
         result = invoke("optimize", "--problem", problem, "--quick", "--method", "gd", "--method", "sgd")
         assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
     summaries = [json.loads((r / "summary.json").read_text()) for r in result.runs("optimize")]
-    claims = [c for s in summaries for c in s["claims"]]
+    claims = [c for s in summaries for c in s["claims"] + s["checks"]]
     assert len(claims) == 3 and all(c["holds"] for c in claims), claims
-    escape = next(c for c in claims if c["claim"].startswith("saddle point"))["measured"]
+    escape = next(c for c in claims if c["id"] == "optimize.saddle-escape")["measured"]
     assert escape["gd"] > escape["sgd"] and escape["gd"] > escape["heavy_ball"]
 
 
@@ -230,9 +231,9 @@ def test_mlp_problem_runs_on_a_synthetic_mnist(invoke, monkeypatch):
     for r in runs.values():  # the mean over the minibatch orders is what the claim reports
         assert [s["seed"] for s in r["seeds"]] == [0, 1]
         assert r["top_eigenvalue"] == pytest.approx(np.mean([s["top_eigenvalue"] for s in r["seeds"]]), rel=1e-12)
-    flat = next(c for c in summary["claims"] if c["claim"].startswith("flat minima"))
+    flat = next(c for c in summary["claims"] if c["id"] == "optimize.flat-minima")
     assert flat["measured"]["orders_where_small_is_flatter"] in ("0/2", "1/2", "2/2")
-    noise = next(c for c in summary["claims"] if c["claim"].startswith("SGD's gradient"))
+    noise = next(c for c in summary["claims"] if c["id"] == "optimize.gradient-noise")
     assert noise["holds"], noise
     rows = metrics_of(result.runs("optimize")[0])
     first = {r["method"]: r["loss"] for r in rows if r["step"] == 0}

@@ -54,11 +54,14 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     return t
 
 
-def claims_table(claims: Sequence[Mapping[str, Any]]) -> Table:
-    t = Table(title="Lecture claims", title_justify="left", show_edge=False, pad_edge=False)
-    for col in ("", "claim", "measured", "expected"):
+def claims_table(claims: Sequence[Mapping[str, Any]], title: str = "Claims") -> Table:
+    t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    """One row per claim or check: ✓/✗, id, text (marked "[nnlab]" where it is our addition), numbers."""
+    for col in ("", "id", "claim", "measured", "expected"):
         t.add_column(col)
     for c in claims:
         mark = "[green]✓[/]" if c["holds"] else "[red]✗[/]"
-        t.add_row(mark, escape(c["claim"]), escape(fmt(c["measured"])), escape(str(c["expected"])))
+        text = c["claim"] + (" [nnlab]" if c.get("source") == "nnlab" and title == "Claims" else "")
+        t.add_row(mark, escape(str(c.get("id", ""))), escape(text), escape(fmt(c["measured"])),
+                  escape(str(c["expected"])))
     return t

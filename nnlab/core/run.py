@@ -104,7 +104,8 @@ def _now() -> dt.datetime:
 
 
 class Run:
-    """An open run directory. Experiments log through it; only the CLI opens and closes it."""
+    """An open run directory. Experiments log through it (the `rec` they are given); only the runner
+    (core.runner) opens and closes it."""
 
     def __init__(self, path: Path, command: str, config: Any, device: str, argv: list[str],
                  reopened: dict[str, Any] | None = None):
@@ -157,11 +158,7 @@ class Run:
         from nnlab.core.config import Layer, load_recipe, resolve
 
         path = Path(path)
-        if not (path / "meta.json").is_file() or not (path / "config.yaml").is_file():
-            raise UserError(f"--resume: {path} is not a run directory (no meta.json or config.yaml)")
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("command") != command:
-            raise UserError(f"--resume: {path} is a run of 'nnlab {meta.get('command')}', not 'nnlab {command}'")
+        meta = check_resumable(path, command)
         if meta.get("status") == "completed" and not may_change:
             raise UserError(f"--resume: {path} already completed")
         saved = resolve(type(config), [Layer(f"{path / 'config.yaml'}", load_recipe(path / "config.yaml", command))])
@@ -243,6 +240,22 @@ class Run:
         atomic.write_json(self.path / "summary.json", summary)
         atomic.write_json(self.path / "meta.json", self.meta)
         _point_latest(self.path)
+
+
+def check_resumable(path: Path, command: str) -> dict[str, Any]:
+    """The one check that `path` is a run directory of `command` that `--resume` may continue; its meta."""
+    if not str(path) or not (path / "meta.json").is_file() or not (path / "config.yaml").is_file():
+        shown = str(path) or "''"
+        raise UserError(f"--resume: {shown} is not a run directory (no meta.json or config.yaml)")
+    try:
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"--resume: {path / 'meta.json'} is unreadable ({exc})") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"--resume: {path / 'meta.json'} is not a run's meta.json")
+    if meta.get("command") != command:
+        raise UserError(f"--resume: {path} is a run of 'nnlab {meta.get('command')}', not 'nnlab {command}'")
+    return meta
 
 
 def _len(items: Iterable[Any]) -> int | None:

@@ -1,1 +1,1 @@
-"""One module per subcommand: a Config dataclass, small pure helpers, and run(config, run)."""
+"""One module per subcommand: a Config dataclass, small pure helpers, and run(config, rec)."""

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnlab.core.claims import claim
+from nnlab.core.claims import check, claim
 from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.nn import activations
+
+if TYPE_CHECKING:
+    from nnlab.core.run import Run
 
 DEFAULT_SET = ["relu", "sigmoid", "tanh", "leaky_relu:0.1", "gelu", "softplus", "cos"]
 
@@ -80,13 +83,13 @@ def derivative_products(act: activations.Activation, rng: np.random.Generator, s
     }
 
 
-def run(config: ActivationsConfig, run) -> dict[str, Any]:
+def run(config: ActivationsConfig, rec: Run) -> dict[str, Any]:
     from nnlab.core.seeding import seed_everything
 
     rng = seed_everything(config.seed)
     z = np.linspace(-config.z_max, config.z_max, config.points)
     results: dict[str, Any] = {}
-    for spec in run.track(config.activation, "activations"):
+    for spec in rec.track(config.activation, "activations"):
         act = activations.get(spec)
         y, g = act.fn(z), act.grad(z)
         sat = np.abs(g) < config.threshold
@@ -104,7 +107,7 @@ def run(config: ActivationsConfig, run) -> dict[str, Any]:
             "products": products,
         }
         for L in range(config.depth):
-            run.log({"step": L + 1, "activation": act.name, "expected_abs_product": products["expected"][L],
+            rec.log({"step": L + 1, "activation": act.name, "expected_abs_product": products["expected"][L],
                      "median_abs_product": products["median"][L]})
     del rng
     summary = {"z": z.tolist(), "threshold": config.threshold, "input_std": config.input_std,
@@ -144,7 +147,7 @@ def check_claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
         ok = len(regions) == 2 and abs(regions[0][1] + onset) <= grid_step and abs(regions[-1][0] - onset) <= grid_step
         fraction = acts[name]["saturated_fraction"]
         closed = math.erfc(onset / (s * math.sqrt(2)))  # P(|Z| > onset)
-        claims.append(claim(
+        claims.append(claim(f"activations.saturates.{name}",
             f"{name} saturates in both tails: |sigma'| < {t:g} exactly for |z| > {onset:.4f} (closed form); "
             f"the fraction of N(0, {s:g}^2) inputs there is P(|Z| > {onset:.3f}) = {closed:.3g}",
             {"regions_end_start": measured, "fraction": float(f"{fraction:.4g}")},
@@ -152,11 +155,12 @@ def check_claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
             ok and abs(fraction - closed) < 1e-6))
     if "sigmoid" in acts:
         top = acts["sigmoid"]["max_abs_grad"]
-        claims.append(claim("sigmoid' is at most 1/4 (at z = 0), so a product through L layers is at most 4^-L",
+        claims.append(claim("activations.sigmoid-derivative-max",
+            "sigmoid' is at most 1/4 (at z = 0), so a product through L layers is at most 4^-L",
                             top, "0.25 to rounding", abs(top - 0.25) < 1e-12))
     factors = {n: a["products"]["per_layer_factor"] for n, a in acts.items()}
     if {"sigmoid", "relu"} <= set(acts):
-        claims.append(claim(
+        claims.append(claim("activations.vanishing-product",
             f"Vanishing gradients: E|prod of {L} derivatives| shrinks geometrically, fastest for the saturating "
             f"sigmoid (per-layer factor E|sigma'(z)|, z ~ N(0, {s:g}^2))",
             {n: round(f, 4) for n, f in factors.items()},
@@ -170,7 +174,8 @@ def check_claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
         ref = expected_at_0.get(base, float(arg or 0.01) if base == "leaky_relu" else 0.5)  # softplus: 1/2
         measured[n] = a["grad_at_0"]
         worst = max(worst, abs(a["grad_at_0"] - ref))
-    claims.append(claim("sigma'(0) as the closed forms say: relu 0 (torch's convention), sigmoid 1/4, tanh 1, "
+    claims.append(check("activations.derivative-at-zero",
+        "sigma'(0) as the closed forms say: relu 0 (torch's convention), sigmoid 1/4, tanh 1, "
                         "leaky_relu gamma, gelu 1/2, softplus 1/2, cos 0", measured, "within 1e-15",
                         worst <= 1e-15))
     return claims

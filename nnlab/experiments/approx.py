@@ -20,14 +20,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnlab.core.claims import claim
+from nnlab.core.claims import check, claim
 from nnlab.core.config import ExperimentConfig, check_list, param
+from nnlab.core.summaries import curve, fitted_slope
 from nnlab.nn import activations
 from nnlab.nn import approximation as ap
+
+if TYPE_CHECKING:
+    from nnlab.core.run import Run
 
 DEFAULT_WIDTHS = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 SLOPE_TOLERANCE = 0.1   # about one seed-to-seed std of a fitted slope (0.04-0.11 measured at d = 8, 3 seeds)
@@ -174,7 +178,7 @@ def fit_baselines(config: ApproxConfig, d: int, x, y, x_eval) -> dict[str, tuple
     return out
 
 
-def run(config: ApproxConfig, run) -> dict[str, Any]:
+def run(config: ApproxConfig, rec: Run) -> dict[str, Any]:
     from nnlab.core.seeding import seed_everything
 
     seed_everything(config.seed)
@@ -184,7 +188,7 @@ def run(config: ApproxConfig, run) -> dict[str, Any]:
     records: list[dict[str, Any]] = []
     targets_info: dict[str, dict[str, Any]] = {}
     fits: dict[str, Any] = {}
-    for d in run.track(config.dims, "dimensions"):
+    for d in rec.track(config.dims, "dimensions"):
         targets = [ap.get_target(spec, d) for spec in config.target]
         rng = np.random.default_rng([config.seed, d])
         x = rng.random((S, n, d))  # each seed its own training sample
@@ -201,8 +205,8 @@ def run(config: ApproxConfig, run) -> dict[str, Any]:
 
         predictions: dict[str, tuple[np.ndarray, list[int]]] = {}
         for act in config.activation:
-            pred = fit_network(config, act, d, x, y, x_eval, run.device,
-                               lambda ws, a=act, d=d: run.track(ws, f"training {a}, d = {d}"))
+            pred = fit_network(config, act, d, x, y, x_eval, rec.device,
+                               lambda ws, a=act, d=d: rec.track(ws, f"training {a}, d = {d}"))
             predictions[f"net:{act}"] = (pred, [ap.network_parameters(k, d) for k in widths])
         if config.baselines:
             predictions.update(fit_baselines(config, d, x, y, x_eval))
@@ -214,7 +218,7 @@ def run(config: ApproxConfig, run) -> dict[str, Any]:
             for j, tg in enumerate(targets):
                 for i, k in enumerate(widths):
                     for s in range(S):
-                        run.log({"step": len(records), "target": tg.name, "d": d, "method": method, "width": k,
+                        rec.log({"step": len(records), "target": tg.name, "d": d, "method": method, "width": k,
                                  "repeat": s, "mse": float(mse[s, i, j]), "sup": float(sup[s, i, j])})
                     records.append(summarise(tg.name, d, method, k, params[i], mse[:, i, j], sup[:, i, j],
                                              float(variance[j])))
@@ -252,11 +256,6 @@ def summarise(target: str, d: int, method: str, width: int, params: int, mse: np
 FLOOR = 1e-12  # relative MSE below which the error is rounding and ridge, not approximation
 
 
-def curve(records: list[dict[str, Any]], target: str, d: int, method: str) -> list[dict[str, Any]]:
-    return sorted((r for r in records if r["target"] == target and r["d"] == d and r["method"] == method),
-                  key=lambda r: r["width"])
-
-
 def fit_slopes(records: list[dict[str, Any]], config: ApproxConfig) -> list[dict[str, Any]]:
     """Slope of log MSE (mean over seeds) against log D per (target, d, method), on D >= slope_from."""
     out = []
@@ -288,14 +287,6 @@ def widths_needed(records: list[dict[str, Any]], eps: float) -> list[dict[str, A
     return out
 
 
-def fitted_slope(summary: dict[str, Any], target: str, d: int, method: str, converged: float | None = None):
-    """The fitted slope; `converged` stands in for a curve already at rounding level (no slope to fit)."""
-    for s in summary["slopes"]:
-        if (s["target"], s["d"], s["method"]) == (target, d, method):
-            return converged if s["slope"] is None and s.get("converged") else s["slope"]
-    return None
-
-
 def first_of_kind(summary: dict[str, Any], kind: str) -> str | None:
     return next((name for name, info in summary["targets"].items() if info["kind"] == kind), None)
 
@@ -310,7 +301,7 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
             slopes = {str(d): fitted_slope(summary, smooth, d, method, converged=-math.inf) for d in dims}
             known = [s for s in slopes.values() if s is not None]
             worst = max(known) if known else None
-            claims.append(claim(
+            claims.append(claim(f"approx.barron-rate.{method}",
                 f"Barron: {smooth}'s squared L2 error falls at least like 1/D in every d ({method}, "
                 f"log-log slope on D >= {config.slope_from}; 'at rounding' = already below {FLOOR:g} Var f)",
                 {k: (None if v is None else "at rounding" if v == -math.inf else round(v, 3))
@@ -320,7 +311,8 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
     if "bump" in summary["targets"] and "net:cos" in nets:
         ratios = [r["mse"] * r["width"] / BUMP_CF**2 for r in records
                   if r["target"] == "bump" and r["method"] == "net:cos"]
-        claims.append(claim("Barron's bound for cos networks: MSE <= C_f^2 / D with C_f = 1 for the bump, "
+        claims.append(claim("approx.barron-bound",
+            "Barron's bound for cos networks: MSE <= C_f^2 / D with C_f = 1 for the bump, "
                             "at every d and D (max of MSE * D / C_f^2)", round(max(ratios), 4), "<= 1",
                             max(ratios) <= 1))
     lipschitz = first_of_kind(summary, "lipschitz")
@@ -329,7 +321,7 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
             slopes = {str(d): fitted_slope(summary, lipschitz, d, method) for d in dims}
             lo, hi = slopes[str(min(dims))], slopes[str(max(dims))]
             flatter = None if lo is None or hi is None else hi - lo
-            claims.append(claim(
+            claims.append(claim(f"approx.curse.{method}",
                 f"Curse of dimensionality: {lipschitz}'s error curves flatten as d grows ({method}; slope at "
                 f"d = {max(dims)} minus slope at d = {min(dims)})",
                 {"slopes": {k: (None if v is None else round(v, 3)) for k, v in slopes.items()},
@@ -338,14 +330,15 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
     linear = first_of_kind(summary, "linear")
     if linear and config.baselines:
         worst = max(r["rel_mse"] for r in records if r["target"] == linear and r["method"] == "linear")
-        claims.append(claim("Linear regression is exact on the linear target (max relative MSE over d)",
+        claims.append(check("approx.linear-exact",
+            "Linear regression is exact on the linear target (max relative MSE over d)",
                             float(f"{worst:.3g}"), f"< {EXACT:g} (rounding)", worst < EXACT))
     if smooth and config.baselines and 1 in dims:
         needed = {m: ap.width_needed([r["width"] for r in curve(records, smooth, 1, m)],
                                      [r["rel_mse"] for r in curve(records, smooth, 1, m)], FAST_ERROR)
                   for m in summary["methods"] if m != "linear"}
         best = min((w for w in needed.values() if w is not None), default=None)
-        claims.append(claim(
+        claims.append(claim("approx.kernel-fastest",
             f"Kernel ridge converges fastest on the smooth 1-D target {smooth} (width D needed to reach "
             f"relative MSE {FAST_ERROR:g}, per method)",
             {m: (None if w is None else round(w, 1)) for m, w in needed.items()},
@@ -353,7 +346,7 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
         # The lecture sets kernel ridge against the networks; polynomials (above) are a separate contest.
         net_best = min((needed[m] for m in nets if needed[m] is not None), default=None)
         kernel = needed["kernel"]
-        claims.append(claim(
+        claims.append(claim("approx.kernel-beats-networks",
             f"Kernel ridge needs a smaller width than the random-feature networks to reach relative MSE "
             f"{FAST_ERROR:g} on {smooth}, d = 1",
             {"kernel": kernel and round(kernel, 1), "best network": net_best and round(net_best, 1)},

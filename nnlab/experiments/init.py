@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nnlab.core.claims import claim
 from nnlab.core.config import ExperimentConfig, check_list, param
+from nnlab.core.summaries import layers_by_scale
 from nnlab.nn import activations
 from nnlab.nn.initializers import NAMED, check_scale, predicted_pre_std, weight_std
+
+if TYPE_CHECKING:
+    from nnlab.core.run import Run
 
 SLIDE_SCALES = ["0.05", "0.01", "xavier"]
 RELU_SCALES = ["xavier", "he"]
@@ -121,7 +125,7 @@ def propagate(x, directions, w: float, act: activations.Activation, upstream, bi
     }
 
 
-def run(config: InitConfig, run) -> dict[str, Any]:
+def run(config: InitConfig, rec: Run) -> dict[str, Any]:
     import torch
 
     from nnlab.core.seeding import seed_everything, torch_generator
@@ -129,7 +133,7 @@ def run(config: InitConfig, run) -> dict[str, Any]:
     seed_everything(config.seed)
     act = activations.get(config.activation)
     scales = config.scale or default_scales(config.activation)
-    n, dtype, device = config.width, getattr(torch, config.dtype), run.device
+    n, dtype, device = config.width, getattr(torch, config.dtype), rec.device
     gen = torch_generator(config.seed, device)
 
     # The draw order is part of what a seed means: input, the depth weight directions, upstream gradient.
@@ -137,16 +141,16 @@ def run(config: InitConfig, run) -> dict[str, Any]:
         return torch.randn(*shape, generator=gen, device=device, dtype=dtype)
 
     x = randn(config.batch_size, n)
-    directions = [randn(n, n) for _ in run.track(range(config.depth), "drawing weights")]
+    directions = [randn(n, n) for _ in rec.track(range(config.depth), "drawing weights")]
     upstream = randn(config.batch_size, n)
 
     results: dict[str, dict[str, Any]] = {}
-    for spec in run.track(scales, "propagating"):
+    for spec in rec.track(scales, "propagating"):
         w = weight_std(spec, n)
         result = propagate(x, directions, w, act, upstream, config.bins)
         results[spec] = {"weight_std": w, **result}
         for row in result["layers"]:
-            run.log({"step": row["layer"], "scale": spec, **{k: v for k, v in row.items() if k != "layer"}})
+            rec.log({"step": row["layer"], "scale": spec, **{k: v for k, v in row.items() if k != "layer"}})
 
     layers = {spec: r["layers"] for spec, r in results.items()}
     return {
@@ -165,12 +169,6 @@ def run(config: InitConfig, run) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------------------------
 # Reading the numbers
-
-
-def layers_by_scale(summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """summary["layers"] as {scale: rows} whether the run compared scales or not."""
-    layers = summary["layers"]
-    return {summary["scales"][0]: layers} if isinstance(layers, list) else layers
 
 
 def variance_growth(rows: list[dict[str, Any]]) -> float:
@@ -198,7 +196,7 @@ def check_claims(layers: dict[str, list[dict[str, Any]]], activation: str,
     for spec, rows in layers.items():
         errors = [abs(r["pre_std"] / r["predicted_pre_std"] - 1) for r in rows if r["predicted_pre_std"] > 0]
         worst = max(errors) if errors else float("nan")
-        claims.append(claim(
+        claims.append(claim(f"init.variance-formula.{spec}",
             f"scale {spec}: Var[y] = n_in w^2 E[z^2] predicts every layer's pre-activation std",
             round(worst, 4), "max relative error < 0.05", worst < 0.05,
         ))
@@ -212,12 +210,12 @@ def check_claims(layers: dict[str, list[dict[str, Any]]], activation: str,
             gain = gains[spec]
             if gain <= VANISHING_GAIN:
                 ratio = std_ratio(rows)
-                claims.append(claim(
+                claims.append(claim(f"init.vanishes.{spec}",
                     f"scale {spec} (gain w sqrt(n_in) = {gain:.2f}): tanh activations vanish with depth "
                     "(std last / first layer)", round(ratio, 4), "< 0.2", ratio < 0.2))
             if gain >= SATURATING_GAIN:
                 sat = rows[-1]["saturated"]
-                claims.append(claim(
+                claims.append(claim(f"init.saturates.{spec}",
                     f"scale {spec} (gain w sqrt(n_in) = {gain:.2f}): tanh saturates "
                     "(fraction |h| > 0.99 at the last layer)", round(sat, 4), "> 0.2 (slide: about a third)",
                     sat > 0.2))
@@ -225,7 +223,7 @@ def check_claims(layers: dict[str, list[dict[str, Any]]], activation: str,
             rows = layers["xavier"]
             ratio = std_ratio(rows)
             sat = max(r["saturated"] for r in rows)
-            claims.append(claim(
+            claims.append(claim("init.xavier-keeps-spread",
                 "Xavier keeps tanh's spread: std last / first layer, no saturation",
                 {"std_ratio": round(ratio, 4), "max_saturated": round(sat, 4)},
                 "std_ratio > 0.2 and max_saturated < 0.05", ratio > 0.2 and sat < 0.05,
@@ -233,11 +231,12 @@ def check_claims(layers: dict[str, list[dict[str, Any]]], activation: str,
     if name == "relu":
         if "he" in layers:
             g = variance_growth(layers["he"])
-            claims.append(claim("He keeps ReLU's variance (Var ratio per layer)", round(g, 4),
+            claims.append(claim("init.he-keeps-variance", "He keeps ReLU's variance (Var ratio per layer)", round(g, 4),
                                 "within 0.85-1.15", 0.85 <= g <= 1.15))
         if "xavier" in layers:
             g = variance_growth(layers["xavier"])
-            claims.append(claim("Xavier halves ReLU's variance every layer (Var ratio per layer)", round(g, 4),
+            claims.append(claim("init.xavier-halves-relu",
+                "Xavier halves ReLU's variance every layer (Var ratio per layer)", round(g, 4),
                                 "within 0.4-0.6", 0.4 <= g <= 0.6))
     return claims
 

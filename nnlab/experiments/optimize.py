@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnlab.core.claims import claim
+from nnlab.core.claims import check, claim
 from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.core.errors import UserError
 from nnlab.nn import landscapes, optimizers
+
+if TYPE_CHECKING:
+    from nnlab.core.run import Run
 
 PROBLEMS = [*landscapes.PROBLEMS_2D, "mlp"]
 N_EXAMPLES = 64          # examples J^(i) behind each 2-D landscape, for SGD
@@ -235,7 +238,7 @@ def method_rng(seed: int, method: str, extra: int = 0) -> np.random.Generator:
     return np.random.default_rng([seed, optimizers.NAMES.index(method), extra])
 
 
-def run_2d(config: OptimizeConfig, run) -> dict[str, Any]:
+def run_2d(config: OptimizeConfig, rec: Run) -> dict[str, Any]:
     from nnlab.core.seeding import seed_everything
 
     rng = seed_everything(config.seed)
@@ -252,11 +255,11 @@ def run_2d(config: OptimizeConfig, run) -> dict[str, Any]:
                         offsets if sto else None, batch_size)
 
     methods, results = config.methods(), {}
-    for method in run.track(methods, "optimizing"):
+    for method in rec.track(methods, "optimizing"):
         hp = hyper(method, config)
         res = go(method, hp)
         for k, (p, loss) in enumerate(zip(res["points"], res["losses"], strict=True)):
-            run.log({"method": method, "step": k, "loss": loss, "x": p})
+            rec.log({"method": method, "step": k, "loss": loss, "x": p})
         results[method] = {"hyper": hp, "final_loss": res["losses"][-1], "final_x": res["points"][-1],
                            "diverged_step": res["diverged_step"], "steps_run": len(res["losses"]) - 1}
 
@@ -264,7 +267,7 @@ def run_2d(config: OptimizeConfig, run) -> dict[str, Any]:
     mode = parse_sweep(config.lr_sweep)
     if mode != "off":
         sweep = {}
-        for method in run.track(methods, "learning-rate sweep"):
+        for method in rec.track(methods, "learning-rate sweep"):
             lrs = sweep_lrs(mode, hyper(method, config)["lr"])
             sweep[method] = label_sweep([
                 {"lr": lr, **_final(go(method, hyper(method, config, lr), extra=1 + i))} for i, lr in enumerate(lrs)
@@ -359,7 +362,7 @@ def claims_quadratic(config: OptimizeConfig, problem, start, sweep) -> list[dict
     base = OptimizeConfig(problem="quadratic", kappa=kappa)
     zig = {m: y_travel(det(m, 150, **hyper(m, base))["points"]) for m in optimizers.NAMES if m != "sgd"}
     smooth = ("nesterov", "adagrad", "rmsprop", "adam")
-    claims.append(claim(
+    claims.append(claim("optimize.zigzag",
         "ill-conditioning: GD zig-zags across the narrow valley, Nesterov and the adaptive methods go almost "
         "straight (total |dy| travelled / |y_0| over 150 steps at the default settings; heavy ball's theory-best "
         "alpha exceeds 2 / L, so it overshoots at first)", {m: round(v, 2) for m, v in zig.items()},
@@ -370,7 +373,7 @@ def claims_quadratic(config: OptimizeConfig, problem, start, sweep) -> list[dict
     rates = [_rate(det("gd", 30, lr=float(a))["points"]) for a in alphas]
     i = int(np.argmin(rates))
     at_theory = _rate(det("gd", 30, lr=t["gd_lr"])["points"])
-    claims.append(claim(
+    claims.append(check("optimize.gd-rate",
         f"best GD rate on the quadratic: (kappa - 1) / (kappa + 1) = {t['gd_rate']:.5f} per step at "
         f"alpha = 2 / (1 + kappa) = {t['gd_lr']:.5f}",
         {"rate_at_theory_alpha": round(at_theory, 6), "best_alpha_on_grid": round(float(alphas[i]), 6),
@@ -388,7 +391,7 @@ def claims_quadratic(config: OptimizeConfig, problem, start, sweep) -> list[dict
     hb = n["gd"] / n["heavy_ball"] if reached else None
     nes = n["gd_1/L"] / n["nesterov"] if reached else None
     q = math.sqrt(kappa)
-    claims.append(claim(
+    claims.append(claim("optimize.momentum-speedup",
         f"heavy ball and Nesterov beat GD by about sqrt(kappa) = {q:.2f} (steps to f < 1e-10 f0; heavy ball vs "
         "GD both at their best alpha, Nesterov vs GD both at alpha = 1/L)",
         {"steps": n, "speedup_heavy_ball": hb and round(hb, 2), "speedup_nesterov": nes and round(nes, 2),
@@ -400,7 +403,7 @@ def claims_quadratic(config: OptimizeConfig, problem, start, sweep) -> list[dict
     # Divergence above 2/L: GD at 0.98 * 2/L converges, at 1.02 * 2/L it blows up.
     below = det("gd", 3000, lr=0.98 * 2 / kappa)
     above = det("gd", 3000, lr=1.02 * 2 / kappa)
-    claims.append(claim(
+    claims.append(claim("optimize.diverges-above-2-over-l",
         "a learning rate above 2 / L diverges (GD at 0.98 and 1.02 times 2 / L, 3000 steps)",
         {"below_final_loss": below["losses"][-1], "above_diverged_step": above["diverged_step"]},
         "below converges (< 1e-3 f0), above diverges",
@@ -410,7 +413,7 @@ def claims_quadratic(config: OptimizeConfig, problem, start, sweep) -> list[dict
         rows = sweep["gd"]
         first = next((r["lr"] for r in rows if r["label"] == "diverged"), None)
         last_ok = max((r["lr"] for r in rows if r["label"] != "diverged"), default=None)
-        claims.append(claim(
+        claims.append(claim("optimize.sweep-divergence-edge",
             f"in the GD learning-rate sweep, divergence starts between the last convergent and the first "
             f"divergent lr, around 2 / L = {2 / kappa:.4g}", {"last_convergent": last_ok, "first_divergent": first},
             "last_convergent <= 2/L < first_divergent",
@@ -446,9 +449,11 @@ def claims_saddle(config: OptimizeConfig, problem, start) -> list[dict[str, Any]
     ok = slow is not None and all(escape[m] is not None and escape[m] < slow for m in ("sgd", "heavy_ball"))
     stuck = simulate(problem, "gd", hyper("gd", base), [start[0], 0.0], 1000)
     return [
-        claim(f"saddle point: GD stalls near the saddle, SGD noise and momentum escape sooner (steps to f < -0.2 "
+        claim("optimize.saddle-escape",
+            f"saddle point: GD stalls near the saddle, SGD noise and momentum escape sooner (steps to f < -0.2 "
               f"from {start})", escape, "gd slower than sgd and heavy_ball", ok),
-        claim("started exactly on the saddle's stable line (y = 0), GD converges to the saddle itself",
+        check("optimize.saddle-stable-line",
+            "started exactly on the saddle's stable line (y = 0), GD converges to the saddle itself",
               {"final_x": stuck["points"][-1], "final_loss": stuck["losses"][-1]}, "|x| < 1e-6, f = 0",
               float(np.linalg.norm(stuck["points"][-1])) < 1e-6),
     ]
@@ -459,7 +464,8 @@ def claims_nonconvex(config: OptimizeConfig, problem, start) -> list[dict[str, A
     final = {m: simulate(problem, m, hyper(m, base), start, 500)["losses"][-1] for m in optimizers.NAMES
              if m != "sgd"}
     gd = final["gd"]
-    return [claim(f"local minima: GD from {start} settles in a local minimum, not the global one (f = 0)",
+    return [claim("optimize.local-minimum",
+        f"local minima: GD from {start} settles in a local minimum, not the global one (f = 0)",
                   {m: round(v, 4) for m, v in final.items()}, "gd's final f > 0.1", gd > 0.1)]
 
 
@@ -475,10 +481,10 @@ def prepare(config: OptimizeConfig) -> None:
         load_mnist(config.data_dir)
 
 
-def run(config: OptimizeConfig, run) -> dict[str, Any]:
+def run(config: OptimizeConfig, rec: Run) -> dict[str, Any]:
     if config.problem == "mlp":
-        return run_mlp(config, run)
-    return run_2d(config, run)
+        return run_mlp(config, rec)
+    return run_2d(config, rec)
 
 
 def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
@@ -564,28 +570,28 @@ def gradient_noise(loss_on, theta, n: int, batch_size: int, rng: np.random.Gener
     return sum(out) / draws
 
 
-def run_mlp(config: OptimizeConfig, run) -> dict[str, Any]:
+def run_mlp(config: OptimizeConfig, rec: Run) -> dict[str, Any]:
 
     # The matrices are small (a few thousand rows, 784 columns): one thread is fastest and does not fight
     # other processes for cores (measured 0.7 ms against 49 ms per forward pass on a busy 2-core machine).
     from nnlab.core.device import torch_threads
 
     with torch_threads(1):
-        return _run_mlp(config, run)
+        return _run_mlp(config, rec)
 
 
-def _run_mlp(config: OptimizeConfig, run) -> dict[str, Any]:
+def _run_mlp(config: OptimizeConfig, rec: Run) -> dict[str, Any]:
     import torch
 
     from nnlab.core.seeding import seed_everything, torch_generator
 
     seed_everything(config.seed)
     dtype = torch.float32
-    X, y, X_test, y_test = load_subset(config, run.device, dtype)
+    X, y, X_test, y_test = load_subset(config, rec.device, dtype)
     n, steps = len(y), config.steps or DEFAULT_STEPS["mlp"]
     batch_size = min(config.batch_size or 32, n)
     shapes = landscapes.mlp_shapes(X.shape[1], config.hidden)
-    theta0 = landscapes.mlp_init(shapes, torch_generator(config.seed, run.device), dtype, run.device)
+    theta0 = landscapes.mlp_init(shapes, torch_generator(config.seed, rec.device), dtype, rec.device)
 
     def loss_on(theta, idx):
         return landscapes.mlp_loss(theta, shapes, X, y) if idx is None else \
@@ -596,10 +602,10 @@ def _run_mlp(config: OptimizeConfig, run) -> dict[str, Any]:
             return float((landscapes.mlp_logits(theta, shapes, Xs).argmax(1) == ys).double().mean())
 
     results = {}
-    for method in run.track(config.methods(), "training"):
+    for method in rec.track(config.methods(), "training"):
         hp = hyper(method, config)
         theta, losses, div = train_mlp(method, hp, theta0, loss_on, n, None if method == "gd" else batch_size,
-                                       steps, method_rng(config.seed, method), run.log)
+                                       steps, method_rng(config.seed, method), rec.log)
         results[method] = {"hyper": hp, "final_loss": losses[-1], "diverged_step": div, "steps_run": len(losses) - 1,
                            "train_accuracy": None if div else accuracy(theta, X, y),
                            "test_accuracy": None if div else accuracy(theta, X_test, y_test)}
@@ -608,7 +614,7 @@ def _run_mlp(config: OptimizeConfig, run) -> dict[str, Any]:
     mode = parse_sweep(config.lr_sweep)
     if mode not in ("auto", "off"):  # "auto" sweeps only the cheap 2-D problems
         sweep = {}
-        for method in run.track(config.methods(), "learning-rate sweep"):
+        for method in rec.track(config.methods(), "learning-rate sweep"):
             rows = []
             for i, lr in enumerate(sweep_lrs(mode, hyper(method, config)["lr"])):
                 _, losses, div = train_mlp(method, hyper(method, config, lr), theta0, loss_on, n,
@@ -618,7 +624,7 @@ def _run_mlp(config: OptimizeConfig, run) -> dict[str, Any]:
             sweep[method] = label_sweep(rows, 0.0)
 
     sharp, claims = sharpness_study(config, theta0, loss_on, shapes, n, batch_size, steps, accuracy,
-                                    (X, y, X_test, y_test), run)
+                                    (X, y, X_test, y_test), rec)
     diverged = {m: r["diverged_step"] for m, r in results.items() if r["diverged_step"] is not None}
     summary: dict[str, Any] = {
         "problem": "mlp", "train_size": n, "test_size": len(y_test), "hidden": config.hidden,
@@ -630,7 +636,7 @@ def _run_mlp(config: OptimizeConfig, run) -> dict[str, Any]:
     return summary
 
 
-def sharpness_study(config, theta0, loss_on, shapes, n, batch_size, steps, accuracy, data, run):
+def sharpness_study(config, theta0, loss_on, shapes, n, batch_size, steps, accuracy, data, rec: Run):
     """SGD with a small and a large batch (same lr, same steps, same start): where do they end, how sharp is it?
 
     Sharpness: the top Hessian eigenvalue of the full training loss (power iteration on Hessian-vector
@@ -645,7 +651,7 @@ def sharpness_study(config, theta0, loss_on, shapes, n, batch_size, steps, accur
     runs: dict[str, dict[str, Any]] = {}
     plan = [(f"batch {batch_size}", batch_size, k) for k in range(config.sharpness_seeds)]
     plan += [(f"batch {large}", large, k) for k in range(config.sharpness_seeds)]
-    for name, bs, k in run.track(plan, "sharpness"):
+    for name, bs, k in rec.track(plan, "sharpness"):
         # Same start theta0 for every run; seed k changes only the order of the minibatches.
         theta, losses, div = train_mlp("sgd", hp, theta0, loss_on, n, bs, steps,
                                        method_rng(config.seed, "sgd", 50 + k))
@@ -653,7 +659,7 @@ def sharpness_study(config, theta0, loss_on, shapes, n, batch_size, steps, accur
         if div:
             entry["seeds"].append({"seed": k, "diverged_step": div})
             continue
-        gen = torch_generator(config.seed + 1, run.device)
+        gen = torch_generator(config.seed + 1, rec.device)
         entry["seeds"].append({
             "seed": k, "train_loss": losses[-1], "top_eigenvalue": top_eigen(loss_on, theta, gen),
             "perturbed_loss_increase": landscapes.perturbed_increase(lambda t: loss_on(t, None), theta, shapes, gen),
@@ -671,7 +677,7 @@ def sharpness_study(config, theta0, loss_on, shapes, n, batch_size, steps, accur
     if "top_eigenvalue" in small and "top_eigenvalue" in big:
         pairs = zip(small["seeds"], big["seeds"], strict=True)
         agree = sum(a.get("top_eigenvalue", math.inf) < b.get("top_eigenvalue", -math.inf) for a, b in pairs)
-        claims.append(claim(
+        claims.append(claim("optimize.flat-minima",
             f"flat minima (hypothesis): SGD with batch {batch_size} ends flatter than with batch {large} "
             f"(same lr {hp['lr']:g}, {steps} steps, {config.sharpness_seeds} minibatch orders; top Hessian "
             "eigenvalue of the training loss, mean over orders)",
@@ -687,7 +693,7 @@ def sharpness_study(config, theta0, loss_on, shapes, n, batch_size, steps, accur
     noise = {bs: gradient_noise(loss_on, theta0, n, bs, rng) for bs in (batch_size, large)}
     predicted = ((n - batch_size) / batch_size) / ((n - large) / large) if large < n else float("inf")
     measured = noise[batch_size] / noise[large] if noise[large] > 0 else float("inf")
-    claims.append(claim(
+    claims.append(claim("optimize.gradient-noise",
         f"SGD's gradient = full gradient + noise whose size shrinks with the batch: E||g_B - g||^2 ratio of "
         f"batch {batch_size} to batch {large} at the start (theory (n-B)/(B(n-1)))",
         {"measured_ratio": round(measured, 3), "predicted_ratio": round(predicted, 3)},

@@ -22,12 +22,15 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nnlab.core.claims import claim
 from nnlab.core.config import ExperimentConfig, param
 from nnlab.nn import activations
 from nnlab.nn.models import check_init
+
+if TYPE_CHECKING:
+    from nnlab.core.run import Run
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 # What the field expects of each model on the real test set after a normal training run.
@@ -236,14 +239,14 @@ def prepare(config: TrainMnistConfig) -> None:
     load_mnist(config.data_dir)  # also fills the decoded cache that run() then reads in milliseconds
 
 
-def run(config: TrainMnistConfig, run) -> dict[str, Any]:
+def run(config: TrainMnistConfig, rec: Run) -> dict[str, Any]:
     from nnlab.core.device import torch_threads
 
     with torch_threads(config.threads):  # restored afterwards: an in-process caller keeps its own setting
-        return _run(config, run)
+        return _run(config, rec)
 
 
-def _run(config: TrainMnistConfig, run) -> dict[str, Any]:
+def _run(config: TrainMnistConfig, rec: Run) -> dict[str, Any]:
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -253,7 +256,7 @@ def _run(config: TrainMnistConfig, run) -> dict[str, Any]:
     from nnlab.core.seeding import seed_everything, torch_generator
     from nnlab.nn.models import count_params
 
-    device = run.device
+    device = rec.device
     seed_everything(config.seed)
 
     t0 = time.perf_counter()
@@ -278,8 +281,8 @@ def _run(config: TrainMnistConfig, run) -> dict[str, Any]:
     total_steps = steps_per_epoch * config.epochs
     history: list[dict[str, Any]] = []
     state = {"epoch": 0, "step": 0, "train_s": 0.0, "time_to_target_s": None, "diverged": None}
-    ckpt_path = run.path / CHECKPOINT
-    if run.resumed:
+    ckpt_path = rec.path / CHECKPOINT
+    if rec.resumed:
         ckpt = load_checkpoint(ckpt_path)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -300,7 +303,7 @@ def _run(config: TrainMnistConfig, run) -> dict[str, Any]:
         loss_sum = torch.zeros((), device=device, dtype=torch.float64)
         correct = torch.zeros((), device=device, dtype=torch.int64)
         pending: list[dict[str, Any]] = []  # step records, logged with the epoch so a resume never repeats them
-        for i in run.track(range(steps_per_epoch), f"epoch {epoch}/{config.epochs}"):
+        for i in rec.track(range(steps_per_epoch), f"epoch {epoch}/{config.epochs}"):
             step = state["step"] + 1
             lr = lr_at(config, step - 1, total_steps)
             for group in optimizer.param_groups:
@@ -328,7 +331,7 @@ def _run(config: TrainMnistConfig, run) -> dict[str, Any]:
                 pending.append({"step": step, "epoch": epoch, "train/loss_step": float(loss.detach()),
                                 "train/acc_step": batch_acc, "lr": lr})
         if state["diverged"] is not None:
-            run.log({"step": state["diverged"]["step"], "epoch": epoch, "train/loss_step": state["diverged"]["loss"]})
+            rec.log({"step": state["diverged"]["step"], "epoch": epoch, "train/loss_step": state["diverged"]["loss"]})
             break
         if device == "cuda":
             torch.cuda.synchronize()  # queued kernels belong to this epoch's training time
@@ -348,8 +351,8 @@ def _run(config: TrainMnistConfig, run) -> dict[str, Any]:
             state["time_to_target_s"] = state["train_s"]
             reached = True
         for r in pending:
-            run.log(r)
-        run.log(record)
+            rec.log(r)
+        rec.log(record)
         err.print(f"epoch {epoch}: train loss {record['train/loss']:.4f} acc {record['train/acc']:.4f} · "
                   f"test loss {test_loss:.4f} acc {test_acc:.4f} · {train_s:.1f} s", markup=False)
         save_checkpoint(ckpt_path, {
@@ -400,7 +403,7 @@ def _run(config: TrainMnistConfig, run) -> dict[str, Any]:
         "confusion": confusion.tolist(),
         "misclassified": misclassified,
         "errors": int((p_np != y_np).sum()),
-        "claims": [claim(
+        "claims": [claim("train-mnist.accuracy",
             f"A small {config.model.upper()} recognises handwritten digits (test accuracy)",
             round(test_acc, 4), f">= {expected}", test_acc >= expected)],
     }

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.core import plotting
-from nnlab.experiments.approx import curve, fitted_slope
+from nnlab.core.summaries import curve, fitted_slope
 
 STYLE = {"polynomial": ("s", "--"), "kernel": ("^", "--"), "linear": ("", ":")}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.core import plotting
-from nnlab.experiments.init import layers_by_scale
+from nnlab.core.summaries import layers_by_scale
 
 
 def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:

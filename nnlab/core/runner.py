@@ -1,0 +1,145 @@
+"""The runner: config layers -> run directory -> prepare, run, draw -> close -> report.
+
+One code path for the CLI (`nnlab <command>`), the Python API (`nnlab.run`) and the tools that run
+experiments in bulk (lecture, sweep). Nothing here imports click.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nnlab.core.errors import UserError
+from nnlab.core.experiment import Loaded, load
+
+
+class RunInterrupted(Exception):
+    """A run stopped by Ctrl-C or SIGTERM; its directory was closed with status `interrupted`."""
+
+    def __init__(self, path: Path, signum: int):
+        super().__init__(f"interrupted; partial run kept in {path}")
+        self.path = path
+        self.signum = signum
+
+
+@dataclass
+class Request:
+    """What one invocation asks for, before validation. `options` are config keys given by name
+    (CLI options or API keywords), `set_pairs` are `--set key=value` texts applied last."""
+
+    command: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    recipe: str | Path | None = None
+    quick: bool = False
+    set_pairs: Iterable[str] = ()
+    out: str | Path = "outputs"
+    tag: str | None = None
+    resume: str | Path | None = None
+    argv: list[str] | None = None
+
+
+@dataclass
+class Outcome:
+    """A closed run: where it is, how it ended, what it returned."""
+
+    path: Path
+    status: str
+    summary: dict[str, Any]
+
+
+def build_config(loaded: Loaded, request: Request) -> Any:
+    """Resolve the config: (resumed run's config.yaml <) recipe < --quick < options < --set."""
+    from nnlab.core.config import Layer, load_recipe, parse_set, resolve
+    from nnlab.core.run import check_resumable
+
+    layers = []
+    if request.resume is not None:
+        if request.quick:
+            raise UserError("--resume with --quick: a resumed run keeps its own config")
+        check_resumable(Path(request.resume), loaded.name)
+        saved = Path(request.resume) / "config.yaml"
+        layers.append(Layer(f"{saved}", load_recipe(saved, loaded.name)))
+    if request.recipe is not None:
+        if not str(request.recipe):
+            raise UserError("--recipe: give a file name")
+        layers.append(Layer(f"recipe {request.recipe}", load_recipe(request.recipe, loaded.name)))
+    if request.quick:
+        layers.append(Layer("--quick", loaded.module.QUICK))
+    layers.append(Layer("option", dict(request.options), option_style=True))
+    layers.append(Layer("--set", parse_set(request.set_pairs)))
+    return resolve(loaded.config_cls, layers)
+
+
+def execute(request: Request, *, report: bool = True) -> Outcome:
+    """Run `request` from start to end. Raises UserError for bad input (before any directory exists,
+    where it can be known then), RunInterrupted after closing an interrupted run, and re-raises any
+    other error after closing the run as failed."""
+    loaded = load(request.command)
+    if request.resume is not None and not loaded.resumable:
+        raise UserError(f"nnlab {loaded.name} cannot resume runs")
+    config = build_config(loaded, request)
+    return execute_config(loaded, config, request, report=report)
+
+
+def execute_config(loaded: Loaded, config: Any, request: Request, *, report: bool = True) -> Outcome:
+    from nnlab.core import console
+    from nnlab.core.claims import check_ids, partition
+    from nnlab.core.device import describe, resolve_device
+    from nnlab.core.run import Interrupted, Run, check_tag, read_run
+
+    module = loaded.module
+    argv = request.argv or ["nnlab.run", loaded.name]
+    check_tag(request.tag)
+    if not str(request.out):
+        raise UserError("--out: give a directory")
+    device = resolve_device(config.device)
+    if hasattr(module, "prepare"):  # inputs that can be missing or corrupt: fail before the run exists
+        module.prepare(config)
+    if request.resume is not None:
+        resume = Path(request.resume)
+        if hasattr(module, "check_resume"):  # e.g. a readable checkpoint: refuse before touching the run
+            module.check_resume(resume, config)
+        rec = Run.reopen(resume, loaded.name, config, device, argv, may_change=module.RESUME_MAY_CHANGE)
+    else:
+        rec = Run.create(request.out, loaded.name, config, device, request.tag, argv=argv)
+    rec.meta["device"] = describe(device)
+    if report:
+        console.err.print(f"run directory {rec.path}", soft_wrap=True, markup=False)
+    summary: dict[str, Any] | None = None
+    with rec.handle_signals():
+        try:
+            summary = module.run(config, rec)
+            claims, checks = partition(summary.get("claims", []))
+            summary["claims"], summary["checks"] = claims, [*summary.get("checks", []), *checks]
+            check_ids(loaded.name, [*summary["claims"], *summary["checks"]])
+            # Plots see exactly what summary.json will hold, so `nnlab redraw` draws the same figures.
+            summary = json.loads(json.dumps(summary, default=str))
+            importlib.import_module(loaded.plots).draw(summary, read_run(rec.path)["metrics"], rec.plots_dir)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            rec.finish("interrupted", summary)
+            raise RunInterrupted(rec.path, exc.signum if isinstance(exc, Interrupted) else 2) from None
+        except BaseException as exc:
+            rec.finish("failed", summary, error=f"{type(exc).__name__}: {exc}")
+            raise
+    rec.finish(summary.get("status", "completed"), summary)
+    if report:
+        print_report(module, summary, rec)
+    return Outcome(rec.path, rec.status, summary)
+
+
+def print_report(module: Any, summary: dict[str, Any], rec: Any) -> None:
+    from nnlab.core import console
+
+    columns, rows = module.headline(summary)
+    console.out.print(console.table(f"nnlab {rec.command}", columns, rows))
+    if summary.get("claims"):
+        console.out.print(console.claims_table(summary["claims"]))
+    if summary.get("checks"):
+        console.out.print(console.claims_table(summary["checks"], title="Sanity checks (identities, not claims)"))
+    plots = sorted(p.name for p in rec.plots_dir.glob("*.png"))
+    console.out.print(f"status [bold]{rec.status}[/] · plots: {', '.join(plots) or 'none'}")
+    console.out.print(str(rec.path), soft_wrap=True, markup=False)  # whole, so it can be copied

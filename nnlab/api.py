@@ -108,7 +108,7 @@ def load(run_dir: str | Path) -> Result:
     return Result(path, data["meta"], config or {}, data["summary"], data["metrics"])
 
 
-def run(command: str, *, recipe: str | Path | None = None, quick: bool = False, out: str | Path = "outputs",
+def run(command: str, *, recipe: str | Path | None = None, quick: bool = False, out: str | Path | None = None,
         tag: str | None = None, resume: str | Path | None = None, set: Iterable[str] = (),  # noqa: A002
         report: bool = False, **config: Any) -> Result:
     """Run `nnlab <command>` in this process and return its Result.

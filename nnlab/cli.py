@@ -138,8 +138,8 @@ SHARED_OPTIONS = [
     click.Option(["--recipe"], metavar="FILE", help="YAML recipe of config keys (see recipes/).  [default: none]"),
     click.Option(["--set", "set_pairs"], multiple=True, metavar="KEY=VALUE",
                  help="Override any config key, after every other option (repeatable)."),
-    click.Option(["--out"], default="outputs", show_default=True, metavar="DIR",
-                 help="Where run directories go: DIR/<command>/<time>[-tag]/."),
+    click.Option(["--out"], metavar="DIR", help="Where run directories go: DIR/<command>/<time>[-tag]/.  "
+                 "[default: outputs]"),
     click.Option(["--tag"], metavar="TAG", help="Suffix for the run directory's name.  [default: none]"),
     click.Option(["--quick"], is_flag=True, help="A seconds-long smoke version of the run."),
     click.Option(["--debug"], is_flag=True, help="Show the full traceback on errors."),
@@ -152,7 +152,7 @@ def experiment_command(exp: Experiment) -> click.Command:
     loaded = load(exp.name)
     field_names = {f.name for f in dataclasses.fields(loaded.config_cls)}
 
-    def callback(recipe: str | None, set_pairs: tuple[str, ...], out: str, tag: str | None, quick: bool,
+    def callback(recipe: str | None, set_pairs: tuple[str, ...], out: str | None, tag: str | None, quick: bool,
                  debug: bool, resume: str | None = None, **options: Any) -> None:
         from nnlab.core.runner import Request, RunInterrupted, execute
 

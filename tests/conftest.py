@@ -37,7 +37,8 @@ def invoke(tmp_path):
     def _invoke(*args: str, out: Path | None = None) -> CliResult:
         out = out or tmp_path / "outputs"
         argv = list(args)
-        if argv and argv[0] in EXPERIMENTS and "--help" not in argv and "--out" not in argv:
+        if argv and argv[0] in EXPERIMENTS and "--help" not in argv and "--out" not in argv \
+                and "--resume" not in argv:
             argv += ["--out", str(out)]
         result = CliRunner().invoke(cli, argv, catch_exceptions=True)
         return CliResult(result, out)

@@ -173,30 +173,3 @@ def test_bad_input_is_one_line_exit_2_and_no_run(invoke, args, message):
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: "), result.stderr
     assert message in result.stderr
     assert not result.out.exists() or not any(result.out.rglob("meta.json"))
-
-
-def test_activations_quick_and_its_numbers(invoke):
-    result = invoke("activations", "--quick")
-    assert result.exit_code == 0, result.stderr
-    (run,) = result.runs("activations")
-    assert {p.name for p in (run / "plots").glob("*.png")} == {
-        "functions.png", "derivatives.png", "vanishing_gradient.png"}
-    acts = result.summary("activations")["activations"]
-    # tanh'(z) < 0.01 <=> |z| > arccosh(10): P(|Z| > 2.993) for Z ~ N(0, 1).
-    # Quadrature of an indicator with step h = 1e-4: error <= h * 2 edges * phi(2.99) ~ 1e-6.
-    assert acts["tanh"]["saturated_fraction"] == pytest.approx(math.erfc(math.acosh(10) / math.sqrt(2)), abs=1e-6)
-    assert acts["relu"]["saturated_fraction"] == pytest.approx(0.5, abs=1e-4)  # relu' = 0 for z <= 0
-    assert acts["leaky_relu:0.1"]["saturated_fraction"] == 0.0
-    assert acts["sigmoid"]["grad_at_0"] == 0.25 and acts["gelu"]["grad_at_0"] == 0.5
-    # E|sigmoid'(Z)| to the L: the per-layer factor and the Monte-Carlo mean agree (rel. std ~1e-2 at L = 8).
-    p = acts["sigmoid"]["products"]
-    assert p["monte_carlo_mean"][-1] == pytest.approx(p["expected"][-1], rel=0.1)
-    assert p["expected"][-1] == pytest.approx(p["per_layer_factor"] ** 8, rel=1e-12)
-    assert all(c["holds"] for c in result.summary("activations")["claims"])
-
-
-def test_activations_bad_input(invoke):
-    for args, message in [(["--activation", "relu6"], "unknown activation"), (["--threshold", "0"], "must be > 0"),
-                          (["--depth", "0"], "must be >= 1")]:
-        result = invoke("activations", *args)
-        assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1, result.stderr

@@ -67,6 +67,7 @@ def test_run_life_cycle(tmp_path):
     assert got["meta"]["status"] == got["summary"]["status"] == "diverged"
     assert got["meta"]["seed"] == 7 and got["meta"]["ended"] is not None
     assert [m["step"] for m in got["metrics"]] == [1, 2]
+    assert got["metrics"][1]["loss"] is None  # strict JSON: NaN is written as null
     assert (tmp_path / "cmd" / "latest").resolve() == run.path.resolve()
     assert (run.path / "config.yaml").read_text().startswith("command: cmd\n")
 
@@ -87,7 +88,7 @@ def test_track_stops_at_a_safe_point_after_a_signal(tmp_path):
 
     run = Run.create(tmp_path, "cmd", Cfg(), "cpu", None, argv=[])
     seen = []
-    with pytest.raises(Interrupted), run.handle_signals():
+    with pytest.raises(Interrupted), run.signals.installed():
         for i in run.track(range(10), "loop"):
             seen.append(i)
             if i == 2:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -42,7 +43,38 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def write_json(path: str | Path, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, allow_nan=True, default=_jsonable) + "\n")
+    """Strict JSON (NaN and inf become null: other tools' parsers reject bare NaN), written atomically."""
+    write_text(path, dumps(data, indent=2) + "\n")
+
+
+def dumps(data: Any, indent: int | None = None) -> str:
+    """JSON text of `data` with numpy values converted and every non-finite float written as null."""
+    try:
+        return json.dumps(data, indent=indent, allow_nan=False, default=_jsonable)
+    except ValueError:  # a NaN or inf somewhere: replace them (rare, so the fast path above stays fast)
+        return json.dumps(finite(json.loads(json.dumps(data, default=_jsonable))), indent=indent, allow_nan=False)
+
+
+def finite(value: Any) -> Any:
+    """`value` with every NaN/inf float replaced by None, through dicts and lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
+
+
+def nonfinite_paths(value: Any, where: str = "") -> list[str]:
+    """Where `value` holds a NaN or inf ("results[3].loss"), so a run can say which number was not finite."""
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [where or "."]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in nonfinite_paths(v, f"{where}.{k}" if where else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in nonfinite_paths(v, f"{where}[{i}]")]
+    return []
 
 
 def _jsonable(value: Any) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -26,6 +27,16 @@ from nnlab.core.errors import UserError
 
 # The key a recipe may carry to say which command it is for; config.yaml always carries it.
 COMMAND_KEY = "command"
+# A recipe is a handful of keys: anything larger is a mistake (or /dev/zero) and is refused unread.
+MAX_RECIPE_BYTES = 256 * 1024
+MAX_RECIPE_DEPTH = 20  # nesting of lists and mappings (a config value is at most a list of scalars)
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def excerpt(value: Any, limit: int = 60) -> str:
+    """repr(value), cut to `limit` characters: an error message echoes input, never all of it."""
+    text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit])
+    return text if len(text) <= limit + 2 else text[: limit - 1] + "…"
 
 
 def param(
@@ -108,7 +119,7 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
         return coerce(value, inner, key)
 
     def bad() -> UserError:
-        return UserError(f"{key}: expected {type_name(tp)}, got {value!r}")
+        return UserError(f"{key}: expected {type_name(tp)}, got {excerpt(value)}")
 
     if isinstance(value, (dict, list, tuple)) or value is None:
         raise bad()
@@ -126,8 +137,11 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
             raise bad()
         if isinstance(value, int):
             return value
+        text = str(value).strip()
+        if _INTEGER.match(text) and len(text) <= 40:  # exactly, not through a float (2**53 + 1 stays itself)
+            return int(text)
         try:
-            number = float(str(value).strip())
+            number = float(text)
         except ValueError:
             raise bad() from None
         if not math.isfinite(number) or number != int(number):
@@ -157,16 +171,16 @@ def check_field(f: dataclasses.Field, value: Any, label: str | None = None) -> N
         if meta.get("choices") is not None and item not in meta["choices"]:
             close = difflib.get_close_matches(str(item), meta["choices"], n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UserError(f"{label}: {item!r} is not one of {', '.join(meta['choices'])}{hint}")
+            raise UserError(f"{label}: {excerpt(item)} is not one of {', '.join(meta['choices'])}{hint}")
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             if not math.isfinite(item):
-                raise UserError(f"{label}: expected a finite number, got {item!r}")
+                raise UserError(f"{label}: expected a finite number, got {excerpt(item)}")
             low, high = meta.get("low"), meta.get("high")
             if low is not None and (item <= low if meta.get("low_open") else item < low):
                 op = ">" if meta.get("low_open") else ">="
-                raise UserError(f"{label}: must be {op} {low:g}, got {item!r}")
+                raise UserError(f"{label}: must be {op} {low:g}, got {excerpt(item)}")
             if high is not None and item > high:
-                raise UserError(f"{label}: must be <= {high:g}, got {item!r}")
+                raise UserError(f"{label}: must be <= {high:g}, got {excerpt(item)}")
         if meta.get("check") is not None:
             problem = meta["check"](item)
             if problem:
@@ -197,6 +211,9 @@ class _StrictLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):  # `? [a, b]: 1`: a config key is a name
+            raise yaml.constructor.ConstructorError(None, None, "a key must be a plain name, not a list or mapping",
+                                                    key_node.start_mark)
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -209,11 +226,31 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _compose_node(loader: _StrictLoader, parent: Any, index: Any) -> Any:
+    """Refuse aliases (`*a`: a 400-byte "billion laughs" recipe expands to gigabytes) and deep nesting."""
+    if loader.check_event(yaml.events.AliasEvent):
+        event = loader.peek_event()
+        raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in recipes", event.start_mark)
+    loader._nnlab_depth = getattr(loader, "_nnlab_depth", 0) + 1
+    try:
+        if loader._nnlab_depth > MAX_RECIPE_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_RECIPE_DEPTH} levels",
+                                              loader.peek_event().start_mark)
+        return yaml.composer.Composer.compose_node(loader, parent, index)
+    finally:
+        loader._nnlab_depth -= 1
+
+
+_StrictLoader.compose_node = _compose_node  # type: ignore[method-assign]
+
+
 def _no_sexagesimal(number: Callable) -> Callable:
     """YAML 1.1 reads 1:10 as 70 (base 60); here it stays the text "1:10" (a range, a ratio)."""
 
     def construct(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
-        return node.value if ":" in node.value else number(loader, node)
+        if ":" in node.value or len(node.value) > 40:  # a 5000-digit "number" stays text for coerce to refuse
+            return node.value
+        return number(loader, node)
 
     return construct
 
@@ -225,12 +262,26 @@ _StrictLoader.add_constructor("tag:yaml.org,2002:float", _no_sexagesimal(yaml.Sa
 def load_recipe(path: str | Path, command: str) -> dict[str, Any]:
     """Read a recipe file: a YAML mapping of config keys, optionally with `command: <name>`."""
     path = Path(path)
+    if not str(path) or str(path) == ".":
+        raise UserError("--recipe: give a file name")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_RECIPE_BYTES + 1)  # bounded: /dev/zero or a huge file is refused, not read
+        if len(raw) > MAX_RECIPE_BYTES:
+            raise UserError(f"recipe {path} is larger than {MAX_RECIPE_BYTES // 1024} KiB; a recipe is a few keys")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise UserError(f"recipe not found: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"recipe {path} is a directory") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read recipe {path}: {exc}") from None
+        raise UserError(f"cannot read recipe {path}: {excerpt(str(exc), 100)}") from None
+    return parse_recipe(text, str(path), command)
+
+
+def parse_recipe(text: str, name: str, command: str) -> dict[str, Any]:
+    """A recipe's text to its mapping of config keys (`name` labels errors)."""
+    path = name
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -239,14 +290,16 @@ def load_recipe(path: str | Path, command: str) -> dict[str, Any]:
         if mark is not None:
             where = f" (line {mark.line + 1}, column {mark.column + 1})"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"recipe {path} is not valid YAML: {problem}{where}") from None
+        raise UserError(f"recipe {path} is not valid YAML: {excerpt(problem, 100)[1:-1]}{where}") from None
+    except RecursionError:
+        raise UserError(f"recipe {path} is nested too deeply") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise UserError(f"recipe {path} must be a mapping of config keys, got {type(data).__name__}")
     named = data.pop(COMMAND_KEY, command)
     if named != command:
-        raise UserError(f"recipe {path} is for 'nnlab {named}', not 'nnlab {command}'")
+        raise UserError(f"recipe {path} is for 'nnlab {excerpt(named)[1:-1]}', not 'nnlab {command}'")
     return data
 
 
@@ -257,10 +310,12 @@ def parse_set(pairs: Iterable[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise UserError(f"--set expects key=value, got {pair!r}")
+            raise UserError(f"--set expects key=value, got {excerpt(pair)}")
+        if key.replace("-", "_") in {k.replace("-", "_") for k in out}:
+            raise UserError(f"--set: {key} given twice")
         try:
             out[key] = yaml.load(raw, Loader=_StrictLoader) if raw.strip() else ""  # noqa: S506 - a SafeLoader
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             out[key] = raw
     return out
 
@@ -290,12 +345,16 @@ def resolve(cls: type, layers: Iterable[Layer]) -> Any:
     fields_by_key = {f.name: f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     for layer in layers:
+        spelled: dict[str, str] = {}  # batch_size -> the spelling seen first in this layer
         for raw_key, raw in layer.values.items():
             key = str(raw_key).replace("-", "_")
             if key not in types_by_key:
                 close = difflib.get_close_matches(key, list(types_by_key), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise UserError(f"{layer.source}: unknown key {raw_key!r}{hint}")
+                raise UserError(f"{layer.source}: unknown key {excerpt(raw_key)}{hint}")
+            if key in spelled:
+                raise UserError(f"{layer.source}: {raw_key!r} and {spelled[key]!r} are the same key, given twice")
+            spelled[key] = str(raw_key)
             value = coerce(raw, types_by_key[key], layer.label(key))
             check_field(fields_by_key[key], value, layer.label(key))
             values[key] = value

@@ -19,8 +19,10 @@ a corrupt, truncated or wrong file is a UserError naming the file and what was e
 silently wrong array.
 
 Decoded arrays are cached in $NNLAB_CACHE_DIR (else $XDG_CACHE_HOME/nnlab, else ~/.cache/nnlab) as one
-uncompressed .npz, keyed by the source files' path, size and mtime, and checked on load by the zip's
-CRC-32 of each array, so a second load takes a few hundredths of a second instead of decompressing again.
+uncompressed .npz, keyed by the SHA-256 of the source files' bytes as they are on disk now (a file
+changed in place, whatever its size and mtime, misses the cache and is verified again), and no cached
+byte is trusted: on load each array, with its IDX header rebuilt, must hash to the published SHA-256.
+A load then costs hashing ~55 MB instead of decompressing and parsing (see benchmarks/ to measure).
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None)
     """Write a uint8 array as an IDX file (gzip when the name ends in .gz): the inverse of parse_idx."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
-    raw = header + array.tobytes()
+    raw = header + array.tobytes()  # idx_sha256(array) is the SHA-256 of these bytes
     path = Path(path)
     if compress if compress is not None else path.suffix == ".gz":
         raw = gzip.compress(raw, mtime=0)
@@ -216,12 +218,23 @@ def cache_dir() -> Path:
 
 
 def cache_key(paths: dict[str, Path]) -> str:
-    """Which source files (path, size, mtime) and which expected checksums a cache entry decodes."""
+    """The content of the source files (SHA-256 of their bytes on disk) and the checksums they must decode to."""
     h = hashlib.sha256()
     for name, path in sorted(paths.items()):
-        st = path.stat()
-        h.update(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{FILES[name][0]}\n".encode())
-    return h.hexdigest()[:20]
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise MnistError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        h.update(f"{name}|{digest}|{FILES[name][0]}\n".encode())
+    return h.hexdigest()[:24]
+
+
+def idx_sha256(array: np.ndarray) -> str:
+    """SHA-256 of the IDX file that holds `array` (header rebuilt): what FILES publishes for each file."""
+    header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    h = hashlib.sha256(header)
+    h.update(np.ascontiguousarray(array).data)
+    return h.hexdigest()
 
 
 def read_cache(path: Path) -> dict[str, np.ndarray] | None:
@@ -233,6 +246,8 @@ def read_cache(path: Path) -> dict[str, np.ndarray] | None:
         return None
     for key, name in FIELDS.items():
         if arrays[key].dtype != np.uint8 or arrays[key].shape != FILES[name][1]:
+            return None
+        if idx_sha256(arrays[key]) != FILES[name][0]:  # a tampered or stale entry: decode the files again
             return None
     return arrays
 

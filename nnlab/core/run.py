@@ -35,7 +35,8 @@ from nnlab.core.errors import UserError
 T = TypeVar("T")
 
 STATUSES = ("running", "completed", "failed", "interrupted", "diverged")
-_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # used with fullmatch: no trailing newline slips in
+LOCK = ".lock"  # holds the pid of the process that owns the run directory, locked while it does
 
 
 class Interrupted(Exception):
@@ -46,8 +47,50 @@ class Interrupted(Exception):
         self.signum = signum
 
 
+class Signals:
+    """Ctrl-C and SIGTERM for one run. The first asks the run to stop at its next safe point; a second
+    stops it at once, except inside a critical section (creating or closing the run directory), which
+    always completes, so every directory that exists says what it is and none is left half-closed."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._critical = 0
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.signum is not None and not self._critical:
+            raise Interrupted(signum)
+        self.signum = self.signum or signum
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[Signals]:
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for s in previous:
+                signal.signal(s, self._on_signal)
+        except ValueError:  # not the main thread (e.g. a worker thread): no handlers
+            previous = {}
+        try:
+            yield self
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    @contextlib.contextmanager
+    def critical(self) -> Iterator[None]:
+        self._critical += 1
+        try:
+            yield
+        finally:
+            self._critical -= 1
+
+    def check(self) -> None:
+        """A safe point: raise Interrupted if a stop was requested."""
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
+
 def check_tag(tag: str | None) -> None:
-    if tag is not None and not _TAG.match(tag):
+    if tag is not None and not _TAG.fullmatch(tag):
         raise UserError(f"--tag: {tag!r} must be 1-64 letters, digits, '.', '_' or '-', starting alphanumeric")
 
 
@@ -108,17 +151,17 @@ class Run:
     (core.runner) opens and closes it."""
 
     def __init__(self, path: Path, command: str, config: Any, device: str, argv: list[str],
-                 reopened: dict[str, Any] | None = None):
+                 reopened: dict[str, Any] | None = None, signals: Signals | None = None):
         self.path = path
         self.command = command
         self.config = config
         self.device = device
         self.plots_dir = path / "plots"
-        self.plots_dir.mkdir(exist_ok=reopened is not None)
         self.started = _now()
         self.status = "running"
         self.resumed = reopened is not None  # the experiment continues from its checkpoint
-        self._stop_signal: int | None = None
+        self.signals = signals or Signals()
+        self._lock = _lock(path)  # before anything is written: a second process is refused here
         self.meta: dict[str, Any] = reopened or {
             "command": command,
             "argv": argv,
@@ -135,20 +178,21 @@ class Run:
             self.meta.update(status="running", ended=None, device=device)
             self.meta.setdefault("resumed", []).append({"argv": argv, "at": self.started.isoformat(timespec="seconds")})
             self.started = dt.datetime.fromisoformat(self.meta["started"])
+        atomic.write_json(path / "meta.json", self.meta)  # first: the directory says what it is
         atomic.write_text(path / "config.yaml", to_recipe_yaml(config, command))
-        atomic.write_json(path / "meta.json", self.meta)
+        self.plots_dir.mkdir(exist_ok=True)
         self._metrics = open(path / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - closed in finish
 
     @classmethod
     def create(cls, out: str | Path, command: str, config: Any, device: str, tag: str | None,
-               argv: list[str]) -> Run:
+               argv: list[str], signals: Signals | None = None) -> Run:
         started = _now()
         path = claim_directory(out, command, tag, started)
-        return cls(path, command, config, device, argv)
+        return cls(path, command, config, device, argv, signals=signals)
 
     @classmethod
     def reopen(cls, path: str | Path, command: str, config: Any, device: str, argv: list[str],
-               may_change: Iterable[str] = ()) -> Run:
+               may_change: Iterable[str] = (), signals: Signals | None = None) -> Run:
         """Continue the run in `path` (`--resume`): same directory, metrics appended, status running again.
 
         `config` must equal the one in config.yaml except for the keys in `may_change` (e.g. epochs).
@@ -168,7 +212,7 @@ class Run:
             allowed = f"only {', '.join(may_change)} may change" if may_change else "nothing may change"
             raise UserError(f"--resume: the config differs from {path / 'config.yaml'} ({'; '.join(differ)}); "
                             f"{allowed}")
-        run = cls(path, command, config, device, argv, reopened=meta)
+        run = cls(path, command, config, device, argv, reopened=meta, signals=signals)
         # config.yaml now holds the new values; meta.json keeps what they were, so the history stays readable.
         changed = {k: [old[k], new[k]] for k in may_change if old[k] != new[k]}
         if changed:
@@ -179,7 +223,7 @@ class Run:
     # -- logging -------------------------------------------------------------------------------------
     def log(self, record: dict[str, Any]) -> None:
         """Append one JSON object to metrics.jsonl (flushed, so a crash loses at most this line)."""
-        self._metrics.write(json.dumps(record, default=atomic._jsonable) + "\n")
+        self._metrics.write(atomic.dumps(record) + "\n")
         self._metrics.flush()
 
     def track(self, items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
@@ -195,29 +239,7 @@ class Run:
     # -- signals -------------------------------------------------------------------------------------
     def check_stop(self) -> None:
         """A safe point: raise Interrupted if a stop was requested."""
-        if self._stop_signal is not None:
-            raise Interrupted(self._stop_signal)
-
-    @contextlib.contextmanager
-    def handle_signals(self) -> Iterator[None]:
-        """First Ctrl-C/SIGTERM asks the run to stop at its next safe point; a second one stops it now."""
-
-        def on_signal(signum: int, frame: Any) -> None:
-            if self._stop_signal is not None:
-                raise Interrupted(signum)
-            self._stop_signal = signum
-
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            for s in previous:
-                signal.signal(s, on_signal)
-        except ValueError:  # not the main thread (e.g. a test runner's worker): no handlers
-            previous = {}
-        try:
-            yield
-        finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+        self.signals.check()
 
     # -- the end -------------------------------------------------------------------------------------
     def finish(self, status: str, summary: dict[str, Any] | None = None, error: str | None = None) -> None:
@@ -237,9 +259,32 @@ class Run:
         summary["status"] = status
         if error:
             summary["error"] = error
-        atomic.write_json(self.path / "summary.json", summary)
-        atomic.write_json(self.path / "meta.json", self.meta)
-        _point_latest(self.path)
+        with self.signals.critical():  # a signal now cannot leave a temp file or a run without its link
+            atomic.write_json(self.path / "summary.json", summary)
+            atomic.write_json(self.path / "meta.json", self.meta)
+            _point_latest(self.path)
+            self._lock.close()  # releases the lock
+
+
+def _lock(path: Path) -> Any:
+    """Take the run directory's advisory lock (held until the returned file is closed), or refuse."""
+    handle = open(path / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - closed in Run.finish
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; concurrent resumes are not guarded there
+        return handle
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise UserError(f"{path} is in use by process {holder} (a run or a resume of it is going on)") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def check_resumable(path: Path, command: str) -> dict[str, Any]:

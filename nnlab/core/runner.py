@@ -36,7 +36,7 @@ class Request:
     recipe: str | Path | None = None
     quick: bool = False
     set_pairs: Iterable[str] = ()
-    out: str | Path = "outputs"
+    out: str | Path | None = None  # None: outputs/
     tag: str | None = None
     resume: str | Path | None = None
     argv: list[str] | None = None
@@ -58,6 +58,8 @@ def build_config(loaded: Loaded, request: Request) -> Any:
 
     layers = []
     if request.resume is not None:
+        if not str(request.resume):
+            raise UserError("--resume: give a run directory")
         if request.quick:
             raise UserError("--resume with --quick: a resumed run keeps its own config")
         check_resumable(Path(request.resume), loaded.name)
@@ -87,48 +89,101 @@ def execute(request: Request, *, report: bool = True) -> Outcome:
 
 def execute_config(loaded: Loaded, config: Any, request: Request, *, report: bool = True) -> Outcome:
     from nnlab.core import console
-    from nnlab.core.claims import check_ids, partition
     from nnlab.core.device import describe, resolve_device
-    from nnlab.core.run import Interrupted, Run, check_tag, read_run
+    from nnlab.core.run import Interrupted, Run, Signals, check_tag
 
     module = loaded.module
     argv = request.argv or ["nnlab.run", loaded.name]
     check_tag(request.tag)
-    if not str(request.out):
+    if request.out is not None and not str(request.out):
         raise UserError("--out: give a directory")
+    if request.resume is not None and (request.out is not None or request.tag is not None):
+        raise UserError("--resume continues a run in its own directory: --out and --tag do not apply")
+    check_memory(loaded, config)
     device = resolve_device(config.device)
     if hasattr(module, "prepare"):  # inputs that can be missing or corrupt: fail before the run exists
         module.prepare(config)
-    if request.resume is not None:
-        resume = Path(request.resume)
-        if hasattr(module, "check_resume"):  # e.g. a readable checkpoint: refuse before touching the run
-            module.check_resume(resume, config)
-        rec = Run.reopen(resume, loaded.name, config, device, argv, may_change=module.RESUME_MAY_CHANGE)
-    else:
-        rec = Run.create(request.out, loaded.name, config, device, request.tag, argv=argv)
-    rec.meta["device"] = describe(device)
-    if report:
-        console.err.print(f"run directory {rec.path}", soft_wrap=True, markup=False)
-    summary: dict[str, Any] | None = None
-    with rec.handle_signals():
+    signals = Signals()
+    with signals.installed():  # before the directory exists: a signal during setup cannot leave half of one
+        with signals.critical():
+            if request.resume is not None:
+                resume = Path(request.resume)
+                if hasattr(module, "check_resume"):  # e.g. a readable checkpoint: refuse before touching the run
+                    module.check_resume(resume, config)
+                rec = Run.reopen(resume, loaded.name, config, device, argv, may_change=module.RESUME_MAY_CHANGE,
+                                 signals=signals)
+            else:
+                rec = Run.create(request.out or "outputs", loaded.name, config, device, request.tag, argv=argv,
+                                 signals=signals)
+            rec.meta["device"] = describe(device)
+        if report:
+            console.err.print(f"run directory {rec.path}", soft_wrap=True, markup=False)
+        summary: dict[str, Any] | None = None
         try:
-            summary = module.run(config, rec)
-            claims, checks = partition(summary.get("claims", []))
-            summary["claims"], summary["checks"] = claims, [*summary.get("checks", []), *checks]
-            check_ids(loaded.name, [*summary["claims"], *summary["checks"]])
-            # Plots see exactly what summary.json will hold, so `nnlab redraw` draws the same figures.
-            summary = json.loads(json.dumps(summary, default=str))
-            importlib.import_module(loaded.plots).draw(summary, read_run(rec.path)["metrics"], rec.plots_dir)
+            rec.check_stop()  # a stop asked for while the directory was being made
+            summary = finish_summary(loaded.name, module.run(config, rec))
+            rec.check_stop()  # asked for after the experiment's last safe point: still a stop
+            draw(loaded, summary, rec)
+            rec.check_stop()
         except (Interrupted, KeyboardInterrupt) as exc:
             rec.finish("interrupted", summary)
             raise RunInterrupted(rec.path, exc.signum if isinstance(exc, Interrupted) else 2) from None
         except BaseException as exc:
             rec.finish("failed", summary, error=f"{type(exc).__name__}: {exc}")
             raise
-    rec.finish(summary.get("status", "completed"), summary)
+        rec.finish(summary.get("status", "completed"), summary)
     if report:
         print_report(module, summary, rec)
     return Outcome(rec.path, rec.status, summary)
+
+
+def finish_summary(command: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """Claims and checks apart, ids checked, a non-finite number made a `diverged` status, strict JSON.
+
+    The result is exactly what summary.json will hold, so plots and `nnlab redraw` see the same numbers.
+    """
+    from nnlab.core import atomic
+    from nnlab.core.claims import check_ids, partition
+
+    claims, checks = partition(summary.get("claims", []))
+    summary["claims"], summary["checks"] = claims, [*summary.get("checks", []), *checks]
+    check_ids(command, [*claims, *checks])
+    bad = atomic.nonfinite_paths(json.loads(json.dumps(summary, default=atomic._jsonable)))
+    if bad and summary.get("status", "completed") == "completed":
+        summary["status"] = "diverged"  # a reported number that is not finite is not a completed result
+    if bad:
+        summary["nonfinite"] = bad[:20]
+    return json.loads(atomic.dumps(summary))
+
+
+def draw(loaded: Loaded, summary: dict[str, Any], rec: Any) -> None:
+    from nnlab.core.run import read_run
+
+    importlib.import_module(loaded.plots).draw(summary, read_run(rec.path)["metrics"], rec.plots_dir)
+
+
+def check_memory(loaded: Loaded, config: Any) -> None:
+    """Refuse a run whose estimated memory (the module's optional `memory_bytes(config)`) exceeds what the
+    machine has available, before anything is written."""
+    estimate = getattr(loaded.module, "memory_bytes", None)
+    if estimate is None:
+        return
+    need, available = int(estimate(config)), available_memory()
+    if available is not None and need > available:
+        raise UserError(f"this run needs about {need / 2**30:.1f} GiB of memory (estimated from its config) and "
+                        f"{available / 2**30:.1f} GiB are available; make it smaller")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux: MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def print_report(module: Any, summary: dict[str, Any], rec: Any) -> None:

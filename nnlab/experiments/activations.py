@@ -84,9 +84,9 @@ def derivative_products(act: activations.Activation, rng: np.random.Generator, s
 
 
 def run(config: ActivationsConfig, rec: Run) -> dict[str, Any]:
-    from nnlab.core.seeding import seed_everything
+    from nnlab.core.seeding import seed_everything, stream
 
-    rng = seed_everything(config.seed)
+    seed_everything(config.seed)
     z = np.linspace(-config.z_max, config.z_max, config.points)
     results: dict[str, Any] = {}
     for spec in rec.track(config.activation, "activations"):
@@ -95,7 +95,7 @@ def run(config: ActivationsConfig, rec: Run) -> dict[str, Any]:
         sat = np.abs(g) < config.threshold
         fraction = normal_expectation(lambda t, a=act: (np.abs(a.grad(t)) < config.threshold).astype(float),
                                       config.input_std)
-        products = derivative_products(act, np.random.default_rng([config.seed, len(results)]),
+        products = derivative_products(act, stream(config.seed, "chains", act.name),
                                        config.input_std, config.depth, config.chains)
         results[act.name] = {
             "spec": spec,
@@ -109,7 +109,6 @@ def run(config: ActivationsConfig, rec: Run) -> dict[str, Any]:
         for L in range(config.depth):
             rec.log({"step": L + 1, "activation": act.name, "expected_abs_product": products["expected"][L],
                      "median_abs_product": products["median"][L]})
-    del rng
     summary = {"z": z.tolist(), "threshold": config.threshold, "input_std": config.input_std,
                "depth": config.depth, "activations": results}
     summary["claims"] = check_claims(summary)

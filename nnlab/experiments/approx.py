@@ -26,6 +26,8 @@ import numpy as np
 
 from nnlab.core.claims import check, claim
 from nnlab.core.config import ExperimentConfig, check_list, param
+from nnlab.core.device import torch_threads
+from nnlab.core.seeding import stream
 from nnlab.core.summaries import curve, fitted_slope
 from nnlab.nn import activations
 from nnlab.nn import approximation as ap
@@ -120,7 +122,7 @@ def fit_network(config: ApproxConfig, act_spec: str, d: int, x, y, x_eval, devic
     act = activations.get(act_spec)
     S = x.shape[0]
     index = config.activation.index(act_spec)
-    rng = np.random.default_rng([config.seed, d, 1 + index])
+    rng = stream(config.seed, "features", d, index)
     w, b = ap.draw_features(rng, act_spec, d, max(config.widths), config.feature_scale, S)
 
     def t(a):
@@ -130,8 +132,13 @@ def fit_network(config: ApproxConfig, act_spec: str, d: int, x, y, x_eval, devic
     if config.fit == "features":
         coefs = ap.nested_lstsq(ap.hidden(act, xt, wt, bt), yt, [k + 1 for k in config.widths], config.ridge)
     else:
-        trained = [ap.train_width(act, xt, yt, wt[..., :k], bt[..., :k], config.steps, config.lr,
-                                  torch_seed=config.seed * 7919 + d) for k in run_track(config.widths)]
+        # Small problems are many tiny elementwise ops (Adam's on a few thousand numbers): on a busy CPU,
+        # OpenMP's synchronisation then costs more than the arithmetic, so they run on one thread. Measure
+        # the crossover with `python benchmarks/approx_vectorised.py` under OMP_NUM_THREADS=1 and =2.
+        small = xt.device.type == "cpu" and S * y.shape[-1] * x.shape[1] * max(config.widths) < 2**22
+        with torch_threads(1 if small else torch.get_num_threads()):
+            trained = [ap.train_width(act, xt, yt, wt[..., :k], bt[..., :k], config.steps, config.lr)
+                       for k in run_track(config.widths)]
     x_all = np.broadcast_to(x_eval, (S, *x_eval.shape))
     preds = []
     for start in range(0, x_eval.shape[0], 4096):  # chunks keep (S, 4096, 1 + D_max) in memory
@@ -190,10 +197,9 @@ def run(config: ApproxConfig, rec: Run) -> dict[str, Any]:
     fits: dict[str, Any] = {}
     for d in rec.track(config.dims, "dimensions"):
         targets = [ap.get_target(spec, d) for spec in config.target]
-        rng = np.random.default_rng([config.seed, d])
-        x = rng.random((S, n, d))  # each seed its own training sample
-        x_test = np.random.default_rng([config.seed, d, 0]).random((config.test_samples, d))
-        x_sup = sup_points(d, np.random.default_rng([config.seed, d, 0, 1]))
+        x = stream(config.seed, "train-inputs", d).random((S, n, d))  # each seed its own training sample
+        x_test = stream(config.seed, "test-inputs", d).random((config.test_samples, d))
+        x_sup = sup_points(d, stream(config.seed, "sup-inputs", d))
         grid = np.linspace(0, 1, 201)[:, None] if d == 1 else np.zeros((0, d))
         x_eval = np.concatenate([x_test, x_sup, grid])
         y = np.stack([tg.fn(x) for tg in targets], -1)  # (S, n, T)

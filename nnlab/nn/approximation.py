@@ -293,19 +293,17 @@ def width_needed(widths: Sequence[float], errors: Sequence[float], eps: float) -
 # Full training
 
 
-def train_width(act: activations.Activation, x, y, w0, b0, steps: int, lr: float, torch_seed: int = 0):
+def train_width(act: activations.Activation, x, y, w0, b0, steps: int, lr: float):
     """Adam on every layer of S * T width-D networks at once (one per seed and target), full batch, float32.
 
     x (S, n, d), y (S, n, T), start (w0 (S, d, D), b0 (S, D)) shared by a seed's T networks; W2 starts at
     0 and b2 at the mean of y. Loss: the sum over networks of each one's MSE, so every network gets its
     own gradient (Adam is elementwise, hence independent per network). Returns predict(x (S, m, d))
-    -> (S, m, 1, T).
+    -> (S, m, 1, T). Deterministic given its inputs: nothing here draws random numbers. Runs on the
+    caller's torch thread count (the caller knows the machine; see experiments/approx.py).
     """
     import torch
 
-    from nnlab.core.device import torch_threads
-
-    torch.manual_seed(torch_seed)
     out_dtype = x.dtype
     # float32: Adam's own noise is far above float32 rounding, and it is 2-3x faster on CPU.
     x, y, w0, b0 = (t.to(torch.float32) for t in (x, y, w0, b0))
@@ -322,16 +320,11 @@ def train_width(act: activations.Activation, x, y, w0, b0, steps: int, lr: float
         return act.torch_fn(torch.baddbmm(b1[:, None, :], inputs, w1)) @ w2 + b2  # (S T, m, 1)
 
     opt = torch.optim.Adam([w1, b1, w2, b2], lr=lr)
-    # Small steps are many tiny elementwise ops (Adam's on a few thousand numbers): on a busy CPU, OpenMP's
-    # synchronisation then costs milliseconds per op (measured: sqrt of 4608 floats 7.7 ms on 2 threads,
-    # 3 us on 1). Below ~4M activations per step, one thread is faster.
-    small = x.device.type == "cpu" and S * T * n * D < 2**22
-    with torch_threads(1 if small else torch.get_num_threads()):
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            loss = (forward(xs) - ys).square().mean(dim=(1, 2)).sum()
-            loss.backward()
-            opt.step()
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        loss = (forward(xs) - ys).square().mean(dim=(1, 2)).sum()
+        loss.backward()
+        opt.step()
 
     @torch.no_grad()
     def predict_trained(inputs):

@@ -248,3 +248,48 @@ def test_the_published_checksum_is_what_idx_sha256_computes():
     data = mnist.load_mnist()
     assert mnist.idx_sha256(data.test_labels) == mnist.FILES["t10k-labels-idx1-ubyte"][0]
     assert Path(mnist.PACKAGE_DIR).is_dir()
+
+
+# -- redraw on damaged runs ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("target", "content", "message"), [
+    ("summary.json", "{broken", "not valid JSON"),
+    ("meta.json", "{broken", "not valid JSON"),
+    ("meta.json", "[1]", "expected a JSON object"),
+    ("meta.json", '{"command": ["init"]}', "unknown command"),
+    ("summary.json", '{"claims": [], "layers": 3}', "does not hold what 'nnlab init' draws"),
+])
+def test_redraw_of_a_damaged_run_is_one_line_exit_2(invoke, target, content, message):
+    result = invoke("init", "--quick", "--width", "8", "--depth", "1")
+    (run,) = result.runs("init")
+    (run / target).write_text(content)
+    one_line_exit_2(invoke("redraw", str(run)), message)
+
+
+# -- resource bounds ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ("init", "--width", "65536", "--depth", "1"),           # 16 GiB of weights: passed the old guard
+    ("init", "--batch-size", "1e12"),
+    ("activations", "--chains", "10000000", "--depth", "1000"),
+    ("approx", "--samples", "1e12"),
+], ids=" ".join)
+def test_runs_that_cannot_fit_are_refused_before_they_exist(invoke, args):
+    result = invoke(*args)
+    one_line_exit_2(result)
+    assert "GiB" in result.stderr or "must be <=" in result.stderr
+    assert not result.runs(args[0])
+
+
+def test_the_memory_estimate_is_compared_with_what_is_available(monkeypatch):
+    from nnlab.core import runner
+    from nnlab.core.errors import UserError
+    from nnlab.core.experiment import load
+
+    loaded = load("activations")
+    config = loaded.config_cls()
+    monkeypatch.setattr(runner, "available_memory", lambda: 10 * 2**20)  # a 10 MiB machine
+    with pytest.raises(UserError, match=r"needs about 0\.\d GiB .* 0\.0 GiB are available"):
+        runner.check_memory(loaded, config)
+    monkeypatch.setattr(runner, "available_memory", lambda: 64 * 2**30)
+    runner.check_memory(loaded, config)

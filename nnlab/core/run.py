@@ -322,19 +322,39 @@ def _point_latest(path: Path) -> None:
 
 
 def read_run(path: str | Path) -> dict[str, Any]:
-    """Load a finished run's meta, summary and metrics (skipping a torn last line of the log)."""
+    """Load a run's meta, summary and metrics (skipping a torn last line of the log); a damaged or foreign
+    file is a UserError naming it."""
     path = Path(path)
     if not (path / "meta.json").is_file():
         raise UserError(f"{path} is not a run directory (no meta.json)")
     metrics = []
     log = path / "metrics.jsonl"
     if log.is_file():
-        for line in log.read_text(encoding="utf-8").splitlines():
+        for line in _read(log).splitlines():
             with contextlib.suppress(json.JSONDecodeError):
-                metrics.append(json.loads(line))
+                record = json.loads(line)
+                if isinstance(record, dict):
+                    metrics.append(record)
     summary_path = path / "summary.json"
     return {
-        "meta": json.loads((path / "meta.json").read_text(encoding="utf-8")),
-        "summary": json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {},
+        "meta": _read_object(path / "meta.json"),
+        "summary": _read_object(summary_path) if summary_path.is_file() else {},
         "metrics": metrics,
     }
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read ({exc})") from None
+
+
+def _read_object(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(_read(path))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data

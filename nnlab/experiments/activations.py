@@ -34,7 +34,8 @@ class ActivationsConfig(ExperimentConfig):
         "softplus:BETA set the parameter (0.1 makes the leaky slope visible).", check=activations.check_spec)
     z_max: float = param(6.0, "The figures span z in [-z_max, z_max].", low=0.0, low_open=True, high=1e3)
     points: int = param(1201, "Grid points of the figures.", low=11, high=1_000_000)
-    threshold: float = param(1e-2, "A region saturates where |sigma'(z)| < threshold.", low=0.0, low_open=True)
+    threshold: float = param(1e-2, "A region saturates where |sigma'(z)| < threshold.", low=0.0, low_open=True,
+                             high=1e3)
     input_std: float = param(1.0, "Std of the 'typical' pre-activations z ~ N(0, input_std^2).", low=0.0,
                              low_open=True, high=1e3)
     depth: int = param(20, "Stacked layers L for the product of derivatives.", low=1, high=1000)
@@ -46,6 +47,11 @@ class ActivationsConfig(ExperimentConfig):
 
 
 QUICK = {"points": 241, "chains": 2000, "depth": 8}
+
+
+def memory_bytes(config: ActivationsConfig) -> int:
+    """The Monte-Carlo chains (chains x depth float64, a few copies) dominate; the grids are small."""
+    return 8 * (4 * config.chains * config.depth + 8 * config.points) + 200 * 2**20
 
 # Quadrature grid for expectations under N(0, s^2): z = s * u, u on [-12, 12] (tails beyond are < 1e-32).
 _U = np.linspace(-12.0, 12.0, 240_001)

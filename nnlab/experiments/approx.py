@@ -59,22 +59,22 @@ class ApproxConfig(ExperimentConfig):
     seeds: int = param(3, "Repeats, each with its own training samples and features (drawn from --seed); "
                        "mean and spread are reported.", low=1, high=50)
     samples: int = param(0, "Training samples; 0: 4 x the largest width (at least 512), so the error "
-                         "measured is approximation, not overfitting.", low=0)
-    test_samples: int = param(4096, "Held-out uniform samples for the L2 error.", low=16)
+                         "measured is approximation, not overfitting.", low=0, high=1_000_000)
+    test_samples: int = param(4096, "Held-out uniform samples for the L2 error.", low=16, high=1_000_000)
     feature_scale: float = param(5.0, "Typical |w| of the random hidden weights, spread over 1/2..4 times this "
-                                 "(the bump's spectrum sits at |w| = 5).", low=0.0, low_open=True)
+                                 "(the bump's spectrum sits at |w| = 5).", low=0.0, low_open=True, high=1e4)
     ridge: float = param(1e-10, "Ridge lam relative to the mean squared feature norm (keeps the least squares "
                          "well posed; 0: none unless the Cholesky fails, then 1e-15 growing tenfold).", low=0.0,
                          high=1.0)
     kernel_width: float = param(0.2, "Gaussian kernel bandwidth h = kernel_width * sqrt(d).", low=0.0,
-                                low_open=True)
+                                low_open=True, high=1e4)
     baselines: bool = param(True, "Also fit linear regression, Chebyshev polynomials and kernel ridge.")
-    steps: int = param(1000, "Adam steps for --fit train (full batch).", low=1)
-    lr: float = param(0.01, "Adam learning rate for --fit train.", low=0.0, low_open=True)
+    steps: int = param(1000, "Adam steps for --fit train (full batch).", low=1, high=1_000_000)
+    lr: float = param(0.01, "Adam learning rate for --fit train.", low=0.0, low_open=True, high=100.0)
     slope_from: int = param(32, "Fit the log-log slopes on widths >= this (smaller D are pre-asymptotic: "
-                            "the error is still about Var f).", low=1)
+                            "the error is still about Var f).", low=1, high=8192)
     target_error: float = param(0.01, "Relative MSE (MSE / Var f) for the width-needed-versus-d plot.",
-                                low=0.0, low_open=True)
+                                low=0.0, low_open=True, high=1.0)
 
     def validate(self) -> None:
         from nnlab.core.errors import UserError
@@ -89,6 +89,18 @@ class ApproxConfig(ExperimentConfig):
         self.widths = sorted(self.widths)  # curves, slopes and the table read them smallest first
         if self.samples and self.samples < max(self.widths) + 2:
             raise UserError(f"samples: {self.samples} is fewer than the largest width + 2 ({max(self.widths) + 2})")
+
+
+def memory_bytes(config: ApproxConfig) -> int:
+    """A generous estimate of the largest arrays (float64): per d, the training features of every seed and
+    width (S, n, D) twice (features and their Gram/solve), predictions on the evaluation points, and the
+    kernel baseline's n x n Gram matrix."""
+    n, d_max, w_max = n_samples(config), max(config.dims), max(config.widths)
+    m = config.test_samples + 8192 + 201  # test, sup grid, plot grid points
+    T = len(config.target)
+    per_seed = 2 * n * (w_max + 1) + m * (w_max + 1) + m * len(config.widths) * T + n * d_max
+    kernel = 3 * n * n if config.baselines else 0
+    return 8 * (config.seeds * per_seed + kernel) + 200 * 2**20  # + interpreter, torch and numpy themselves
 
 
 QUICK = {"dims": [1, 2], "widths": [4, 16, 64], "seeds": 2, "samples": 512, "test_samples": 512, "steps": 50,

@@ -47,9 +47,9 @@ class InitConfig(ExperimentConfig):
         "(leaky_relu:GAMMA, softplus:BETA set the parameter).",
         check=activations.check_spec,
     )
-    width: int = param(4096, "Units in every layer (n_in = n_out = width).", low=1)
+    width: int = param(4096, "Units in every layer (n_in = n_out = width).", low=1, high=65536)
     depth: int = param(6, "Weight layers: dims = [width] * (depth + 1).", low=1, high=1000)
-    batch_size: int = param(16, "Rows of the input x = randn(batch_size, width).", low=1)
+    batch_size: int = param(16, "Rows of the input x = randn(batch_size, width).", low=1, high=65536)
     dtype: str = param("float32", "Floating point type; float32 draws the weights 8x faster on CPU.",
                        choices=["float32", "float64"])
     bins: int = param(50, "Histogram bins per layer.", low=2, high=1000)
@@ -63,6 +63,14 @@ class InitConfig(ExperimentConfig):
         if nbytes > 16 * 2**30:
             raise UserError(f"width/depth: {self.depth} layers of {self.width}^2 weights need "
                             f"{nbytes / 2**30:.0f} GiB; keep it under 16 GiB")
+
+
+def memory_bytes(config: InitConfig) -> int:
+    """The depth weight matrices (resident at once), and per layer and scale the activations, pre-activations
+    and gradients (batch x width each) kept for the backward pass, plus the interpreter and libraries."""
+    item = 4 if config.dtype == "float32" else 8
+    activations_kept = 4 * (config.depth + 1) * config.batch_size * config.width
+    return item * (config.depth * config.width**2 + activations_kept) + 200 * 2**20
 
 
 # A seconds-long smoke version: everything but the width.

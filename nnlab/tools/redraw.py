@@ -19,11 +19,16 @@ def redraw(run_dir: Path) -> None:
 
     run = read_run(run_dir)
     command = run["meta"].get("command")
-    if command not in EXPERIMENTS:
-        raise UserError(f"{run_dir}: unknown command {command!r} in meta.json")
+    if not isinstance(command, str) or command not in EXPERIMENTS:
+        raise UserError(f"{run_dir}: unknown command {str(command)[:40]!r} in meta.json")
     if not run["summary"] or "claims" not in run["summary"]:
         raise UserError(f"{run_dir}: the run has no complete summary.json to draw from")
+    (run_dir / "plots").mkdir(exist_ok=True)
     plots = importlib.import_module(EXPERIMENTS[command].plots)
-    paths = plots.draw(run["summary"], run["metrics"], run_dir / "plots")
+    try:
+        paths = plots.draw(run["summary"], run["metrics"], run_dir / "plots")
+    except (KeyError, TypeError, ValueError, IndexError) as exc:  # a summary of another layout or version
+        raise UserError(f"{run_dir}: summary.json does not hold what 'nnlab {command}' draws "
+                        f"({type(exc).__name__}: {str(exc)[:80]})") from None
     for path in paths:
         click.echo(path)

@@ -277,6 +277,37 @@ def loglog_slope(widths: Sequence[float], errors: Sequence[float], floor: float 
     return float(np.polyfit(xs, ys, 1)[0])
 
 
+def exponential_fit(widths: Sequence[float], errors: Sequence[float], floor: float = 0.0) -> dict | None:
+    """Is the decay of `errors` with width exponential (log e linear in D) rather than a power (log e linear
+    in log D)? Fits both by least squares on the points before the curve reaches its floor: the first
+    point within 1000x of the smallest error (where ridge and rounding take over), or below `floor`, ends
+    the decay.
+
+    Returns rate (d log e / d D), the coefficient of determination R^2 of each fit, and the points used;
+    None with fewer than 3 points.
+    """
+    finite = [e for e in errors if e is not None and math.isfinite(e)]
+    floor = max(floor, 1e3 * min(finite, default=0.0))
+    pts = []
+    for w, e in zip(widths, errors, strict=True):
+        if e is None or not math.isfinite(e) or e <= floor:
+            break
+        pts.append((float(w), float(e)))
+    if len(pts) < 3:
+        return None
+    d, log_e = np.array([p[0] for p in pts]), np.log([p[1] for p in pts])
+
+    def r_squared(x: np.ndarray) -> tuple[float, float]:
+        slope, icpt = np.polyfit(x, log_e, 1)
+        residual = float(np.sum((log_e - (slope * x + icpt)) ** 2))
+        total = float(np.sum((log_e - log_e.mean()) ** 2))
+        return float(slope), 1.0 - residual / total if total > 0 else 1.0
+
+    rate, r2_exp = r_squared(d)
+    _, r2_power = r_squared(np.log(d))
+    return {"rate": rate, "r2_exponential": r2_exp, "r2_power": r2_power, "points": len(pts)}
+
+
 def width_needed(widths: Sequence[float], errors: Sequence[float], eps: float) -> float | None:
     """The smallest width at which the error reaches eps, interpolated on log-log axes; None if never."""
     for i, e in enumerate(errors):

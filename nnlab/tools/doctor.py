@@ -27,8 +27,8 @@ MARKS = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[dim]–[/]"}
               help="Print the checks as JSON ({ok, seconds, checks: [{group, name, ok, detail, fix}]}) "
                    "instead of a table.  [default: off]")
 def doctor(out: str, data_dir: str | None, device: str, as_json: bool) -> int:
-    """Check this machine: library versions, CPU/CUDA/MPS devices (a tiny matmul against the CPU), the MNIST
-    files' SHA-256 and decoded cache, that the output and cache directories are writable with room to spare,
+    """Check this machine: library versions, CPU/CUDA/MPS devices (a tiny matmul checked against numpy), the
+    MNIST files' SHA-256 and decoded cache, that the output and cache directories are writable with room to spare,
     and a seeded smoke training on each device whose loss must land in its measured range.
 
     Absent devices are shown as – and do not fail. Exit code 0 when every check holds, 1 otherwise.

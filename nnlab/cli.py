@@ -19,7 +19,11 @@ from nnlab import __version__
 from nnlab.core.errors import UserError
 from nnlab.registry import EXPERIMENTS, Experiment
 
-TOOLS = {"redraw": ("nnlab.tools.redraw", "redraw", "Redraw the plots of a finished run from its files.")}
+TOOLS = {
+    "redraw": ("nnlab.tools.redraw", "redraw", "Redraw the plots of a finished run from its files."),
+    "doctor": ("nnlab.tools.doctor", "doctor",
+               "Check this machine: versions, devices, data, disk, and a smoke training."),
+}
 
 
 class NnlabGroup(click.Group):

@@ -108,7 +108,7 @@ BAD_INIT_INPUTS = [
     (["--set", "width"], "--set expects key=value"),
     (["--set", "widht=3"], "did you mean 'width'"),
     (["--recipe", "missing.yaml"], "recipe not found"),
-    (["--device", "tpu"], "--device: 'tpu' is not one of auto, cpu, cuda"),
+    (["--device", "tpu"], "--device: 'tpu' is not one of auto, cpu, cuda, mps"),
     (["--no-such-option"], "No such option"),
 ]
 

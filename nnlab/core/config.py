@@ -73,7 +73,8 @@ class ExperimentConfig:
 
     seed: int = param(0, "Seed for every random generator (python, numpy, torch).", low=0, high=2**63 - 1)
     device: str = param(
-        "auto", "Where tensors live: auto (cuda when available), cpu or cuda.", choices=["auto", "cpu", "cuda"]
+        "auto", "Where tensors live: auto (CUDA, else Apple MPS, else the CPU), cpu, cuda or mps.",
+        choices=["auto", "cpu", "cuda", "mps"],
     )
 
     def validate(self) -> None:

@@ -115,6 +115,7 @@ def test_same_seed_same_summary(invoke, tmp_path):
     assert sa["methods"]["sgd"]["final_x"] != sc["methods"]["sgd"]["final_x"]  # the seed reaches the minibatches
 
 
+@pytest.mark.slow
 def test_redraw_draws_the_same_plots(invoke):
     result = invoke("optimize", "--method", "nesterov", "--quick", "--gif")
     (run,) = result.runs("optimize")

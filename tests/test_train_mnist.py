@@ -83,6 +83,7 @@ def test_three_recipes_exist():
 # The command
 
 
+@pytest.mark.slow
 def test_quick_run_writes_everything(invoke):
     result = invoke("train-mnist", "--quick")
     assert result.exit_code == 0, result.output + result.stderr
@@ -148,6 +149,7 @@ def test_missing_data_offline_is_a_clear_error(invoke, tmp_path):
     assert not result.runs("train-mnist")  # checked before the run directory is created
 
 
+@pytest.mark.slow
 def test_resume_gives_the_uninterrupted_numbers(invoke, tmp_path, monkeypatch):
     args = ["train-mnist", *SMALL, "--epochs", "2", "--dropout", "0.25", "--seed", "3"]
     straight = invoke(*args, out=tmp_path / "a")
@@ -183,6 +185,7 @@ def test_resume_gives_the_uninterrupted_numbers(invoke, tmp_path, monkeypatch):
     assert epochs_logged == [1, 2]
 
 
+@pytest.mark.slow
 def test_sigterm_leaves_an_interrupted_run_with_a_checkpoint(tmp_path):
     """A real process and a real signal: SIGTERM stops at the next safe point, exit 143, status interrupted."""
     import os
@@ -224,6 +227,7 @@ def test_a_refused_resume_leaves_the_run_as_it_was(invoke, tmp_path):
     assert ((run / "meta.json").read_text(), (run / "config.yaml").read_text()) == before
 
 
+@pytest.mark.slow
 def test_more_epochs_on_resume_are_recorded_in_meta(invoke, tmp_path):
     first = invoke("train-mnist", *SMALL, "--epochs", "1", "--target-acc", "null", out=tmp_path / "a")
     (run,) = first.runs("train-mnist")

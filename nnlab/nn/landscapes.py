@@ -35,7 +35,6 @@ def _lib(a):
 class Landscape:
     name: str
     kappa: float = 50.0
-    start: tuple[float, float] = (0.0, 0.0)   # the default starting point
     bounds: tuple[float, float, float, float] = (-1.0, 1.0, -1.0, 1.0)  # xmin, xmax, ymin, ymax for plots
     minimum: float = 0.0                      # the global minimum value
 
@@ -81,16 +80,17 @@ PROBLEMS_2D = ["quadratic", "rosenbrock", "saddle", "nonconvex"]
 
 
 def get(name: str, kappa: float = 50.0) -> Landscape:
+    """The landscape `name`, its plot box framing the default start of `nnlab optimize` (-4, 1), (-1.2, 1),
+    (1.5, 1e-3) and (4.2, 3) and the minima."""
     if name == "quadratic":
-        # Wide enough in x that the slow direction is visible, the box scaled to the start (-4, 1).
-        return Landscape("quadratic", kappa, (-4.0, 1.0), (-4.5, 4.5, -1.5, 1.5), 0.0)
+        # Wide enough in x that the slow direction is visible.
+        return Landscape("quadratic", kappa, (-4.5, 4.5, -1.5, 1.5), 0.0)
     if name == "rosenbrock":
-        return Landscape("rosenbrock", kappa, (-1.2, 1.0), (-2.0, 2.0, -1.0, 3.0), 0.0)
+        return Landscape("rosenbrock", kappa, (-2.0, 2.0, -1.0, 3.0), 0.0)
     if name == "saddle":
-        # Just off the saddle's stable line y = 0: gd crawls along it before y grows away.
-        return Landscape("saddle", kappa, (1.5, 1e-3), (-2.0, 2.0, -1.6, 1.6), -0.25)
+        return Landscape("saddle", kappa, (-2.0, 2.0, -1.6, 1.6), -0.25)
     if name == "nonconvex":
-        return Landscape("nonconvex", kappa, (4.2, 3.0), (-7.0, 7.0, -7.0, 7.0), 0.0)
+        return Landscape("nonconvex", kappa, (-7.0, 7.0, -7.0, 7.0), 0.0)
     raise KeyError(name)
 
 

@@ -13,14 +13,14 @@ import numpy as np
 from nnlab.core.claims import check, claim
 from nnlab.experiments.optimize import OptimizeConfig
 from nnlab.experiments.optimize.paths import simulate
-from nnlab.experiments.optimize.settings import N_EXAMPLES, hyper, quadratic_theory, resolve
+from nnlab.experiments.optimize.settings import N_EXAMPLES, hyper, problem_defaults, quadratic_theory, resolve
 from nnlab.nn import landscapes, optimizers
 
 
 def claims_2d(config: OptimizeConfig, sweep: dict[str, list[dict[str, Any]]] | None) -> list[dict[str, Any]]:
     """The claims of config.problem (none on rosenbrock), from the problem's own start whatever --start was."""
     problem = landscapes.get(config.problem, config.kappa)
-    start = list(problem.start)
+    start = list(problem_defaults(config.problem, config.kappa).start)
     if config.problem == "quadratic":
         return claims_quadratic(config, problem, start, sweep)
     if config.problem == "saddle":

@@ -54,7 +54,7 @@ def parse_sweep(text: str) -> tuple[float, float, int] | str:
 
 @dataclass(frozen=True)
 class ProblemDefaults:
-    """What --steps, --lr, --beta, --batch-size and --noise mean on one problem when left at none."""
+    """What --steps, --lr, --beta, --batch-size, --noise and --start mean on one problem when left out."""
 
     steps: int                 # update steps per method
     lr: dict[str, float]       # learning rate alpha per method

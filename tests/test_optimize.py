@@ -106,6 +106,7 @@ def test_saddle_and_nonconvex_claims_hold(invoke):
     assert escape["gd"] > escape["sgd"] and escape["gd"] > escape["heavy_ball"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_summary(invoke, tmp_path):
     args = ("optimize", "--method", "sgd", "--problem", "rosenbrock", "--steps", "100", "--lr-sweep", "off")
     a, b = invoke(*args, out=tmp_path / "a"), invoke(*args, out=tmp_path / "b")

@@ -1,5 +1,5 @@
-"""`nnlab optimize`: the command end to end, its checked claims, its inputs, and the mlp problem's
-mathematics (Hessian-vector products, power iteration) against torch in float64."""
+"""`nnlab optimize`: the command end to end, its checked claims, its inputs, its per-problem defaults and
+its named random streams (the mlp problem's mathematics: tests/test_nn_mlp_loss.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from nnlab.core.config import Layer, load_recipe, resolve
 from nnlab.experiments import optimize as opt
+from nnlab.experiments.optimize import paths, settings
 from nnlab.nn import landscapes, optimizers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,6 +106,7 @@ def test_saddle_and_nonconvex_claims_hold(invoke):
     assert escape["gd"] > escape["sgd"] and escape["gd"] > escape["heavy_ball"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_summary(invoke, tmp_path):
     args = ("optimize", "--method", "sgd", "--problem", "rosenbrock", "--steps", "100", "--lr-sweep", "off")
     a, b = invoke(*args, out=tmp_path / "a"), invoke(*args, out=tmp_path / "b")
@@ -115,6 +116,7 @@ def test_same_seed_same_summary(invoke, tmp_path):
     assert sa["methods"]["sgd"]["final_x"] != sc["methods"]["sgd"]["final_x"]  # the seed reaches the minibatches
 
 
+@pytest.mark.slow
 def test_redraw_draws_the_same_plots(invoke):
     result = invoke("optimize", "--method", "nesterov", "--quick", "--gif")
     (run,) = result.runs("optimize")
@@ -141,75 +143,56 @@ def test_recipes_load():
 
 
 def test_parse_start_and_sweep():
-    assert opt.parse_start(" -1.5, 2") == [-1.5, 2.0]
+    assert settings.parse_start(" -1.5, 2") == [-1.5, 2.0]
     with pytest.raises(ValueError):
-        opt.parse_start("1,nan")
-    assert opt.parse_sweep("auto") == "auto"
-    assert opt.parse_sweep("1e-3:1:4") == (1e-3, 1.0, 4)
-    assert opt.sweep_lrs((1e-3, 1.0, 4), 0.5) == pytest.approx([1e-3, 1e-2, 1e-1, 1.0], rel=1e-12)
+        settings.parse_start("1,nan")
+    assert settings.parse_sweep("auto") == "auto"
+    assert settings.parse_sweep("1e-3:1:4") == (1e-3, 1.0, 4)
+    assert paths.sweep_lrs((1e-3, 1.0, 4), 0.5) == pytest.approx([1e-3, 1e-2, 1e-1, 1.0], rel=1e-12)
 
 
 def test_label_sweep():
     rows = [{"lr": 0.01, "final_loss": 1.0}, {"lr": 0.1, "final_loss": 1e-9}, {"lr": 1.0, "final_loss": 1e-3},
             {"lr": 10.0, "final_loss": None}]
-    assert [r["label"] for r in opt.label_sweep(rows, 0.0)] == ["too small", "good", "too large", "diverged"]
+    assert [r["label"] for r in paths.label_sweep(rows, 0.0)] == ["too small", "good", "too large", "diverged"]
 
 
 def test_quadratic_theory_rates():
-    t = opt.quadratic_theory(100.0)
+    t = settings.quadratic_theory(100.0)
     assert t["gd_rate"] == pytest.approx(99 / 101, rel=1e-15)
     assert t["hb_rate"] == pytest.approx(9 / 11, rel=1e-15) and t["hb_beta"] == pytest.approx((9 / 11) ** 2)
     # Heavy ball at those parameters contracts ||x_k|| at sqrt(beta) = 9/11 per step (measured, 400 steps).
     land = landscapes.get("quadratic", 100.0)
-    res = opt.simulate(land, "heavy_ball", {"lr": t["hb_lr"], "beta": t["hb_beta"]}, [-4.0, 1.0], 400)
+    res = paths.simulate(land, "heavy_ball", {"lr": t["hb_lr"], "beta": t["hb_beta"]}, [-4.0, 1.0], 400)
     pts = np.array(res["points"])
     rate = (np.linalg.norm(pts[-1]) / np.linalg.norm(pts[-101])) ** (1 / 100)
     assert abs(rate - 9 / 11) < 0.01  # a double eigenvalue: k rho^k, so only close, not exact
+
+
+def test_per_problem_defaults_have_one_home_and_options_override_them():
+    rosen = settings.resolve(opt.OptimizeConfig(problem="rosenbrock"))
+    assert (rosen.steps, rosen.batch_size, rosen.noise, rosen.start) == (1500, 8, 2.0, [-1.2, 1.0])
+    mlp = settings.resolve(opt.OptimizeConfig(problem="mlp"))
+    assert (mlp.steps, mlp.batch_size, mlp.start) == (300, 32, None)
+    mine = settings.resolve(opt.OptimizeConfig(problem="saddle", steps=7, batch_size=4, noise=0.0, start="1,2"))
+    assert (mine.steps, mine.batch_size, mine.noise, mine.start) == (7, 4, 0.0, [1.0, 2.0])
+    # Momentum: theory's optimum on the quadratic, 0.9 elsewhere, --beta over both; --lr over every default.
+    quad = opt.OptimizeConfig(kappa=100.0)
+    assert settings.hyper("nesterov", quad) == {"lr": 1 / 100, "beta": pytest.approx(9 / 11, rel=1e-15)}
+    assert settings.hyper("heavy_ball", opt.OptimizeConfig(problem="nonconvex")) == {"lr": 0.5, "beta": 0.9}
+    assert settings.hyper("heavy_ball", opt.OptimizeConfig(problem="nonconvex", beta=0.5, lr=2.0)) == \
+        {"lr": 2.0, "beta": 0.5}
+    for problem in opt.PROBLEMS:  # every method has a default learning rate on every problem
+        assert set(settings.problem_defaults(problem).lr) == set(optimizers.NAMES), problem
 
 
 # ----------------------------------------------------------------------------------------------------
 # The mlp problem
 
 
-def tiny_problem():
-    """A 5-3-4 tanh network on 20 random points: small enough for the full Hessian."""
-    g = torch.Generator().manual_seed(0)
-    X = torch.randn(20, 5, generator=g, dtype=torch.float64)
-    y = torch.randint(0, 4, (20,), generator=g)
-    shapes = landscapes.mlp_shapes(5, 3, classes=4)
-    theta = landscapes.mlp_init(shapes, g, torch.float64, "cpu") + 0.1 * torch.randn(
-        sum(math.prod(s) for s in shapes), generator=g, dtype=torch.float64)
-    return X, y, shapes, theta
-
-
-def test_mlp_loss_is_torchs_network():
-    X, y, shapes, theta = tiny_problem()
-    W1, b1, W2, b2 = landscapes.mlp_unpack(theta, shapes)
-    net = torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.Tanh(), torch.nn.Linear(3, 4)).double()
-    with torch.no_grad():
-        net[0].weight.copy_(W1.T), net[0].bias.copy_(b1), net[2].weight.copy_(W2.T), net[2].bias.copy_(b2)
-    with torch.no_grad():
-        expected = torch.nn.functional.cross_entropy(net(X), y)
-    assert abs(float(landscapes.mlp_loss(theta, shapes, X, y)) - float(expected)) < 1e-14
-
-
-def test_hvp_and_power_iteration_against_the_full_hessian():
-    X, y, shapes, theta = tiny_problem()
-
-    def loss(t):
-        return landscapes.mlp_loss(t, shapes, X, y)
-
-    H = torch.autograd.functional.hessian(loss, theta)  # (P, P)
-    v = torch.randn(theta.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    assert (landscapes.hvp(loss, theta, v) - H @ v).abs().max() < 1e-12
-    eig = torch.linalg.eigvalsh(H)
-    top = float(eig[eig.abs().argmax()])
-    lam = landscapes.top_eigenvalue(loss, theta, torch.Generator().manual_seed(2), iters=300)
-    assert abs(lam - top) < 1e-6 * abs(top)
-
-
-def test_mlp_problem_runs_on_a_synthetic_mnist(invoke, monkeypatch):
-    """The real MNIST is tested by `nnlab optimize --problem mlp`; here a small synthetic stand-in."""
+@pytest.fixture
+def fake_mnist(monkeypatch):
+    """A small synthetic stand-in for MNIST (the real one is tested by `nnlab optimize --problem mlp`)."""
     from types import SimpleNamespace
 
     import nnlab.core.mnist as mnist
@@ -221,6 +204,9 @@ def test_mlp_problem_runs_on_a_synthetic_mnist(invoke, monkeypatch):
     fake = SimpleNamespace(train_images=images[:500], train_labels=labels[:500],
                            test_images=images[500:], test_labels=labels[500:])
     monkeypatch.setattr(mnist, "load_mnist", lambda data_dir=None, **kw: fake)
+
+
+def test_mlp_problem_runs_on_a_synthetic_mnist(invoke, fake_mnist):
     result = invoke("optimize", "--problem", "mlp", "--quick", "--train-size", "200", "--large-batch", "100",
                     "--method", "sgd", "--method", "adam", "--sharpness-seeds", "2")
     assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
@@ -232,7 +218,10 @@ def test_mlp_problem_runs_on_a_synthetic_mnist(invoke, monkeypatch):
         assert [s["seed"] for s in r["seeds"]] == [0, 1]
         assert r["top_eigenvalue"] == pytest.approx(np.mean([s["top_eigenvalue"] for s in r["seeds"]]), rel=1e-12)
     flat = next(c for c in summary["claims"] if c["id"] == "optimize.flat-minima")
-    assert flat["measured"]["orders_where_small_is_flatter"] in ("0/2", "1/2", "2/2")
+    pairs = zip(runs["batch 32"]["seeds"], runs["batch 100"]["seeds"], strict=True)
+    agree = sum(a["top_eigenvalue"] < b["top_eigenvalue"] for a, b in pairs)
+    assert flat["measured"]["orders_where_small_is_flatter"] == f"{agree}/2"
+    assert flat["holds"] == (runs["batch 32"]["top_eigenvalue"] < runs["batch 100"]["top_eigenvalue"])
     noise = next(c for c in summary["claims"] if c["id"] == "optimize.gradient-noise")
     assert noise["holds"], noise
     rows = metrics_of(result.runs("optimize")[0])
@@ -240,3 +229,35 @@ def test_mlp_problem_runs_on_a_synthetic_mnist(invoke, monkeypatch):
     last = {r["method"]: r["loss"] for r in rows if r["step"] == 60}
     assert all(last[m] < first[m] for m in ("sgd", "adam"))
     assert (result.runs("optimize")[0] / "plots" / "sharpness.png").is_file()
+
+
+def test_uses_that_shared_a_numeric_salt_now_draw_from_different_streams(invoke, fake_mnist, monkeypatch):
+    """Numeric salts collided: the sweep's 50th rate (salt 1 + 49) and the first sharpness order (salt 50 + 0)
+    drew SGD's minibatches from one stream. Named streams: every use its own (name, keys), every stream different."""
+    sgd = optimizers.NAMES.index("sgd")
+    old_sweep, old_order = np.random.default_rng([0, sgd, 1 + 49]), np.random.default_rng([0, sgd, 50 + 0])
+    assert old_sweep.permutation(200).tolist() == old_order.permutation(200).tolist()  # what used to happen
+
+    import nnlab.core.seeding as seeding
+
+    asked: set[tuple] = set()
+    real_stream, real_torch_stream = seeding.stream, seeding.torch_stream
+
+    def stream(seed, name, *keys):
+        asked.add((name, *keys))
+        return real_stream(seed, name, *keys)
+
+    def torch_stream(seed, name, *keys, device="cpu"):
+        asked.add((name, *keys))
+        return real_torch_stream(seed, name, *keys, device=device)
+
+    monkeypatch.setattr(seeding, "stream", stream)
+    monkeypatch.setattr(seeding, "torch_stream", torch_stream)
+    result = invoke("optimize", "--problem", "mlp", "--quick", "--train-size", "200", "--large-batch", "100",
+                    "--method", "sgd", "--steps", "2", "--lr-sweep", "1e-3:1:60", "--sharpness-seeds", "2")
+    assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
+    assert ("sweep-minibatches", "sgd", 49) in asked and ("sharpness-order", 0) in asked
+    # main (seed_everything), subset, init, sgd's minibatches, 60 sweep rates, 2 orders, the probe, the noise
+    assert len(asked) == 1 + 1 + 1 + 1 + 60 + 2 + 1 + 1
+    draws = {tuple(real_stream(0, *use).permutation(200)[:8]) for use in asked}
+    assert len(draws) == len(asked)  # no two uses share a stream

@@ -1,0 +1,194 @@
+"""Handwritten digits: an MLP or a CNN trained on the real MNIST (lecture: 手写数字识别, Dropout).
+
+The whole data set lives on the device as one tensor; each epoch draws a permutation from a seeded
+generator and slices batches out of it (no per-sample Python). Inputs are x = (pixel / 255 - 0.1307)
+/ 0.3081. The loss is the cross-entropy -log softmax(logits)[y], averaged over the batch.
+
+\b
+    nnlab train-mnist                      the default recipe: a small CNN, one epoch, >= 99% test accuracy
+    nnlab train-mnist --dropout 0.5        P = 0.5 of the units dropped while training (keep p = 1 - P)
+    nnlab train-mnist --model mlp --hidden 512 --hidden 256 --activation tanh --optimizer adam --lr 1e-3
+
+Learning rate: constant, or `onecycle` (linear warm-up from lr/25 to lr over the first `warmup` of the
+steps, then cosine down to lr/1e4), or `cosine` (lr -> 0). Every epoch writes
+checkpoints/last.pt; `--resume RUN_DIR` continues an interrupted run and ends with the same numbers
+an uninterrupted one gives on CPU. A NaN or inf loss stops the run as "diverged" at that step.
+The CNN runs channels_last; on CUDA, in mixed precision (bf16 where supported, else fp16 with loss scaling).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nnlab.core.config import ExperimentConfig, param
+from nnlab.nn import activations
+from nnlab.nn.models import check_init
+
+if TYPE_CHECKING:
+    from nnlab.core.run import Run
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+# What the field expects of each model on the real test set after a normal training run.
+EXPECTED_ACC = {"cnn": 0.99, "mlp": 0.98}
+RESUME_MAY_CHANGE = ("epochs",)  # a resumed run may be given more epochs (the schedule then stretches)
+CHECKPOINT = "checkpoints/last.pt"
+
+
+@dataclass
+class TrainMnistConfig(ExperimentConfig):
+    model: str = param("cnn", "mlp (fully connected) or cnn (convolution + pooling blocks).", choices=["mlp", "cnn"])
+    hidden: list[int] = param(
+        [], "Hidden layer sizes: the MLP's layers, or the CNN's fully connected layers after the convolutions. "
+        "Empty: 256, 128 for the MLP, none for the CNN.", low=1)
+    channels: list[int] = param([16, 32, 64], "CNN: output channels of each conv + pool block (28 -> 14 -> 7 -> 3 "
+                                "pixels for three blocks).", low=1)
+    kernel_size: int = param(3, "CNN: convolution kernel size k (odd; padding k // 2 keeps the size).", low=1, high=7)
+    batch_norm: bool = param(True, "CNN: batch normalization after each convolution.")
+    activation: str = param("relu", f"Activation: {', '.join(activations.NAMES)}.", check=activations.check_spec)
+    dropout: float = param(0.0, "Probability P of DROPPING a unit while training (torch's convention); the "
+                           "lecture's keep probability is p = 1 - P. 0: no dropout.", low=0.0, high=0.95)
+    init: str = param("default", "Weight init of the init experiment: default (torch's), xavier, he, or a std "
+                      "like 0.01.", check=check_init)
+    optimizer: str = param("nesterov", "Update rule (torch.optim): sgd, momentum, nesterov, adagrad, rmsprop, adam.",
+                           choices=OPTIMIZERS)
+    lr: float = param(0.1, "Learning rate (the peak for onecycle).", low=0.0, low_open=True)
+    momentum: float = param(0.9, "Momentum for momentum/nesterov; beta1 for adam; alpha for rmsprop.",
+                            low=0.0, high=0.999)
+    weight_decay: float = param(5e-4, "L2 penalty lambda added to the gradient (lambda * theta).", low=0.0)
+    schedule: str = param("onecycle", "Learning-rate schedule over all steps.",
+                          choices=["constant", "onecycle", "cosine"])
+    warmup: float = param(0.2, "onecycle: fraction of the steps spent warming up.", low=0.0, high=0.9)
+    label_smoothing: float = param(0.0, "Cross-entropy label smoothing.", low=0.0, high=0.5)
+    batch_size: int = param(128, "Samples per step.", low=1, high=60000)
+    epochs: int = param(1, "Passes over the training set.", low=1, high=1000)
+    target_acc: float | None = param(0.99, "Stop once the test accuracy (checked after each epoch) reaches this; "
+                                     "the training time to reach it goes to summary.json. null: train every epoch.",
+                                     low=0.0, high=1.0)
+    train_samples: int = param(0, "Use the first N training images (0: all 60000).", low=0, high=60000)
+    test_samples: int = param(0, "Use the first N test images (0: all 10000).", low=0, high=10000)
+    data_dir: str | None = param(None, "Folder with the four MNIST .gz files (null: $NNLAB_DATA_DIR, else the "
+                                 "copy shipped with nnlab; missing files are downloaded).")
+    amp: str = param("auto", "Mixed precision on CUDA: auto (bf16 if supported, else fp16), bf16, fp16, off. "
+                     "CPU always trains in float32.", choices=["auto", "bf16", "fp16", "off"])
+    threads: int = param(0, "CPU threads for torch (0: every core this process may use).", low=0)
+    log_every: int = param(10, "Log the training batch's loss and accuracy every N steps (learning curves).",
+                           low=1)
+    misclassified: int = param(36, "How many misclassified test digits to keep for the grid.", low=0, high=400)
+
+    def validate(self) -> None:
+        from nnlab.core.errors import UserError
+
+        if self.kernel_size % 2 == 0:
+            raise UserError(f"kernel_size: must be odd so that padding keeps the size, got {self.kernel_size}")
+        if self.model == "cnn" and not self.channels:
+            raise UserError("channels: the CNN needs at least one conv block")
+        if self.model == "cnn" and 28 >> len(self.channels) < 1:
+            raise UserError(f"channels: {len(self.channels)} blocks pool 28 pixels below 1; use at most 4")
+
+
+# Seconds: 2000 training images, 16 steps (too few for the default peak lr, hence 0.05), one thread (steps
+# this small gain nothing from two, and a second thread on a busy machine can make each step 10x slower).
+QUICK = {"train_samples": 2000, "test_samples": 1000, "epochs": 1, "batch_size": 128, "lr": 0.05, "log_every": 2,
+         "threads": 1, "misclassified": 16}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Pieces
+
+
+def hidden_sizes(config: TrainMnistConfig) -> list[int]:
+    return config.hidden or ([256, 128] if config.model == "mlp" else [])
+
+
+def lr_at(config: TrainMnistConfig, step: int, total: int) -> float:
+    """The learning rate of step `step` (0-based) out of `total`: a pure function, so a resume needs no state."""
+    peak = config.lr
+    t = step / max(total - 1, 1)
+    if config.schedule == "constant":
+        return peak
+    if config.schedule == "cosine":
+        return peak * 0.5 * (1 + math.cos(math.pi * t))
+    # onecycle: lr/25 -> lr linearly over the warm-up, then cosine down to lr/1e4
+    start, end, w = peak / 25, peak / 1e4, config.warmup
+    if t < w:
+        return start + (peak - start) * t / w
+    u = (t - w) / (1 - w)
+    return end + (peak - end) * 0.5 * (1 + math.cos(math.pi * u))
+
+
+def make_optimizer(config: TrainMnistConfig, params):
+    """The lecture's names mapped onto torch.optim (nnlab optimize writes the update rules out)."""
+    import torch
+
+    lr, wd, m = config.lr, config.weight_decay, config.momentum
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=wd)
+    if config.optimizer in ("momentum", "nesterov"):
+        return torch.optim.SGD(params, lr=lr, momentum=m, nesterov=config.optimizer == "nesterov", weight_decay=wd)
+    if config.optimizer == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=m if m > 0 else 0.99, weight_decay=wd)
+    return torch.optim.Adam(params, lr=lr, betas=(m if m > 0 else 0.9, 0.999), weight_decay=wd)
+
+
+def build_model(config: TrainMnistConfig):
+    from nnlab.nn import models
+
+    if config.model == "mlp":
+        model = models.mlp(hidden_sizes(config), config.activation, config.dropout)
+    else:
+        model = models.cnn(config.channels, hidden_sizes(config), config.activation, config.dropout,
+                           config.kernel_size, config.batch_norm)
+    models.initialize(model, config.init)
+    return model
+
+
+def amp_dtype(config: TrainMnistConfig, device: str):
+    """The autocast dtype, or None for float32 (always on CPU: bf16 autocast is slower there)."""
+    import torch
+
+    if device != "cuda" or config.amp == "off":
+        return None
+    if config.amp == "bf16" or (config.amp == "auto" and torch.cuda.is_bf16_supported()):
+        return torch.bfloat16
+    return torch.float16
+
+
+# ----------------------------------------------------------------------------------------------------
+# The experiment (the training itself: training.py)
+
+
+def check_resume(run_dir: Path, config: TrainMnistConfig) -> None:
+    """Before a run is reopened: its checkpoint must load, and --epochs may not undo finished epochs."""
+    from nnlab.core.errors import UserError
+    from nnlab.experiments.train_mnist.training import load_checkpoint
+
+    done = load_checkpoint(run_dir / CHECKPOINT)["state"]["epoch"]
+    if config.epochs < done:
+        raise UserError(f"--resume: {run_dir} has finished {done} epochs; --epochs {config.epochs} would undo them")
+
+
+def prepare(config: TrainMnistConfig) -> None:
+    """Check (or download) and decode MNIST before a run directory exists, so bad data writes no run."""
+    from nnlab.core.mnist import load_mnist
+
+    load_mnist(config.data_dir)  # also fills the decoded cache that run() then reads in milliseconds
+
+
+def run(config: TrainMnistConfig, rec: Run) -> dict[str, Any]:
+    from nnlab.core.device import torch_threads
+    from nnlab.experiments.train_mnist.training import train
+
+    with torch_threads(config.threads):  # restored afterwards: an in-process caller keeps its own setting
+        return train(config, rec)
+
+
+def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    columns = ["model", "dropout", "epochs", "test acc", "test loss", "train s", "time to target s", "params"]
+    rows = [[summary["model"], summary["dropout"], summary["epochs"], summary["test/acc"], summary["test/loss"],
+             summary["train_time_s"], summary["time_to_target_s"], summary["params"]]]
+    return columns, rows

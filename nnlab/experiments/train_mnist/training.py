@@ -1,0 +1,319 @@
+"""The training of `nnlab train-mnist`, one piece a function: the data on the device, the Trainer (model,
+optimizer, progress), restore from / save to a checkpoint, one epoch, the final evaluation, the summary."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nnlab.core.claims import claim
+from nnlab.experiments.train_mnist import (
+    CHECKPOINT,
+    EXPECTED_ACC,
+    TrainMnistConfig,
+    amp_dtype,
+    build_model,
+    lr_at,
+    make_optimizer,
+)
+
+if TYPE_CHECKING:
+    from nnlab.core.run import Run
+
+
+def to_device(images, labels, n: int, device: str):
+    """uint8 (N, 28, 28) -> normalized float32 (N, 1, 28, 28) on `device`; labels int64."""
+    import torch
+
+    from nnlab.core.mnist import MEAN, STD
+
+    images, labels = images[:n] if n else images, labels[:n] if n else labels
+    x = torch.from_numpy(images).to(device).unsqueeze(1).float().div_(255).sub_(MEAN).div_(STD)
+    return x, torch.from_numpy(labels).to(device).long()
+
+
+def evaluate(model, x, y, dtype, memory_format, batch: int = 2000):
+    """Mean cross-entropy, accuracy, the predictions and the softmax confidence of each, in eval mode."""
+    import torch
+    import torch.nn.functional as F
+
+    model.eval()
+    loss, preds, confs = 0.0, [], []
+    with torch.inference_mode(), torch.autocast(x.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        for i in range(0, len(x), batch):
+            logits = model(x[i:i + batch].contiguous(memory_format=memory_format)).float()
+            loss += float(F.cross_entropy(logits, y[i:i + batch], reduction="sum"))
+            p = logits.softmax(1)
+            conf, pred = p.max(1)
+            preds.append(pred)
+            confs.append(conf)
+    pred, conf = torch.cat(preds), torch.cat(confs)
+    model.train()
+    return loss / len(x), float((pred == y).double().mean()), pred, conf
+
+
+# ----------------------------------------------------------------------------------------------------
+# Checkpoints
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """torch.save to a temporary sibling, then rename: a crash never leaves half a checkpoint."""
+    import torch
+
+    from nnlab.core import atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic.atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    import torch
+
+    from nnlab.core.errors import UserError
+
+    if not path.is_file():
+        raise UserError(f"--resume: no checkpoint at {path} (the run stopped before its first epoch ended)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a damaged file: say which
+        raise UserError(f"--resume: cannot read {path}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Training
+
+
+@dataclass
+class Trainer:
+    """What the epochs share: the data on the device, the model, its optimizer, and the progress so far."""
+
+    config: TrainMnistConfig
+    device: str
+    x_train: Any               # (N, 1, 28, 28) float32, normalized; y_train (N,) int64
+    y_train: Any
+    x_test: Any
+    y_test: Any
+    model: Any
+    optimizer: Any
+    scaler: Any                # the fp16 loss scaler (a no-op unless fp16 autocast on CUDA)
+    shuffle: Any               # torch.Generator (CPU) of the epochs' permutations
+    dtype: Any                 # the autocast dtype, None for float32
+    memory_format: Any
+    history: list[dict[str, Any]] = field(default_factory=list)  # one record per finished epoch
+    state: dict[str, Any] = field(default_factory=lambda: {
+        "epoch": 0, "step": 0, "train_s": 0.0, "time_to_target_s": None, "diverged": None})
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.x_train) / self.config.batch_size)
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+    def finished(self) -> bool:
+        s, target = self.state, self.config.target_acc
+        reached = s["time_to_target_s"] is not None and target is not None
+        return s["epoch"] >= self.config.epochs or s["diverged"] is not None or reached
+
+
+def build_trainer(config: TrainMnistConfig, device: str, x_train, y_train, x_test, y_test) -> Trainer:
+    import torch
+
+    from nnlab.core.seeding import torch_stream
+
+    model = build_model(config).to(device)  # its initial weights: the global torch RNG, seeded by the run's seed
+    torch.backends.cudnn.benchmark = device == "cuda"  # fixed shapes: let cuDNN pick its fastest convolution once
+    # channels_last (NHWC) suits convolutions on CUDA tensor cores and oneDNN's CPU kernels alike
+    memory_format = torch.channels_last if config.model == "cnn" else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
+    dtype = amp_dtype(config, device)
+    return Trainer(config, device, x_train, y_train, x_test, y_test, model, make_optimizer(config, model.parameters()),
+                   torch.amp.GradScaler("cuda", enabled=dtype == torch.float16),
+                   torch_stream(config.seed, "shuffle"),  # on CPU: the permutations are the same on every device
+                   dtype, memory_format)
+
+
+def restore(t: Trainer, path: Path) -> None:
+    """Continue where the checkpoint of the last finished epoch left off: weights, optimizer, RNGs, progress."""
+    import torch
+
+    from nnlab.core.console import err
+
+    ckpt = load_checkpoint(path)
+    t.model.load_state_dict(ckpt["model"])
+    t.optimizer.load_state_dict(ckpt["optimizer"])
+    t.scaler.load_state_dict(ckpt["scaler"])
+    t.shuffle.set_state(ckpt["shuffle"])
+    torch.set_rng_state(ckpt["torch_rng"])  # dropout draws from the global generator
+    if t.device == "cuda" and ckpt.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(ckpt["cuda_rng"])
+    t.history, t.state = ckpt["history"], ckpt["state"]
+    err.print(f"resumed after epoch {t.state['epoch']} (step {t.state['step']})")
+
+
+def save(t: Trainer, path: Path) -> None:
+    import torch
+
+    save_checkpoint(path, {
+        "model": t.model.state_dict(), "optimizer": t.optimizer.state_dict(), "scaler": t.scaler.state_dict(),
+        "shuffle": t.shuffle.get_state(), "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state() if t.device == "cuda" else None,
+        "history": t.history, "state": t.state, "config": dict(vars(t.config)),
+    })
+
+
+def train_epoch(t: Trainer, rec: Run) -> dict[str, Any] | None:
+    """One pass over the training set, then a test evaluation; logs and returns the epoch's record
+    (None if the loss turned NaN/inf: t.state["diverged"] then says where)."""
+    import torch
+    import torch.nn.functional as F
+
+    from nnlab.core.console import err
+
+    config, state, device, bs = t.config, t.state, t.device, t.config.batch_size
+    check_every = 1 if device != "cuda" else 25  # a finite-loss check syncs the GPU: not every step there
+    epoch = state["epoch"] + 1
+    n = len(t.x_train)
+    t_epoch = time.perf_counter()
+    perm = torch.randperm(n, generator=t.shuffle).to(device)
+    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    correct = torch.zeros((), device=device, dtype=torch.int64)
+    pending: list[dict[str, Any]] = []  # step records, logged with the epoch so a resume never repeats them
+    for i in rec.track(range(t.steps_per_epoch), f"epoch {epoch}/{config.epochs}"):
+        step = state["step"] + 1
+        lr = lr_at(config, step - 1, t.total_steps)
+        for group in t.optimizer.param_groups:
+            group["lr"] = lr
+        idx = perm[i * bs:(i + 1) * bs]
+        xb, yb = t.x_train[idx].contiguous(memory_format=t.memory_format), t.y_train[idx]
+        with torch.autocast(device, dtype=t.dtype or torch.float32, enabled=t.dtype is not None):
+            logits = t.model(xb)
+            loss = F.cross_entropy(logits.float(), yb, label_smoothing=config.label_smoothing)
+        if step % check_every == 0 or step == t.total_steps:
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                state["diverged"] = {"step": step, "epoch": epoch, "loss": value}
+                rec.log({"step": step, "epoch": epoch, "train/loss_step": value})
+                return None
+        t.optimizer.zero_grad(set_to_none=True)
+        t.scaler.scale(loss).backward()
+        t.scaler.step(t.optimizer)
+        t.scaler.update()
+        state["step"] = step
+        with torch.no_grad():
+            loss_sum += loss.detach().double() * len(yb)
+            correct += (logits.argmax(1) == yb).sum()
+        if step % config.log_every == 0:
+            batch_acc = float((logits.argmax(1) == yb).float().mean())
+            pending.append({"step": step, "epoch": epoch, "train/loss_step": float(loss.detach()),
+                            "train/acc_step": batch_acc, "lr": lr})
+    if device == "cuda":
+        torch.cuda.synchronize()  # queued kernels belong to this epoch's training time
+    train_s = time.perf_counter() - t_epoch
+    state["train_s"] += train_s
+    test_loss, test_acc, _, _ = evaluate(t.model, t.x_test, t.y_test, t.dtype, t.memory_format)
+    record = {
+        "step": state["step"], "epoch": epoch,
+        "train/loss": float(loss_sum) / n, "train/acc": int(correct) / n,
+        "test/loss": test_loss, "test/acc": test_acc,
+        "time/train_s": train_s, "time/epoch_s": time.perf_counter() - t_epoch,
+        "time/total_train_s": state["train_s"],
+    }
+    t.history.append(record)
+    state["epoch"] = epoch
+    if config.target_acc is not None and test_acc >= config.target_acc and state["time_to_target_s"] is None:
+        state["time_to_target_s"] = state["train_s"]
+    for r in pending:
+        rec.log(r)
+    rec.log(record)
+    err.print(f"epoch {epoch}: train loss {record['train/loss']:.4f} acc {record['train/acc']:.4f} · "
+              f"test loss {test_loss:.4f} acc {test_acc:.4f} · {train_s:.1f} s", markup=False)
+    return record
+
+
+def final_evaluation(t: Trainer, test_images) -> dict[str, Any]:
+    """Test loss and accuracy, the confusion matrix and the most confident mistakes (test_images: uint8)."""
+    import numpy as np
+
+    test_loss, test_acc, pred, conf = evaluate(t.model, t.x_test, t.y_test, t.dtype, t.memory_format)
+    y_np, p_np, c_np = t.y_test.cpu().numpy(), pred.cpu().numpy(), conf.float().cpu().numpy()
+    confusion = np.zeros((10, 10), dtype=np.int64)  # [true, predicted]
+    np.add.at(confusion, (y_np, p_np), 1)
+    wrong = np.flatnonzero(p_np != y_np)
+    wrong = wrong[np.argsort(-c_np[wrong], kind="stable")][: t.config.misclassified]  # most confident first
+    images = test_images[: len(y_np)]
+    misclassified = [{"index": int(i), "true": int(y_np[i]), "pred": int(p_np[i]), "confidence": float(c_np[i]),
+                      "pixels_hex": images[i].tobytes().hex()} for i in wrong]
+    return {"test/acc": test_acc, "test/loss": test_loss, "test_samples": len(y_np), "confusion": confusion.tolist(),
+            "misclassified": misclassified, "errors": int((p_np != y_np).sum())}
+
+
+def summarize(t: Trainer, final: dict[str, Any], load_s: float) -> dict[str, Any]:
+    from nnlab.nn.models import count_params
+
+    config, state, history = t.config, t.state, t.history
+    expected, test_acc = EXPECTED_ACC[config.model], final["test/acc"]
+    summary: dict[str, Any] = {
+        "test/acc": test_acc,
+        "test/loss": final["test/loss"],
+        "train/acc": history[-1]["train/acc"] if history else None,
+        "train/loss": history[-1]["train/loss"] if history else None,
+        "epochs": state["epoch"],
+        "steps": state["step"],
+        "steps_per_epoch": t.steps_per_epoch,
+        "time_to_target_s": state["time_to_target_s"],
+        "target_acc": config.target_acc,
+        "train_time_s": state["train_s"],
+        "load_time_s": load_s,
+        "params": count_params(t.model),
+        "device": t.device,
+        "model": config.model,
+        "dropout": config.dropout,
+        "keep_probability": 1 - config.dropout,
+        "optimizer": config.optimizer,
+        "train_samples": len(t.x_train),
+        "test_samples": final["test_samples"],
+        "history": history,
+        "confusion": final["confusion"],
+        "misclassified": final["misclassified"],
+        "errors": final["errors"],
+        "claims": [claim("train-mnist.accuracy",
+            f"A small {config.model.upper()} recognises handwritten digits (test accuracy)",
+            round(test_acc, 4), f">= {expected}", test_acc >= expected)],
+    }
+    if state["diverged"] is not None:
+        summary["status"] = "diverged"
+        summary["diverged_at_step"] = state["diverged"]["step"]
+    return summary
+
+
+def train(config: TrainMnistConfig, rec: Run) -> dict[str, Any]:
+    from nnlab.core.console import err
+    from nnlab.core.mnist import load_mnist
+    from nnlab.core.seeding import seed_everything
+
+    seed_everything(config.seed)
+    t0 = time.perf_counter()
+    data = load_mnist(config.data_dir)
+    train = to_device(data.train_images, data.train_labels, config.train_samples, rec.device)
+    test = to_device(data.test_images, data.test_labels, config.test_samples, rec.device)
+    load_s = time.perf_counter() - t0
+
+    t = build_trainer(config, rec.device, *train, *test)
+    ckpt_path = rec.path / CHECKPOINT
+    if rec.resumed:
+        restore(t, ckpt_path)
+    while not t.finished():
+        if train_epoch(t, rec) is None:
+            break
+        save(t, ckpt_path)
+    if t.state["diverged"] is not None:
+        d = t.state["diverged"]
+        err.print(f"diverged: loss {d['loss']} at step {d['step']} (epoch {d['epoch']}); try a smaller --lr",
+                  markup=False)
+    return summarize(t, final_evaluation(t, data.test_images), load_s)

@@ -266,9 +266,10 @@ def median_time(fn: Callable[[], Any], repeats: int, warmup: int, min_sample: fl
 
 def loglog_slope(xs: list[float], ys: list[float]) -> float:
     """Least-squares slope of log y against log x (1: proportional, 0: constant, 2: quadratic)."""
-    lx, ly = np.log(np.asarray(xs, float)), np.log(np.asarray(ys, float))
-    if len(lx) < 2 or not np.all(np.isfinite(ly)) or np.ptp(lx) == 0:
-        return math.nan
+    x, y = np.asarray(xs, float), np.asarray(ys, float)
+    if len(x) < 2 or not (np.all(x > 0) and np.all(y > 0) and np.all(np.isfinite(y))) or np.ptp(x) == 0:
+        return math.nan  # a zero or negative time (noise at a tiny size) has no logarithm
+    lx, ly = np.log(x), np.log(y)
     return float(np.polyfit(lx, ly, 1)[0])
 
 

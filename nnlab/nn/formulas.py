@@ -27,7 +27,7 @@ import numpy as np
 from nnlab.nn import autograd
 
 MAX_LENGTH = 600
-MAX_DEPTH = 100      # nesting of the syntax tree (a chain a + b + c + ... nests one level a term)
+MAX_DEPTH = 120      # nesting of the syntax tree (a chain a + b + c + ... nests one level a term)
 MAX_OPERATIONS = 200
 SLIDE = "u = x**2; v = u + y; w = z*v; r = w**2"
 SLIDE_POINT = {"x": 1.0, "y": 2.0, "z": 4.0}

@@ -94,7 +94,7 @@ class BackpropConfig(ExperimentConfig):
                                  low=0.0, high=10000.0)
     clock: str = param("cpu", "cpu: CPU time of this process (robust on a shared machine); wall: elapsed time.",
                        choices=["cpu", "wall"])
-    threads: int = param(1, "Threads for torch and numpy's BLAS while timing (0: leave them as they are).",
+    threads: int = param(1, "Threads for torch and numpy's BLAS in parts 2 and 3 (0: leave them as they are).",
                          low=0, high=256)
     train: bool = param(True, "Part 3: train an MLP on MNIST with the engine and with torch, same start.")
     train_samples: int = param(3000, "Training images (the first N of MNIST's training set).", low=10, high=60000)
@@ -252,6 +252,16 @@ def chain_claims(chain: dict[str, Any], slide: bool) -> list[dict[str, Any]]:
 # Part 2: the cost of a gradient
 
 
+def thread_limit(config: BackpropConfig):
+    """torch and numpy's BLAS at config.threads threads (1 by default): on a shared machine, BLAS threads
+    waiting for each other's cores made a 50 x 784 x 100 product 200x slower than one thread."""
+    import contextlib
+
+    from nnlab.nn.backprop_cost import threads
+
+    return threads(config.threads) if config.threads else contextlib.nullcontext({})
+
+
 def measure_cost(config: BackpropConfig, rec: Run) -> dict[str, Any]:
     import numpy as np
 
@@ -264,10 +274,7 @@ def measure_cost(config: BackpropConfig, rec: Run) -> dict[str, Any]:
     y = stream(config.seed, "cost-labels").integers(0, CLASSES, b)
     libs = {be.name: be for be in bc.backends(config.cost_libraries)}
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in libs}
-    import contextlib
-
-    limit = bc.threads(config.threads) if config.threads else contextlib.nullcontext({})
-    with limit as used_threads, np.errstate(all="ignore"):
+    with thread_limit(config) as used_threads, np.errstate(all="ignore"):
         for i, depth in enumerate(rec.track(depths, "timing forward and backward")):
             weights = bc.init_weights(stream(config.seed, "cost-weights", depth), [w] * (depth + 1) + [CLASSES])
             for name, be in libs.items():
@@ -366,7 +373,7 @@ def train_mnist(config: BackpropConfig, rec: Run) -> dict[str, Any]:
         rec.log({"step": step, "section": "train", "loss_engine": le, "loss_torch": lt})
         rec.check_stop()
 
-    with np.errstate(all="ignore"):
+    with thread_limit(config), np.errstate(all="ignore"):
         result = train_both(weights, x, y, batches, "tanh", config.train_lr, x_test, y_test, on_step=log)
     le, lt = result["loss_engine"], result["loss_torch"]
     k = config.compare_steps

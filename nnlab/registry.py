@@ -27,6 +27,8 @@ EXPERIMENTS: dict[str, Experiment] = {
                    "Universal approximation: error of width-D two-layer networks vs D and d, with baselines."),
         Experiment("activations", "nnlab.experiments.activations", "ActivationsConfig", "nnlab.plots.activations",
                    "Activation functions, their derivatives, saturation and the vanishing product of derivatives."),
+        Experiment("backprop", "nnlab.experiments.backprop", "BackpropConfig", "nnlab.plots.backprop",
+                   "Back-propagation: the chain rule node by node vs torch, and the O(N) cost of a gradient."),
         # New commands: one Experiment(...) entry each, inserted above this line.
     ]
 }

@@ -32,3 +32,21 @@ def test_activations_bad_input(invoke):
                           (["--depth", "0"], "must be >= 1")]:
         result = invoke("activations", *args)
         assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_true_closed_forms_pass_whatever_the_grid(invoke, tmp_path):
+    """Input std 2 (quadrature tolerance from the grid) and 240 points (a grid that misses 0) once failed."""
+    for i, args in enumerate((["--input-std", "2"], ["--points", "240"])):
+        result = invoke("activations", "--quick", *args, out=tmp_path / str(i))
+        assert result.exit_code == 0, result.stderr
+        checks = result.summary("activations")["checks"]
+        assert checks and all(c["holds"] for c in checks), [c for c in checks if not c["holds"]]
+
+
+def test_the_vanishing_claim_can_flip(invoke):
+    """cos at a tiny input std has E|cos'| = E|sin z| ~ 0.008, below sigmoid's 1/4: sigmoid is not the fastest."""
+    result = invoke("activations", "--quick", "--activation", "sigmoid", "--activation", "cos",
+                    "--input-std", "0.01")
+    assert result.exit_code == 0, result.stderr
+    (claim,) = result.summary("activations")["claims"]
+    assert claim["id"] == "activations.vanishing-product" and claim["holds"] is False

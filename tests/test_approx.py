@@ -173,3 +173,39 @@ def test_bad_input_is_one_line_exit_2_and_no_run(invoke, args, message):
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: "), result.stderr
     assert message in result.stderr
     assert not result.out.exists() or not any(result.out.rglob("meta.json"))
+
+
+def test_every_claim_can_flip(invoke, tmp_path):
+    """Settings of the user's that make each claim fail.
+
+    Features 500x too narrow to bend (--feature-scale 0.01): the networks cannot fit the bump (Barron's
+    rate and bound fail) and no curve has a slope to flatten (the curse claim fails). A kernel 10x too
+    narrow (--kernel-width 0.02): its Gaussians cover [0, 1] only once D is large, so at the quick widths
+    the networks win. A ridge of 1e-3 (--ridge) floors the error before any decay can show.
+    """
+    widths = [a for w in (2, 4, 8, 16, 64, 256) for a in ("--widths", str(w))]
+    runs = {
+        "base": invoke("approx", "--quick", out=tmp_path / "base"),
+        "features": invoke("approx", "--quick", "--feature-scale", "0.01", *widths, out=tmp_path / "features"),
+        "kernel": invoke("approx", "--quick", "--kernel-width", "0.02", out=tmp_path / "kernel"),
+        "ridge": invoke("approx", "--quick", "--ridge", "1e-3", out=tmp_path / "ridge"),
+    }
+    verdicts = {}
+    for name, result in runs.items():
+        assert result.exit_code == 0, result.stderr
+        verdicts[name] = {c["id"]: c["holds"] for c in result.summary("approx")["claims"]}
+    assert all(verdicts["base"].values()), verdicts["base"]
+    flipped_by = {i: ("features" if "kernel" not in i else "ridge" if "exponential" in i else "kernel")
+                  for i in verdicts["base"]}
+    assert {i: verdicts[run][i] for i, run in flipped_by.items()} == dict.fromkeys(flipped_by, False)
+
+
+def test_exponential_fit_tells_exponential_from_power_decay():
+    d = [2, 4, 8, 16, 32, 64]
+    exponential = ap.exponential_fit(d, [math.exp(-0.5 * w) for w in d])
+    power = ap.exponential_fit(d, [w**-3.0 for w in d])
+    assert exponential["rate"] == pytest.approx(-0.5) and exponential["r2_exponential"] == pytest.approx(1.0)
+    assert power["r2_power"] == pytest.approx(1.0) and power["r2_exponential"] < power["r2_power"]
+    # The ridge floor ends the fit: a plateau at 1e-12 is not counted as decay.
+    floored = ap.exponential_fit(d, [max(math.exp(-2 * w), 1e-12) for w in d], floor=1e-11)
+    assert floored["points"] == 3 and floored["rate"] == pytest.approx(-2)

@@ -100,6 +100,41 @@ def test_claims_can_fail():
     assert claims and not any(c["holds"] for c in claims)
 
 
+# For each claim id, a setting of the user's that makes it fail (issue: every verdict can be flipped).
+FLIPS = [
+    ("init.variance-formula.0.05", ["--scale", "0.05", "--width", "4", "--batch-size", "2"]),  # 4 units: no law
+    ("init.regime.0.05", ["--scale", "0.05", "--depth", "2"]),     # 2 layers show no trend: undecided
+    ("init.regime.xavier", ["--scale", "xavier", "--width", "2"]),  # 2 units: saturates by chance, not as Xavier
+    ("init.he-keeps-variance", ["--activation", "relu", "--scale", "he", "--depth", "1"]),
+    ("init.xavier-halves-relu", ["--activation", "relu", "--scale", "xavier", "--depth", "1"]),
+]
+
+
+@pytest.mark.parametrize(("claim_id", "args"), FLIPS, ids=[f[0] for f in FLIPS])
+def test_every_claim_can_flip(invoke, claim_id, args):
+    result = invoke("init", "--quick", *args)
+    assert result.exit_code == 0, result.stderr
+    claims = {c["id"]: c for c in result.summary("init")["claims"]}
+    assert claims[claim_id]["holds"] is False, claims[claim_id]
+
+
+def test_every_claim_id_has_a_flip(invoke, tmp_path):
+    ids = set()
+    for i, args in enumerate((["--quick"], ["--quick", "--activation", "relu"])):
+        ids |= {c["id"] for c in invoke("init", *args, out=tmp_path / str(i)).summary("init")["claims"]}
+    generic = {i.replace(".0.01", ".0.05") for i in ids}
+    assert generic <= {f[0] for f in FLIPS} | {"init.variance-formula.xavier", "init.variance-formula.he",
+                                                "init.regime.0.01"}
+
+
+def test_regimes_follow_the_gain_and_never_disappear():
+    from nnlab.experiments.init import predicted_regime
+
+    assert [predicted_regime(g) for g in (0.64, 0.85, 1.0, 1.13, 2.19, 2.2, 3.2)] == [
+        "vanishes", "vanishes", "keeps its spread", "keeps its spread", "keeps its spread", "saturates",
+        "saturates"]
+
+
 def test_same_seed_same_summary_other_seed_other_numbers(invoke, tmp_path):
     def summary(seed: str, out: str) -> dict:
         result = invoke("init", "--quick", "--seed", seed, out=tmp_path / out)

@@ -9,7 +9,7 @@ Two lists go into every summary.json, with one record shape:
   apart and never counted as the lecture's claims).
 
 Each record says its `kind` ("claim" or "check"). Ids are short slugs, `<command>.<what>`
-(`init.xavier-keeps-spread`), unique within a run; tests, the lecture report and sweeps refer to a
+(`init.regime.xavier`), unique within a run; tests, the lecture report and sweeps refer to a
 claim by id, never by its prose.
 """
 
@@ -25,7 +25,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9_.:=+-]*)+$")
 
 def _record(kind: str, id: str, text: str, measured: Any, expected: str, holds: bool, source: str) -> dict[str, Any]:
     if not _ID.match(id):
-        raise ValueError(f"claim id {id!r} must be a slug like 'init.xavier-keeps-spread'")
+        raise ValueError(f"claim id {id!r} must be a slug like 'init.regime.xavier'")
     if source not in SOURCES:
         raise ValueError(f"claim {id}: source must be one of {SOURCES}, got {source!r}")
     return {"id": id, "kind": kind, "claim": text, "source": source, "measured": measured, "expected": expected,

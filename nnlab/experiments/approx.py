@@ -354,14 +354,16 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
                             float(f"{worst:.3g}"), f"< {EXACT:g} (rounding)", worst < EXACT))
     if smooth and config.baselines and 1 in dims:
         rows = curve(records, smooth, 1, "kernel")
-        fit = ap.exponential_fit([r["width"] for r in rows], [r["rel_mse"] for r in rows], FLOOR)
+        # The ridge (relative to the features' scale) puts a floor under the error; decay is judged above it.
+        floor = max(FLOOR, 10 * config.ridge)
+        fit = ap.exponential_fit([r["width"] for r in rows], [r["rel_mse"] for r in rows], floor)
         exponential = fit is not None and fit["rate"] < 0 and fit["r2_exponential"] >= EXP_R2 \
             and fit["r2_exponential"] > fit["r2_power"]
         claims.append(claim("approx.kernel-exponential",
             f"For C-infinity smooth functions, kernel ridge regression converges exponentially (lecture: "
             f"对于 C^∞ 光滑的函数，核岭回归能达到指数收敛), on {smooth}, d = 1: log(relative MSE) is linear "
             "in D down to the ridge floor (fit of log error on D against a power law's fit on log D)",
-            "fewer than 3 widths above the floor: give smaller --widths" if fit is None
+            f"fewer than 3 widths above the ridge floor {floor:g}: give smaller --widths or --ridge" if fit is None
             else {k: round(v, 4) if isinstance(v, float) else v for k, v in fit.items()},
             f"rate < 0, R^2 (exponential) >= {EXP_R2} and above the power law's",
             exponential))

@@ -279,15 +279,12 @@ def loglog_slope(widths: Sequence[float], errors: Sequence[float], floor: float 
 
 def exponential_fit(widths: Sequence[float], errors: Sequence[float], floor: float = 0.0) -> dict | None:
     """Is the decay of `errors` with width exponential (log e linear in D) rather than a power (log e linear
-    in log D)? Fits both by least squares on the points before the curve reaches its floor: the first
-    point within 1000x of the smallest error (where ridge and rounding take over), or below `floor`, ends
-    the decay.
+    in log D)? Fits both by least squares on the points before the curve reaches `floor` (where ridge and
+    rounding take over: the first point at or below it ends the decay).
 
     Returns rate (d log e / d D), the coefficient of determination R^2 of each fit, and the points used;
     None with fewer than 3 points.
     """
-    finite = [e for e in errors if e is not None and math.isfinite(e)]
-    floor = max(floor, 1e3 * min(finite, default=0.0))
     pts = []
     for w, e in zip(widths, errors, strict=True):
         if e is None or not math.isfinite(e) or e <= floor:

@@ -27,6 +27,8 @@ EXPERIMENTS: dict[str, Experiment] = {
                    "Universal approximation: error of width-D two-layer networks vs D and d, with baselines."),
         Experiment("activations", "nnlab.experiments.activations", "ActivationsConfig", "nnlab.plots.activations",
                    "Activation functions, their derivatives, saturation and the vanishing product of derivatives."),
+        Experiment("attention", "nnlab.experiments.attention", "AttentionConfig", "nnlab.plots.attention",
+                   "Attention: numpy vs torch, 1/sqrt(m) and the softmax, key-value lookup vs mean pooling, a ViT."),
         # New commands: one Experiment(...) entry each, inserted above this line.
     ]
 }

@@ -31,10 +31,8 @@ def entropy(summary: dict[str, Any], path: Path) -> Path:
     ax = axes[0, 0]
     ax.plot(ms, [r["scaled"] for r in rows], "o-", label="e_ij = q_i . k_j / sqrt(m)")
     ax.plot(ms, [r["unscaled"] for r in rows], "s-", label="e_ij = q_i . k_j (no scaling)")
-    claim = next((c for c in summary["claims"] if c["id"] == "attention.scaling-keeps-softmax-soft"), None)
-    if claim:
-        n = int(claim["claim"].split("n = ")[1].split(" ")[0])
-        ax.axhline(math.log(n), color="k", ls=":", lw=1, label=f"uniform: log {n}")
+    n = summary["entropy_tokens"]
+    ax.axhline(math.log(n), color="k", ls=":", lw=1, label=f"uniform: log {n}")
     ax.set(xscale="log", xlabel="m (query/key width)", ylabel="mean entropy of a_ij (nats)",
            title="Softmax at initialization")
     ax.legend(fontsize=8)

@@ -1,0 +1,152 @@
+"""nnlab attention: the CLI, its claims (and the settings that flip them), bad input, the plots."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nnlab.experiments.attention import beats_claim, retrieve, scaling_claim, spread
+
+# Small but real: one block of width 32, two heads, a short run per mixer.
+TINY = ("--dim", "32", "--heads", "2", "--layers", "1", "--seeds", "1", "--eval-sequences", "200",
+        "--entropy-dims", "4", "--entropy-dims", "256", "--threads", "1")
+
+
+def claims_of(summary: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in summary["claims"] + summary["checks"]}
+
+
+def test_help_imports_no_torch():
+    code = ("import sys\nfrom nnlab.cli import cli\n"
+            "try:\n    cli.main(['attention', '--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+            "print('TORCH' if 'torch' in sys.modules else 'LIGHT')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "--heads" in out and out.strip().splitlines()[-1] == "LIGHT"
+
+
+@pytest.mark.slow
+def test_retrieve_run_holds_its_claims_and_draws(invoke):
+    result = invoke("attention", *TINY, "--steps", "200")
+    assert result.exit_code == 0, result.stderr
+    summary = result.summary("attention")
+    claims = claims_of(summary)
+    assert set(claims) == {"attention.matches-torch", "attention.scaling-keeps-softmax-soft",
+                           "attention.beats-mean-pooling"}
+    assert claims["attention.matches-torch"]["kind"] == "check"
+    assert all(c["holds"] for c in claims.values()), claims
+    assert max(summary["matches_torch"].values()) < 1e-12
+    # the mean-pooling control stays near the best blind guess (a value present in the sequence)
+    mean_acc = summary["results"]["mean"][0]["eval/acc"]
+    assert mean_acc < summary["guess_present_value_acc"] + 0.1
+    (run,) = result.runs("attention")
+    names = {p.name for p in (run / "plots").glob("*.png")}
+    assert names == {"attention_maps.png", "training_curves.png", "entropy.png"}
+    hits = np.asarray(summary["maps"]["hits"])  # (layers, heads): some head finds the queried pair
+    assert hits.max() > 0.9
+    assert "mean" in result.output and "attention" in result.output
+
+
+def test_too_few_steps_and_tiny_widths_flip_the_claims(invoke):
+    """--steps 2: the attention model has not learned (beats-mean-pooling fails);
+    --entropy-dims 1 2: at such widths scaling by 1/sqrt(m) changes almost nothing (scaling claim fails)."""
+    args = [a for a in TINY if a not in ("4", "256", "--entropy-dims")]
+    result = invoke("attention", *args, "--steps", "2", "--entropy-dims", "1", "--entropy-dims", "2")
+    assert result.exit_code == 0, result.stderr
+    claims = claims_of(result.summary("attention"))
+    assert not claims["attention.beats-mean-pooling"]["holds"]
+    assert not claims["attention.scaling-keeps-softmax-soft"]["holds"]
+    assert claims["attention.matches-torch"]["holds"]
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("--heads", "3", "--dim", "64"), "not divisible"),
+    (("--pairs", "20", "--n-keys", "16"), "n_keys"),
+    (("--queries", "9", "--pairs", "8"), "queries"),
+    (("--patch", "5"), "tile 28"),
+    (("--norm", "middle"), "pre, post"),
+    (("--task", "sort"), "retrieve, vit"),
+    (("--heads", "0"), ">= 1"),
+    (("--entropy-dims", "4", "--entropy-dims", "4"), "each value once"),
+    (("--train-samples", "58000", "--val-samples", "5000"), "60000"),
+    (("--batch-size", "4096", "--dim", "1024", "--layers", "24", "--heads", "64"), "GiB"),
+    (("--lr", "0"), "> 0"),
+])
+def test_bad_input_is_one_line_and_exit_2(invoke, args, words):
+    result = invoke("attention", *args)
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:") and words in lines[0], lines
+    assert result.runs("attention") == []
+
+
+def test_post_norm_runs(invoke):
+    result = invoke("attention", *TINY, "--steps", "2", "--norm", "post")
+    assert result.exit_code == 0, result.stderr
+    assert result.summary("attention")["norm"] == "post"
+
+
+def test_same_seed_same_numbers(invoke, tmp_path):
+    def summary(out: str) -> dict:
+        result = invoke("attention", *TINY, "--steps", "3", out=tmp_path / out)
+        assert result.exit_code == 0, result.stderr
+        s = result.summary("attention")
+        return {k: s[k] for k in ("results", "entropy", "matches_torch")}
+
+    a, b = summary("a"), summary("b")
+    for s in (a, b):
+        for rs in s["results"].values():
+            for r in rs:
+                r.pop("train_s")
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def test_vit_runs_draws_and_a_starved_vit_does_not_learn(invoke):
+    """--train-samples 64 (one step) flips attention.vit-learns. That it holds on recipes/attention-vit.yaml
+    (two epochs over 55,000 images, measured 96.35% test accuracy) takes minutes, so no test reruns it."""
+    result = invoke("attention", "--task", "vit", "--dim", "32", "--heads", "2", "--layers", "1", "--train-samples",
+                    "64", "--val-samples", "500", "--test-samples", "500", "--entropy-dims", "4",
+                    "--entropy-dims", "256", "--examples", "2")
+    assert result.exit_code == 0, result.stderr
+    summary = result.summary("attention")
+    vit = claims_of(summary)["attention.vit-learns"]
+    assert not vit["holds"] and vit["measured"] < 0.5
+    assert summary["vit"]["test_samples"] == 500 and summary["vit"]["steps"] == 1
+    assert len(summary["vit"]["maps"]["weights"][0][0][0]) == 17  # [CLS] + 16 patches: (17, 17) per head
+    (run,) = result.runs("attention")
+    names = {p.name for p in (run / "plots").glob("*.png")}
+    assert names == {"attention_maps.png", "training_curves.png", "entropy.png", "positional_encoding.png"}
+
+
+def test_make_batch_pairs_each_query_with_its_value():
+    keys, values, queries, answers, where = retrieve.make_batch(50, 6, 4, 10, 7, np.random.default_rng(0))
+    assert keys.shape == values.shape == (50, 6) and queries.shape == answers.shape == where.shape == (50, 4)
+    for b in range(50):
+        assert len(set(keys[b])) == 6 and len(set(queries[b])) == 4
+        for q, a, w in zip(queries[b], answers[b], where[b], strict=True):
+            assert keys[b, w] == q and values[b, w] == a
+
+
+def test_claim_rules():
+    row = {"eval/acc": 0.0}
+    results = {"attention": [dict(row, **{"eval/acc": a}) for a in (0.99, 0.97, 0.98)],
+               "mean": [dict(row, **{"eval/acc": a}) for a in (0.2, 0.25, 0.22)]}
+
+    class C:
+        pairs = queries = 8
+        seeds, steps = 3, 250
+
+    assert beats_claim(results, C)["holds"]
+    results["mean"] = [dict(row, **{"eval/acc": 0.8})] * 3  # the control nearly as good: no clear win
+    assert not beats_claim(results, C)["holds"]
+    results["attention"] = [dict(row, **{"eval/acc": float("nan")})] * 3  # diverged
+    assert not beats_claim(results, C)["holds"]
+    assert spread([1.0, 3.0]) == {"mean": 2.0, "std": pytest.approx(2**0.5), "min": 1.0, "max": 3.0}
+    assert spread([0.5]) == {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5}
+    flat = [{"m": m, "scaled": 3.0, "unscaled": 2.9} for m in (4, 1024)]
+    assert not scaling_claim(flat, 32)["holds"]
+    drift = [{"m": 4, "scaled": 3.0, "unscaled": 2.0}, {"m": 1024, "scaled": 2.0, "unscaled": 0.1}]
+    assert not scaling_claim(drift, 32)["holds"]

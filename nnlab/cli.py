@@ -19,7 +19,12 @@ from nnlab import __version__
 from nnlab.core.errors import UserError
 from nnlab.registry import EXPERIMENTS, Experiment
 
-TOOLS = {"redraw": ("nnlab.tools.redraw", "redraw", "Redraw the plots of a finished run from its files.")}
+TOOLS = {
+    "redraw": ("nnlab.tools.redraw", "redraw", "Redraw the plots of a finished run from its files."),
+    "lecture": ("nnlab.tools.lecture", "lecture",
+                "The whole lecture: every experiment in the lecture's order, one HTML/Markdown report."),
+    "report": ("nnlab.tools.report", "report", "Build the lecture's report (HTML, Markdown) from existing runs."),
+}
 
 
 class NnlabGroup(click.Group):

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,23 +80,41 @@ def plan(names: list[str], options: dict[str, Any], quick: bool, argv: list[str]
 
 
 @contextlib.contextmanager
-def stop_requests() -> Iterator[dict[str, int]]:
-    """Between experiments, Ctrl-C/SIGTERM only asks the lecture to stop after the current one; during an
-    experiment the runner's own handlers (which take over and give these back) close it as interrupted."""
-    state: dict[str, int] = {}
+def stop_requests() -> Iterator[Callable[[], int | None]]:
+    """Yields `stopped()`: the first Ctrl-C/SIGTERM received so far, or None.
 
-    def on_signal(signum: int, frame: Any) -> None:
-        state.setdefault("signum", signum)
-
-    previous = {}
-    with contextlib.suppress(ValueError):  # not the main thread: no handlers
-        for s in (signal.SIGINT, signal.SIGTERM):
-            previous[s] = signal.signal(s, on_signal)
+    Between experiments a signal only asks the lecture to stop. During one, the runner's own handlers take
+    over: the experiment stops at its next safe point and is closed as interrupted, or, when it has none
+    left, completes. Either way the signal is seen here through a wakeup socket (Python writes every
+    handled signal's number to it, whichever handler runs), so the lecture stops after that experiment."""
+    seen: list[int] = []
+    previous: dict[int, Any] = {}
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    old_fd = None
     try:
-        yield state
+        for s in (signal.SIGINT, signal.SIGTERM):
+            previous[s] = signal.signal(s, lambda signum, frame: None)
+        old_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    except ValueError:  # not the main thread: no handlers, no stopping
+        pass
+
+    def stopped() -> int | None:
+        with contextlib.suppress(BlockingIOError):
+            while data := reader.recv(512):
+                seen.extend(n for n in data if n in (signal.SIGINT, signal.SIGTERM))
+        return seen[0] if seen else None
+
+    try:
+        yield stopped
     finally:
+        if old_fd is not None:
+            signal.set_wakeup_fd(old_fd)
         for s, handler in previous.items():
             signal.signal(s, handler)
+        reader.close()
+        writer.close()
 
 
 def run_one(loaded: Any, config: Any, request: Any) -> tuple[Any, int | None]:
@@ -181,20 +200,18 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
     console.err.print(f"lecture directory {parent}", soft_wrap=True, markup=False)
 
     entries, stopped = [], None
-    with stop_requests() as stop, progress() as bar:
+    with stop_requests() as stop_signal, progress() as bar:
         task = bar.add_task("", total=len(steps))
         for i, (loaded, config, request) in enumerate(steps, 1):
-            if stop:
-                break
             bar.update(task, description=f"{loaded.name} ({i}/{len(steps)})")
             request.out = parent
             entry, signum = run_one(loaded, config, request)
             entries.append(entry)
             bar.console.print(line(i, len(steps), entry), soft_wrap=True)
             bar.advance(task)
-            if signum is not None:
-                stop.setdefault("signum", signum)
-        stopped = stop.get("signum")
+            stopped = stop_signal() or signum
+            if stopped is not None:
+                break
 
     notes = []
     if stopped is not None:

@@ -174,6 +174,15 @@ def test_bad_input_is_one_line_exit_2_and_no_directory(invoke, tmp_path, args, m
     assert not (tmp_path / "lecture").exists()
 
 
+def test_cuda_without_a_gpu_is_refused_before_anything_runs(invoke, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = invoke("lecture", "--device", "cuda", "--only", "init", "--out", str(tmp_path))
+    assert result.exit_code == 2 and "no CUDA device" in result.stderr and not (tmp_path / "lecture").exists()
+
+
 def test_report_refuses_what_is_not_a_run(invoke, tmp_path):
     (tmp_path / "empty").mkdir()
     for args in (["report", str(tmp_path / "missing")], ["report", str(tmp_path / "empty")], ["report"]):

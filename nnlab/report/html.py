@@ -62,8 +62,9 @@ def table(columns: list[str], rows: list[list[Any]], *, raw: tuple[int, ...] = (
 
 
 def held(counts: tuple[int, int]) -> str:
+    """"n/total", red when some did not hold."""
     n, total = counts
-    return "—" if not total else f"{n}/{total}"
+    return "—" if not total else f'<span class="{"ok" if n == total else "bad"}">{n}/{total}</span>'
 
 
 def overview(report: Report) -> str:

@@ -64,6 +64,7 @@ def select(only: tuple[str, ...], skip: tuple[str, ...]) -> list[str]:
 def plan(names: list[str], options: dict[str, Any], quick: bool, argv: list[str]) -> list[tuple[Any, Any, Any]]:
     """(loaded, config, request) for each experiment; every config resolved (and refused) before anything runs.
     The runner's `out` is set once the lecture's directory exists."""
+    from nnlab.core.device import resolve_device
     from nnlab.core.experiment import load
     from nnlab.core.runner import Request, build_config
 
@@ -73,6 +74,7 @@ def plan(names: list[str], options: dict[str, Any], quick: bool, argv: list[str]
         request = Request(name, dict(options), quick=quick, argv=argv)
         try:
             config = build_config(loaded, request)
+            resolve_device(config.device)  # --device cuda without one: refused before anything runs
         except UserError as exc:
             raise UserError(f"nnlab {name}: {exc}") from None
         steps.append((loaded, config, request))

@@ -152,8 +152,8 @@ def test_strict_turns_a_claim_that_did_not_hold_into_exit_code_1(stubs, invoke, 
     assert invoke("lecture", "--only", "init,activations", "--out", str(tmp_path / "a")).exit_code == 0
     result = invoke("lecture", "--only", "init", "--only", "activations", "--strict", "--out", str(tmp_path / "b"))
     assert result.exit_code == 1
-    page = (lecture_dir(tmp_path / "b") / "report.html").read_text()  # the report is still written
-    assert "1/2 of the lecture's claims held" in page
+    md = (lecture_dir(tmp_path / "b") / "report.md").read_text()  # the report is still written
+    assert "**1/2 of the lecture's claims held**" in md
     stubs["fail_claim"].clear()  # the setting that flips it back
     assert invoke("lecture", "--only", "init", "--strict", "--out", str(tmp_path / "c")).exit_code == 0
 

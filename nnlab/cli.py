@@ -21,6 +21,9 @@ from nnlab.registry import EXPERIMENTS, Experiment
 
 TOOLS = {
     "redraw": ("nnlab.tools.redraw", "redraw", "Redraw the plots of a finished run from its files."),
+    "lecture": ("nnlab.tools.lecture", "lecture",
+                "The whole lecture: every experiment in the lecture's order, one HTML/Markdown report."),
+    "report": ("nnlab.tools.report", "report", "Build the lecture's report (HTML, Markdown) from existing runs."),
     "doctor": ("nnlab.tools.doctor", "doctor",
                "Check this machine: versions, devices, data, disk, and a smoke training."),
 }

@@ -1,0 +1,101 @@
+"""report.md: the same content as report.html in GitHub-flavoured Markdown, for a code host.
+
+Images are relative links. A run inside the report's directory (a lecture) is linked where it is; the
+figures of a run elsewhere are copied into `figures/` first, so the report directory stands alone.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from nnlab.core.console import fmt
+from nnlab.core.sections import caption
+from nnlab.report.model import SUBTITLE, Entry, Report, format_seconds, relative_link
+
+
+def cell(value: Any) -> str:
+    text = value if isinstance(value, str) else fmt(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def table(columns: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def held(counts: tuple[int, int]) -> str:
+    n, total = counts
+    return "—" if not total else f"{n}/{total}"
+
+
+def claims_table(records: list[dict[str, Any]], with_source: bool) -> str:
+    columns = ["id", "claim", *(["source"] if with_source else []), "measured", "expected", "holds"]
+    rows = [[f"`{r.get('id', '')}`", str(r.get("claim", "")), *([str(r.get("source", ""))] if with_source else []),
+             fmt(r.get("measured")), str(r.get("expected", "")), "✓" if r.get("holds") else "✗"] for r in records]
+    return table(columns, rows)
+
+
+def inside(path: Path, base: Path) -> bool:
+    return path.resolve().is_relative_to(base.resolve())
+
+
+def figure_link(report: Report, entry: Entry, path: Path) -> str:
+    if not inside(path, report.out_dir):
+        copy = report.out_dir / "figures" / f"{entry.command}-{entry.path.name}" / path.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+        path = copy
+    return relative_link(path, report.out_dir)
+
+
+def overview(report: Report) -> list[str]:
+    c = report.counts()
+    rows = []
+    for sec, entries in report.sections():
+        k = report.counts(entries)
+        rows.append([sec.title, f"`{sec.command}`", ", ".join(dict.fromkeys(e.status for e in entries)),
+                     held(k["lecture"]), held(k["nnlab"]), held(k["checks"]),
+                     format_seconds(sum(e.elapsed_s or 0.0 for e in entries))])
+    return [
+        "## Overview", "",
+        f"**{held(c['lecture'])} of the lecture's claims held** · {held(c['nnlab'])} of nnlab's own claims · "
+        f"{held(c['checks'])} sanity checks · {report.finished()}", "",
+        table(["section", "command", "status", "lecture claims", "nnlab claims", "checks", "time"], rows), "",
+        *[f"**{n}**\n" for n in report.notes],
+        table(["about this report", ""], [[k, v] for k, v in report.environment()]), "",
+    ]
+
+
+def run_block(report: Report, entry: Entry) -> list[str]:
+    where = (f"[`{entry.path.name}`]({relative_link(entry.path, report.out_dir)}/)" if entry.path
+             else "no run directory (it failed before one was made)")
+    lines = [f"status **{entry.status}** · {format_seconds(entry.elapsed_s)} · run directory {where}", ""]
+    if entry.error:
+        lines += ["```text", entry.error, "```", ""]
+    for path in entry.figures:
+        text = caption(entry.command, path.name)
+        lines += [f"![{text}]({figure_link(report, entry, path)})", "", f"*{text}* ({path.name})", ""]
+    headline = entry.headline()
+    lines += ["#### Headline", "", f"*{headline}*" if isinstance(headline, str) else table(*headline), ""]
+    lines += ["#### Claims", "", claims_table(entry.claims, True) if entry.claims else "*no claims recorded*", ""]
+    if entry.checks:
+        lines += ["#### Sanity checks (identities, not claims)", "", claims_table(entry.checks, False), ""]
+    return lines
+
+
+def render(report: Report) -> str:
+    lines = [f"# {report.title}", "", SUBTITLE, ""]
+    lines += overview(report)
+    for n, (sec, entries) in enumerate(report.sections(), 1):
+        title_zh = f" ({sec.title_zh})" if sec.title_zh else ""
+        lines += [f'<a id="{sec.command}"></a>', "", f"## {n}. {sec.title}{title_zh} · `nnlab {sec.command}`", ""]
+        label = "the lecture, quoted" if sec.how == "quoted" else "the lecture, paraphrased"
+        lines += [f"> {sec.says} *({label})*", ">", f"> {sec.zh}" if sec.zh else ">", ""]
+        for i, entry in enumerate(entries):
+            if len(entries) > 1:
+                lines += [f"### Run {i + 1} of {len(entries)}", ""]
+            lines += run_block(report, entry)
+    return "\n".join(lines).rstrip() + "\n"

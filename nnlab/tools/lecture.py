@@ -1,0 +1,239 @@
+"""Every experiment's default recipe in the lecture's order, then one report of them all.
+
+\b
+  nnlab lecture                       the whole lecture (its defaults), report in outputs/lecture/<time>/
+  nnlab lecture --quick               seconds-long versions of each, for a smoke run
+  nnlab lecture --only init,optimize  some sections; --skip train-mnist leaves some out
+  nnlab lecture --quick --strict      exit code 1 when any claim or sanity check did not hold (CI)
+
+Each experiment runs in this process through the same runner as `nnlab <command>`, into its own run
+directory under outputs/lecture/<time>/<command>/. report.html there is one self-contained page (open it
+from anywhere, print it); report.md is the same for a code host. An experiment that fails is reported with
+its error and the others still run. Ctrl-C closes the current experiment as interrupted, stops, and still
+writes the report of what ran. Exit code: 0 when every experiment ran (completed or diverged), 1 when one
+failed (or, with --strict, a claim did not hold), 130 after Ctrl-C. `nnlab report DIR` redoes the report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nnlab.core.errors import UserError
+from nnlab.registry import EXPERIMENTS
+
+
+def names_from(values: tuple[str, ...], flag: str) -> list[str]:
+    """Comma-separated (or repeated) experiment names, each one registered."""
+    import difflib
+
+    from nnlab.core.sections import BY_COMMAND
+
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    for name in names:
+        if name in EXPERIMENTS:
+            continue
+        if name in BY_COMMAND:
+            raise UserError(f"{flag}: the lecture section {name!r} has no command in this nnlab yet")
+        close = difflib.get_close_matches(name, list(EXPERIMENTS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UserError(f"{flag}: unknown experiment {name!r}{hint}; experiments: {', '.join(EXPERIMENTS)}")
+    return names
+
+
+def select(only: tuple[str, ...], skip: tuple[str, ...]) -> list[str]:
+    """The experiments to run, in the lecture's order: every registered one unless --only/--skip say so."""
+    from nnlab.core.sections import lecture_order
+
+    names = lecture_order(EXPERIMENTS)
+    chosen, skipped = names_from(only, "--only"), names_from(skip, "--skip")
+    names = [n for n in names if (not chosen or n in chosen) and n not in skipped]
+    if not names:
+        raise UserError("--only and --skip leave no experiment to run")
+    return names
+
+
+def plan(names: list[str], options: dict[str, Any], quick: bool, argv: list[str]) -> list[tuple[Any, Any, Any]]:
+    """(loaded, config, request) for each experiment; every config resolved (and refused) before anything runs.
+    The runner's `out` is set once the lecture's directory exists."""
+    from nnlab.core.device import resolve_device
+    from nnlab.core.experiment import load
+    from nnlab.core.runner import Request, build_config
+
+    steps = []
+    for name in names:
+        loaded = load(name)
+        request = Request(name, dict(options), quick=quick, argv=argv)
+        try:
+            config = build_config(loaded, request)
+            resolve_device(config.device)  # --device cuda without one: refused before anything runs
+        except UserError as exc:
+            raise UserError(f"nnlab {name}: {exc}") from None
+        steps.append((loaded, config, request))
+    return steps
+
+
+@contextlib.contextmanager
+def stop_requests() -> Iterator[Callable[[], int | None]]:
+    """Yields `stopped()`: the first Ctrl-C/SIGTERM received so far, or None.
+
+    Between experiments a signal only asks the lecture to stop. During one, the runner's own handlers take
+    over: the experiment stops at its next safe point and is closed as interrupted, or, when it has none
+    left, completes. Either way the signal is seen here through a wakeup socket (Python writes every
+    handled signal's number to it, whichever handler runs), so the lecture stops after that experiment."""
+    seen: list[int] = []
+    previous: dict[int, Any] = {}
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    old_fd = None
+    try:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            previous[s] = signal.signal(s, lambda signum, frame: None)
+        old_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    except ValueError:  # not the main thread: no handlers, no stopping
+        pass
+
+    def stopped() -> int | None:
+        with contextlib.suppress(BlockingIOError):
+            while data := reader.recv(512):
+                seen.extend(n for n in data if n in (signal.SIGINT, signal.SIGTERM))
+        return seen[0] if seen else None
+
+    try:
+        yield stopped
+    finally:
+        if old_fd is not None:
+            signal.set_wakeup_fd(old_fd)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        reader.close()
+        writer.close()
+
+
+def run_one(loaded: Any, config: Any, request: Any) -> tuple[Any, int | None]:
+    """Run one experiment; (its report Entry, the signal that interrupted it or None). Never raises for the
+    experiment's own errors: a failure is an Entry with status failed and its error line."""
+    from nnlab.core.runner import RunInterrupted, execute_config
+    from nnlab.report import Entry, read_entry
+
+    try:
+        outcome = execute_config(loaded, config, request, report=False)
+        return read_entry(outcome.path), None
+    except RunInterrupted as exc:
+        return read_entry(exc.path), exc.signum
+    except KeyboardInterrupt:
+        entry = newest_run(Path(request.out), loaded.name)
+        return entry or Entry(loaded.name, None, "interrupted", "KeyboardInterrupt"), signal.SIGINT
+    except Exception as exc:  # closed as failed by the runner when its directory existed
+        entry = newest_run(Path(request.out), loaded.name)
+        return entry or Entry(loaded.name, None, "failed", f"{type(exc).__name__}: {exc}"), None
+
+
+def newest_run(parent: Path, command: str) -> Any:
+    from nnlab.report import read_entry
+
+    runs = sorted(p for p in (parent / command).glob("*") if p.is_dir() and not p.is_symlink()) \
+        if (parent / command).is_dir() else []
+    return read_entry(runs[-1]) if runs else None
+
+
+def progress() -> Any:
+    """One overall progress display on stderr (nested under each experiment's own bars: rich >= 14.1)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from nnlab.core import console
+
+    nested_ok = hasattr(console.err, "_live_stack")  # older rich refuses a second live display
+    return Progress(TextColumn("[bold]lecture[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console.err, disable=not (console.err.is_terminal and nested_ok))
+
+
+def line(i: int, n: int, entry: Any) -> str:
+    from rich.markup import escape
+
+    from nnlab.report.model import format_seconds
+
+    ok = entry.status in ("completed", "diverged")
+    held = sum(bool(c.get("holds")) for c in entry.claims)
+    text = (f"[{i}/{n}] {'[green]✓[/]' if ok else '[red]✗[/]'} {escape(entry.command)} {escape(entry.status)} · "
+            f"{held}/{len(entry.claims)} claims held · {format_seconds(entry.elapsed_s)}")
+    if entry.error:
+        text += f" · [red]{escape(entry.error)}[/]"
+    return text
+
+
+@click.command("lecture", help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--quick", is_flag=True, help="Each experiment's seconds-long --quick version.")
+@click.option("--only", multiple=True, metavar="A,B", help="Run only these experiments (comma-separated or "
+              "repeated).  [default: all]")
+@click.option("--skip", multiple=True, metavar="C,D", help="Leave these experiments out.  [default: none]")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+              help="Device for every experiment.  [default: each experiment's own (auto)]")
+@click.option("--seed", default=None, metavar="N", help="Seed for every experiment.  [default: each one's own (0)]")
+@click.option("--out", default="outputs", show_default=True, metavar="DIR",
+              help="The lecture goes to DIR/lecture/<time>/, one run directory per experiment inside.")
+@click.option("--strict", is_flag=True, help="Exit code 1 when any claim or sanity check did not hold "
+              "(the report is still written).")
+@click.pass_context
+def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[str, ...], device: str | None,
+            seed: str | None, out: str, strict: bool) -> int:
+    import datetime as dt
+
+    from nnlab.core import console
+    from nnlab.core.run import _point_latest, claim_directory
+    from nnlab.report import Report, write
+
+    argv = (ctx.obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
+    options = {k: v for k, v in (("device", device), ("seed", seed)) if v is not None}
+    steps = plan(select(only, skip), options, quick, argv)
+    if not out:
+        raise UserError("--out: give a directory")
+    started = time.perf_counter()
+    parent = claim_directory(out, "lecture", None, dt.datetime.now().astimezone())
+    console.err.print(f"lecture directory {parent}", soft_wrap=True, markup=False)
+
+    entries, stopped = [], None
+    with stop_requests() as stop_signal, progress() as bar:
+        task = bar.add_task("", total=len(steps))
+        for i, (loaded, config, request) in enumerate(steps, 1):
+            bar.update(task, description=f"{loaded.name} ({i}/{len(steps)})")
+            request.out = parent
+            entry, signum = run_one(loaded, config, request)
+            entries.append(entry)
+            bar.console.print(line(i, len(steps), entry), soft_wrap=True)
+            bar.advance(task)
+            stopped = stop_signal() or signum
+            if stopped is not None:
+                break
+
+    notes = []
+    if stopped is not None:
+        left = [loaded.name for loaded, _, _ in steps[len(entries):]]
+        notes.append(f"Stopped by {signal.Signals(stopped).name}" + (f"; not run: {', '.join(left)}" if left else ""))
+    report = Report("nnlab lecture" + (" --quick" if quick else ""), entries, parent,
+                    wall_s=time.perf_counter() - started, notes=notes,
+                    context=[("command", " ".join(argv)), ("directory", str(parent))])
+    html_path, md_path = write(report)
+    _point_latest(parent)
+    counts = report.counts()
+    console.out.print(f"claims held: lecture {counts['lecture'][0]}/{counts['lecture'][1]} · nnlab "
+                      f"{counts['nnlab'][0]}/{counts['nnlab'][1]} · checks {counts['checks'][0]}/{counts['checks'][1]}")
+    console.out.print(str(html_path), soft_wrap=True, markup=False)
+    console.out.print(str(md_path), soft_wrap=True, markup=False)
+    if stopped is not None:
+        return 128 + stopped
+    if not report.all_ran():
+        return 1
+    if strict and (counts["claims"][0] < counts["claims"][1] or counts["checks"][0] < counts["checks"][1]):
+        console.err.print("--strict: not every claim held", markup=False)
+        return 1
+    return 0

@@ -1,0 +1,315 @@
+"""nnlab lecture and nnlab report: every registered experiment in the lecture's order, failures and Ctrl-C
+reported without stopping the others, --strict, and the report checked in a real (headless) browser."""
+
+from __future__ import annotations
+
+import html
+import importlib
+import json
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nnlab.cli import cli
+from nnlab.core.claims import claim
+from nnlab.core.sections import ORDER, SECTIONS, lecture_order
+from nnlab.registry import EXPERIMENTS
+
+NINE = ("activations", "approx", "modules", "init", "backprop", "optimize", "regularize", "attention", "train-mnist")
+
+
+def lecture_dir(out: Path) -> Path:
+    (path,) = [p for p in (out / "lecture").iterdir() if not p.is_symlink()]
+    return path
+
+
+def sections_in(page: str) -> list[str]:
+    return re.findall(r'<section class="lecture-section" id="[^"]+" data-command="([^"]+)"', page)
+
+
+def run_status(page: str, command: str) -> str:
+    return re.search(rf'<div class="run" data-command="{re.escape(command)}" data-status="(\w+)"', page).group(1)
+
+
+# -- the lecture's sections ---------------------------------------------------------------------------------
+def test_sections_are_the_lecture_in_order_with_one_sentence_each():
+    assert ORDER == NINE
+    for s in SECTIONS:
+        assert s.how in ("quoted", "paraphrased")
+        assert s.says.endswith(".") and s.says.count(". ") == 0, f"{s.command}: one sentence"
+        assert s.zh, f"{s.command}: the lecture's words it quotes or paraphrases"
+    assert lecture_order(["train-mnist", "zzz", "init", "activations"]) == ["activations", "init", "train-mnist", "zzz"]
+
+
+# -- the lecture over stub experiments (fast: no torch, no real plots) ---------------------------------------
+def tiny_png(path: Path) -> Path:
+    """A valid 1x1 PNG, written without matplotlib."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0\xff\0\0"))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.fixture
+def stubs(monkeypatch):
+    """Every registered experiment replaced by a stub that makes a real run directory with one claim and one
+    figure. `stubs[name]` = a function of `rec` run first (raise to fail, signal to interrupt);
+    `stubs["fail_claim"]` = names whose claim does not hold."""
+    behaviour: dict = {"fail_claim": set()}
+    for name, exp in EXPERIMENTS.items():
+        module, plots = importlib.import_module(exp.module), importlib.import_module(exp.plots)
+
+        def run(config, rec, name=name):
+            if name in behaviour:
+                behaviour[name](rec)
+            rec.log({"step": 0, "value": 1.0})
+            return {"value": 1.5, "claims": [claim(f"{name}.stub", f"{name} stub claim", 1.5, "> 1",
+                                                   name not in behaviour["fail_claim"])]}
+
+        monkeypatch.setattr(module, "run", run)
+        monkeypatch.setattr(module, "headline", lambda summary: (["value"], [[summary["value"]]]))
+        monkeypatch.setattr(plots, "draw", lambda summary, metrics, plots_dir: [tiny_png(plots_dir / "stub.png")])
+    return behaviour
+
+
+def test_lecture_runs_every_registered_experiment_in_the_lectures_order(stubs, invoke, tmp_path):
+    result = invoke("lecture", "--quick", "--seed", "3", "--out", str(tmp_path))
+    assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
+    parent = lecture_dir(tmp_path)
+    assert {p.name for p in parent.iterdir() if p.is_dir()} == set(EXPERIMENTS)  # one run directory each
+    page = (parent / "report.html").read_text()
+    expected = [c for c in NINE if c in EXPERIMENTS] + [c for c in EXPERIMENTS if c not in NINE]
+    assert sections_in(page) == expected and set(expected) == set(EXPERIMENTS)
+    for s in SECTIONS:
+        assert (html.escape(s.says) in page) == (s.command in EXPERIMENTS)
+    for name in EXPERIMENTS:
+        (run,) = [p for p in (parent / name).iterdir() if not p.is_symlink()]
+        meta = json.loads((run / "meta.json").read_text())
+        assert meta["status"] == "completed" and meta["seed"] == 3 and meta["argv"][:2] == ["nnlab", "lecture"]
+        assert f"{name}.stub" in page and f"{name}.stub" in (parent / "report.md").read_text()
+    assert str(parent / "report.html") in result.output
+    assert f"{len(EXPERIMENTS)}/{len(EXPERIMENTS)} runs finished" in page
+
+
+def test_a_failing_experiment_is_reported_and_the_others_still_run(stubs, invoke, tmp_path):
+    def boom(rec):
+        raise RuntimeError("forced failure for the test")
+
+    stubs["init"] = boom
+    result = invoke("lecture", "--quick", "--out", str(tmp_path))
+    assert result.exit_code == 1  # not everything ran
+    parent = lecture_dir(tmp_path)
+    page, md = (parent / "report.html").read_text(), (parent / "report.md").read_text()
+    assert run_status(page, "init") == "failed"
+    assert "RuntimeError: forced failure for the test" in page and "RuntimeError: forced failure for the test" in md
+    assert all(run_status(page, n) == "completed" for n in EXPERIMENTS if n != "init")
+    assert "init failed" in result.stderr
+
+
+def test_ctrl_c_closes_the_current_experiment_stops_and_still_reports(stubs, invoke, tmp_path):
+    order = lecture_order(EXPERIMENTS)
+    first, second, rest = order[0], order[1], order[2:]
+
+    def ctrl_c(rec):
+        os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends; the runner turns it into a stop request
+        rec.check_stop()
+
+    stubs[second] = ctrl_c
+    result = invoke("lecture", "--out", str(tmp_path))
+    assert result.exit_code == 130
+    parent = lecture_dir(tmp_path)
+    page = (parent / "report.html").read_text()
+    assert sections_in(page) == [first, second]
+    assert run_status(page, first) == "completed" and run_status(page, second) == "interrupted"
+    assert f"not run: {', '.join(rest)}" in page
+    assert not any((parent / n).exists() for n in rest)
+
+
+def test_ctrl_c_in_an_experiment_without_a_safe_point_stops_the_lecture_after_it(stubs, invoke, tmp_path):
+    order = lecture_order(EXPERIMENTS)
+    stubs[order[0]] = lambda rec: os.kill(os.getpid(), signal.SIGTERM)  # and the stub never checks for it
+    result = invoke("lecture", "--out", str(tmp_path))
+    assert result.exit_code == 128 + signal.SIGTERM
+    page = (lecture_dir(tmp_path) / "report.html").read_text()
+    assert sections_in(page) == order[:1] and run_status(page, order[0]) == "completed"
+    assert f"Stopped by SIGTERM; not run: {', '.join(order[1:])}" in page
+
+
+def test_strict_turns_a_claim_that_did_not_hold_into_exit_code_1(stubs, invoke, tmp_path):
+    stubs["fail_claim"].add("init")
+    assert invoke("lecture", "--only", "init,activations", "--out", str(tmp_path / "a")).exit_code == 0
+    result = invoke("lecture", "--only", "init", "--only", "activations", "--strict", "--out", str(tmp_path / "b"))
+    assert result.exit_code == 1
+    md = (lecture_dir(tmp_path / "b") / "report.md").read_text()  # the report is still written
+    assert "**1/2 of the lecture's claims held**" in md
+    stubs["fail_claim"].clear()  # the setting that flips it back
+    assert invoke("lecture", "--only", "init", "--strict", "--out", str(tmp_path / "c")).exit_code == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--only", "inti"], "did you mean 'init'"),
+    (["--skip", "nope"], "unknown experiment 'nope'"),
+    (["--only", "init", "--skip", "init"], "leave no experiment"),
+    (["--seed", "-1"], "seed"),
+    (["--seed", "x"], "seed"),
+    (["--device", "tpu"], "tpu"),
+])
+def test_bad_input_is_one_line_exit_2_and_no_directory(invoke, tmp_path, args, message):
+    result = invoke("lecture", *args, "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error:") and len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr
+    assert not (tmp_path / "lecture").exists()
+
+
+def test_cuda_without_a_gpu_is_refused_before_anything_runs(invoke, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = invoke("lecture", "--device", "cuda", "--only", "init", "--out", str(tmp_path))
+    assert result.exit_code == 2 and "no CUDA device" in result.stderr and not (tmp_path / "lecture").exists()
+
+
+def test_report_refuses_what_is_not_a_run(invoke, tmp_path):
+    (tmp_path / "empty").mkdir()
+    for args in (["report", str(tmp_path / "missing")], ["report", str(tmp_path / "empty")], ["report"]):
+        result = invoke(*args, "--out", str(tmp_path / "r"))
+        assert result.exit_code == 2 and result.stderr.startswith("Error:"), args
+    assert not (tmp_path / "r").exists()
+
+
+# -- real runs: init and activations --quick through the lecture, approx forced to fail -----------------------
+@pytest.fixture(scope="module")
+def quick_lecture(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lecture")
+    with pytest.MonkeyPatch.context() as mp:
+        def boom(config, rec):
+            raise RuntimeError("approx forced to fail")
+
+        mp.setattr(importlib.import_module(EXPERIMENTS["approx"].module), "run", boom)
+        result = CliRunner().invoke(cli, ["lecture", "--quick", "--only", "init,activations,approx", "--out", str(out)])
+    return result, lecture_dir(out)
+
+
+@pytest.mark.slow
+def test_quick_lecture_runs_for_real_and_reports_the_failure(quick_lecture):
+    result, parent = quick_lecture
+    assert result.exit_code == 1, result.stderr
+    page, md = (parent / "report.html").read_text(), (parent / "report.md").read_text()
+    assert sections_in(page) == ["activations", "approx", "init"]
+    assert run_status(page, "init") == run_status(page, "activations") == "completed"
+    assert run_status(page, "approx") == "failed" and "RuntimeError: approx forced to fail" in page
+    for claim_id in ("init.xavier-keeps-spread", "activations.sigmoid-derivative-max"):
+        assert claim_id in page and claim_id in md
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert len(links) == 6 and all((parent / link).is_file() for link in links)  # relative, and they resolve
+    assert page.count("data:image/png;base64,") == 6
+
+
+@pytest.mark.slow
+def test_report_on_two_existing_runs(quick_lecture, invoke, tmp_path):
+    _, parent = quick_lecture
+    runs = [next(p for p in (parent / name).iterdir() if not p.is_symlink()) for name in ("init", "activations")]
+    result = invoke("report", *map(str, runs), "--out", str(tmp_path / "rep"))
+    assert result.exit_code == 0, result.stderr
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert sections_in(page) == ["activations", "init"]  # the lecture's order, not the given one
+    assert page.count("data:image/png;base64,") == 6 and "init.xavier-keeps-spread" in page
+    md = (tmp_path / "rep" / "report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert len(links) == 6  # copied next to the report, so its directory stands alone
+    assert all(link.startswith("figures/") and (tmp_path / "rep" / link).is_file() for link in links)
+    # A whole lecture directory: its runs, failed one included; an existing report is not overwritten.
+    result = invoke("report", str(parent), "--out", str(tmp_path / "again"))
+    assert result.exit_code == 0 and sections_in((tmp_path / "again" / "report.html").read_text()) == [
+        "activations", "approx", "init"]
+    assert invoke("report", str(parent), "--out", str(tmp_path / "again")).exit_code == 2
+
+
+# -- the report in a real browser -----------------------------------------------------------------------------
+CHECK = """<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:;
+  style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<script>
+const problems = [];
+addEventListener("error", e => problems.push("error: " + (e.message || (e.target.outerHTML || "").slice(0, 80))), true);
+addEventListener("securitypolicyviolation", e => problems.push("request: " + e.blockedURI));
+for (const k of ["error", "warn"]) {
+  const f = console[k];
+  console[k] = (...a) => { problems.push(k + ": " + a.join(" ")); f.apply(console, a); };
+}
+addEventListener("load", () => document.documentElement.setAttribute("data-check", JSON.stringify({
+  images: [...document.images].map(i => i.naturalWidth),
+  requests: performance.getEntriesByType("resource").map(r => r.name),
+  sections: [...document.querySelectorAll("section.lecture-section")].map(s => s.dataset.command),
+  problems })));
+</script>"""
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if path := shutil.which(name):
+            return path
+    if os.environ.get("CI") == "true":
+        pytest.fail("no Chromium found: CI must install it (.ci/run: apt-get install chromium)")
+    pytest.skip("no Chromium here (apt-get install chromium); in CI this test fails instead")
+
+
+def open_in_browser(report: Path, work: Path) -> dict:
+    """Load `report` in headless Chromium with a tiny injected check (a strict CSP that reports any request,
+    error and console listeners); save a screenshot and a PDF print of it into `work`; return the findings."""
+    page = report.read_text(encoding="utf-8")
+    checked = work / "checked.html"  # the injected page renders exactly as the report (no visible change)
+    checked.write_text(page.replace("<head>", "<head>" + CHECK, 1), encoding="utf-8")
+    argv = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+            f"--user-data-dir={work / 'profile'}", "--window-size=1200,1600", "--no-pdf-header-footer",
+            f"--screenshot={work / 'report.png'}", f"--print-to-pdf={work / 'report.pdf'}", "--dump-dom",
+            checked.as_uri()]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    found = re.search(r'data-check="([^"]*)"', proc.stdout)
+    assert found, f"the page's check did not run: {proc.stderr[-2000:]}"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def assert_renders(report: Path, work: Path, sections: list[str], n_images: int) -> None:
+    seen = open_in_browser(report, work)
+    assert len(seen["images"]) == n_images and all(w > 0 for w in seen["images"]), f"image not decoded: {seen}"
+    assert seen["problems"] == [], seen["problems"]
+    assert seen["requests"] == [], seen["requests"]
+    assert seen["sections"] == sections
+
+
+@pytest.mark.slow
+def test_the_report_renders_in_a_browser_offline_and_prints(quick_lecture, tmp_path):
+    _, parent = quick_lecture
+    page = (parent / "report.html").read_text()
+    for outside in ("http:", "https:", "<script", "<link", "@import", "url(", "src=\"/", "src=\"file"):
+        assert outside not in page, outside  # nothing to fetch: the page stands alone
+    assert "@media print" in page and "break-inside: avoid" in page
+    assert_renders(parent / "report.html", tmp_path, ["activations", "approx", "init"], 6)
+    assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pdf = (tmp_path / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 3
+
+
+@pytest.mark.slow
+def test_the_browser_check_catches_a_corrupt_figure(quick_lecture, tmp_path):
+    _, parent = quick_lecture
+    page = (parent / "report.html").read_text()
+    start = page.index("data:image/png;base64,") + len("data:image/png;base64,")
+    broken = tmp_path / "broken.html"
+    broken.write_text(page[:start] + "AAAAAAAAAAAAAAAA" + page[start + 16:])  # the PNG signature, gone
+    with pytest.raises(AssertionError, match="image not decoded"):
+        assert_renders(broken, tmp_path, ["activations", "approx", "init"], 6)

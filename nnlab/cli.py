@@ -19,7 +19,13 @@ from nnlab import __version__
 from nnlab.core.errors import UserError
 from nnlab.registry import EXPERIMENTS, Experiment
 
-TOOLS = {"redraw": ("nnlab.tools.redraw", "redraw", "Redraw the plots of a finished run from its files.")}
+TOOLS = {
+    "redraw": ("nnlab.tools.redraw", "redraw", "Redraw the plots of a finished run from its files."),
+    "sweep": ("nnlab.tools.sweep", "sweep", "A command over a grid of settings x seeds: mean, spread, claims held."),
+    "compare": ("nnlab.tools.compare", "compare", "Put runs side by side: differing config, headline numbers, curves."),
+    "runs": ("nnlab.tools.runs", "runs", "List runs, newest first: status, time, tag, headline number."),
+    "export": ("nnlab.tools.export", "export", "Export a run's metrics and figures to TensorBoard event files."),
+}
 
 
 class NnlabGroup(click.Group):

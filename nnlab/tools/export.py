@@ -6,7 +6,7 @@
     tensorboard --logdir outputs        # the viewer: pip install tensorboard
 
 Every numeric field of metrics.jsonl becomes a scalar at its step (tag `<field>/<series>`, the series
-named by the line's text fields: loss/method=gd), the headline numbers become `headline/...` scalars,
+named by the line's text fields: loss/method_gd), the headline numbers become `headline/...` scalars,
 the figures in plots/ become images and the claims a text table. The event files are written with
 tensorboardX (protobuf only, no TensorFlow); default DIR: RUN_DIR/tensorboard.
 """
@@ -52,7 +52,7 @@ def write_run(writer: Any, run: dict[str, Any], run_dir: Path) -> dict[str, int]
     for i, record in enumerate(run["metrics"]):
         step = record.get("step", i)
         step = int(step) if finite(step) else i
-        group = group_of(record)
+        group = group_of(record, sep="/", eq="_")  # TensorBoard tags keep only [A-Za-z0-9_./-]
         for key, value in record.items():
             if key in AXES or not is_number(value):
                 continue

@@ -38,8 +38,9 @@ def runs(command: str | None, out: str, limit: int | None, debug: bool) -> None:
     if not root.is_dir():
         raise UserError(f"--out {out}: no such directory")
     rows = find(root, [command] if command else known)
-    rows.sort(key=lambda r: r["sort"], reverse=True)
+    rows.sort(key=lambda r: r["sort"], reverse=True)  # start time, then (same second) when meta.json was written
     shown = rows[:limit] if limit else rows
+    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -52,8 +53,10 @@ def runs(command: str | None, out: str, limit: int | None, debug: bool) -> None:
         cells = [f"{r['command']}/{r['name']}", r["status"], r["started"], r["took"], *([r["tag"]] if tags else []),
                  r["headline"], r["claims"]]
         table.add_row(*(escape(str(v)) for v in cells))
-    console.out.print(table)
-    console.out.print(f"{len(shown)} of {len(rows)} runs")
+    # Piped or captured: wide lines, one per run, rather than a table folded to 80 columns.
+    out = console.out if console.out.is_terminal else Console(width=250, highlight=False)
+    out.print(table)
+    out.print(f"{len(shown)} of {len(rows)} runs")
 
 
 def find(root: Path, commands: list[str]) -> list[dict[str, Any]]:
@@ -75,7 +78,7 @@ def find(root: Path, commands: list[str]) -> list[dict[str, Any]]:
             started = (meta.get("started") or "")[5:16].replace("T", " ")  # MM-DD HH:MM
             rows.append({"command": command, "name": path.name, "status": meta.get("status", "?"), "started": started,
                          "took": _duration(meta.get("elapsed_s")), "tag": tag_of(path), "headline": headline,
-                         "claims": claims, "sort": meta.get("started") or ""})
+                         "claims": claims, "sort": (meta.get("started") or "", (path / "meta.json").stat().st_mtime)})
     return rows
 
 
@@ -98,8 +101,9 @@ def describe(path: Path, meta: dict[str, Any]) -> tuple[str, str]:
     claims = f"{sum(held.values())}/{len(held)}" if held else ""
     config = _config_keys(path)
     for name, value in numbers(command, summary).items():
-        column = name.rpartition("/")[2]
-        if value is not None and column not in config:  # `lr` is a setting, not a result
+        label, _, column = name.rpartition("/")
+        # `lr` is a setting, not a result; so is a number that repeats the row's label (init's w = scale)
+        if value is not None and column not in config and label.rpartition("=")[2] != f"{value:g}":
             return f"{name} {fmt(value)}", claims
     return (summary.get("error") or "")[:60], claims
 

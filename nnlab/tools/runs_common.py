@@ -20,9 +20,9 @@ def tag_of(run_dir: Path) -> str:
     return run_dir.name[STAMP + 1:]
 
 
-def group_of(record: dict[str, Any]) -> str:
+def group_of(record: dict[str, Any], sep: str = ", ", eq: str = "=") -> str:
     """The text fields of a metrics line name the series it belongs to (method=gd, scale=0.05)."""
-    return ", ".join(f"{k}={v}" for k, v in record.items() if isinstance(v, str))
+    return sep.join(f"{k}{eq}{v}" for k, v in record.items() if isinstance(v, str))
 
 
 def metric_names(metrics: list[dict[str, Any]]) -> list[str]:

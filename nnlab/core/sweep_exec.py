@@ -38,6 +38,9 @@ ID_FILE = ".sweep-id"          # in the sweep directory; a task that cannot read
 MAX_ARCHIVE = 256 * 2**20      # bytes: a bigger run directory stays on the machine it ran on
 DONE = ("completed", "diverged")  # statuses whose numbers count (a diverged run is a result)
 
+# In a pool worker: set once Ctrl-C reached it; tasks already queued to it are then not started.
+_worker = {"in_pool": False, "stop": False, "busy": False}
+
 
 @dataclass(frozen=True)
 class Task:
@@ -75,6 +78,8 @@ def run_point(task: Task) -> dict[str, Any]:
     from nnlab.core import console, headline
     from nnlab.core.runner import Request, RunInterrupted, execute
 
+    if _worker["stop"]:
+        return interrupted_record(task, "cancelled before it started")
     shared = _sees(task)
     out = Path(task.sweep_dir) if shared else Path(tempfile.mkdtemp(prefix="nnlab-sweep-"))
     record: dict[str, Any] = {"index": task.index, "point": task.point, "seed": task.seed, "status": "failed",
@@ -86,7 +91,11 @@ def run_point(task: Task) -> dict[str, Any]:
     quiet, console.err.quiet = console.err.quiet, True  # no progress bars from inside a sweep
     try:
         with _threads(task.threads):
-            outcome = execute(request, report=False)
+            _worker["busy"] = True
+            try:
+                outcome = execute(request, report=False)
+            finally:
+                _worker["busy"] = False
     except RunInterrupted:
         record.update(status="interrupted", error="interrupted")
     except KeyboardInterrupt:  # Ray's cancel of a running task, outside the run's own signal handling
@@ -100,6 +109,8 @@ def run_point(task: Task) -> dict[str, Any]:
     finally:
         console.err.quiet = quiet
     record["elapsed_s"] = round(time.perf_counter() - started, 3)
+    if record["status"] == "interrupted" and _worker["in_pool"]:
+        _worker["stop"] = True  # the pool may have queued more tasks to this worker: do not start them
     path = _find_run(out, task.command, task.tag)
     if path is not None:
         record["path"] = str(path.relative_to(out))
@@ -198,12 +209,21 @@ class SerialExecutor:
         pass
 
 
+def _stop_worker(signum: int, frame: Any) -> None:
+    """Ctrl-C in a pool worker outside a run's own handler: no new runs; one being set up (imports, data
+    checks, before its directory exists) stops now."""
+    _worker["stop"] = True
+    if _worker["busy"]:
+        raise KeyboardInterrupt
+
+
 def _init_worker(threads: int) -> None:
-    """A pool worker: its own process group (the driver forwards Ctrl-C once), SIGINT ignored between runs
-    (a run installs its own handler), BLAS/OpenMP threads limited before torch is imported."""
+    """A pool worker: its own process group (the driver forwards Ctrl-C once); Ctrl-C between runs marks it
+    stopped (a run installs its own handler), BLAS/OpenMP threads limited before torch is imported."""
     if hasattr(os, "setpgrp"):
         os.setpgrp()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker["in_pool"] = True
+    signal.signal(signal.SIGINT, _stop_worker)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
 

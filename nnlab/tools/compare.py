@@ -20,7 +20,8 @@ import click
 from nnlab.core.errors import UserError
 
 
-@click.command("compare", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.command("compare", help=__doc__,
+               context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.argument("run_dirs", nargs=-1, metavar="RUN_DIR...", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--metric", "-m", metavar="M", help="The metrics.jsonl field to overlay.  [default: the first one "
                                                   "every run logged]")

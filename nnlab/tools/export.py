@@ -21,7 +21,8 @@ import click
 from nnlab.core.errors import UserError
 
 
-@click.command("export", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.command("export", help=__doc__,
+               context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--to", "target", type=click.Choice(["tensorboard"]), required=True, help="The format.")
 @click.option("--logdir", type=click.Path(path_type=Path), metavar="DIR",

@@ -22,7 +22,7 @@ from nnlab.core.errors import UserError
 TOOL_DIRS = ("sweep", "compare")
 
 
-@click.command("runs", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.command("runs", help=__doc__, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.argument("command", required=False)
 @click.option("--out", default="outputs", show_default=True, metavar="DIR", help="Where the runs are.")
 @click.option("--limit", "-n", type=click.IntRange(1), metavar="N", help="Only the newest N.")

@@ -36,7 +36,7 @@ from nnlab.core.errors import UserError
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110, "ignore_unknown_options": True}
 
 
-@click.command("sweep", context_settings=CONTEXT)
+@click.command("sweep", context_settings=CONTEXT, help=__doc__)
 @click.argument("command", required=False)
 @click.option("--grid", "grids", multiple=True, metavar="KEY=V1,V2,...",
               help="A config key and its values (repeatable; the grid is every combination). "
@@ -62,7 +62,9 @@ def sweep(ctx: click.Context, command: str | None, grids: tuple[str, ...], seeds
           out: str, tag: str | None, resume: str | None, debug: bool, options: tuple[str, ...]) -> None:
     from nnlab.core.device import available_cores
     from nnlab.core.experiment import load
+    from nnlab.core.run import check_tag
 
+    check_tag(tag)
     given = {"--grid": grids, "--recipe": recipe, "--quick": quick, "--set": set_pairs, "COMMAND OPTIONS": options,
              "--seeds": seeds if ctx.get_parameter_source("seeds").name != "DEFAULT" else None}
     if resume is not None:

@@ -113,6 +113,7 @@ def draw(summary: dict[str, Any], plots_dir: Path) -> list[Path]:
     """One figure per (swept key, headline column): a line per row label (and per value of the other swept
     keys), mean over seeds with one-std error bars, against the key's values."""
     from nnlab.core import plotting
+    from nnlab.tools.runs_common import wants_log
 
     points = summary["points"]
     names = list(dict.fromkeys(n for p in points for n in p["headline"]))
@@ -125,7 +126,7 @@ def draw(summary: dict[str, Any], plots_dir: Path) -> list[Path]:
         others = [k for k in summary["grid"] if k != key]
         for column in (c for c in columns if c != slug(key)):  # not lr against lr
             fig, axes = plotting.subplots(figsize=(6.4, 4.2))
-            ax, drawn = axes[0][0], 0
+            ax, drawn, ys = axes[0][0], 0, []
             for name in (n for n in names if n.rpartition("/")[2] == column):
                 groups: dict[str, list[dict[str, Any]]] = {}
                 for p in points:
@@ -138,6 +139,7 @@ def draw(summary: dict[str, Any], plots_dir: Path) -> list[Path]:
                         continue
                     x = [sx if numeric else ticks.index(value_text(sx)) for sx, _ in series]
                     y = [s["mean"] for _, s in series]
+                    ys += [s["min"] for _, s in series]
                     err = [s["std"] or 0.0 for _, s in series]
                     row = name.rpartition("/")[0]
                     ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=", ".join(t for t in (row, label) if t))
@@ -151,6 +153,8 @@ def draw(summary: dict[str, Any], plots_dir: Path) -> list[Path]:
                     ax.set_xscale("log")
             else:
                 ax.set_xticks(range(len(ticks)), ticks)
+            if wants_log(ys):  # losses that span orders of magnitude (one point diverged)
+                ax.set_yscale("log")
             ax.set_xlabel(key)
             ax.set_ylabel(column.replace("_", " "))
             seeds = len(summary["seeds"])

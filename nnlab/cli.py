@@ -26,6 +26,10 @@ TOOLS = {
     "report": ("nnlab.tools.report", "report", "Build the lecture's report (HTML, Markdown) from existing runs."),
     "doctor": ("nnlab.tools.doctor", "doctor",
                "Check this machine: versions, devices, data, disk, and a smoke training."),
+    "sweep": ("nnlab.tools.sweep", "sweep", "A command over a grid of settings x seeds: mean, spread, claims held."),
+    "compare": ("nnlab.tools.compare", "compare", "Put runs side by side: differing config, headline numbers, curves."),
+    "runs": ("nnlab.tools.runs", "runs", "List runs, newest first: status, time, tag, headline number."),
+    "export": ("nnlab.tools.export", "export", "Export a run's metrics and figures to TensorBoard event files."),
 }
 
 

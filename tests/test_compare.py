@@ -1,0 +1,97 @@
+"""nnlab compare, nnlab runs, nnlab export: tools that read finished runs."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def two_init_runs(tmp_path_factory):
+    """Two quick init runs that differ only in the weight scale (small width: seconds)."""
+    from nnlab.api import run
+
+    out = tmp_path_factory.mktemp("runs")
+    a = run("init", quick=True, out=out, scale=["0.05"], width=64, tag="big")
+    b = run("init", quick=True, out=out, scale=["0.01"], width=64)
+    return out, a, b
+
+
+def test_compare_two_init_runs_writes_the_overlay_and_the_differing_keys(invoke, tmp_path, two_init_runs):
+    _, a, b = two_init_runs
+    out = tmp_path / "out"
+    result = invoke("compare", str(a.path), str(b.path), "--metric", "std", "--out", str(out))
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    (path,) = list((out / "compare").iterdir())
+    plot = path / "plots" / "std.png"
+    assert plot.is_file() and plot.stat().st_size > 10_000
+    summary = json.loads((path / "summary.json").read_text())
+    assert summary["config_differs"] == {"scale": [["0.05"], ["0.01"]]}  # width, depth, seed... are the same
+    assert summary["headline"]["0.05/std_last"][0] == pytest.approx(
+        a.summary["layers"][-1]["std"] if isinstance(a.summary["layers"], list) else None)
+    assert summary["headline"]["0.05/std_last"][1] is None  # b has no 0.05 row
+    assert json.loads((path / "meta.json").read_text())["command"] == "compare"
+    assert "scale" in result.output
+
+
+def test_compare_refuses_one_run_and_an_unknown_metric(invoke, tmp_path, two_init_runs):
+    _, a, b = two_init_runs
+    for args, message in ([str(a.path)], "at least two"), ([str(a.path), str(b.path), "--metric", "nope"],
+                                                            "--metric nope: not logged by every run"):
+        result = invoke("compare", *args, "--out", str(tmp_path / "out"))
+        assert result.exit_code == 2 and result.stderr.startswith("Error:") and message in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_runs_lists_newest_first_with_status_tag_and_headline(invoke, two_init_runs):
+    out, a, b = two_init_runs
+    result = invoke("runs", "init", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    lines = result.output.splitlines()
+    first = next(i for i, line in enumerate(lines) if a.path.name in line)
+    second = next(i for i, line in enumerate(lines) if b.path.name in line)
+    assert second < first  # b started after a
+    assert "big" in lines[first] and "completed" in lines[first]
+    assert "0.05/pre_std_L1" in lines[first]  # a headline number, not w (which repeats the scale)
+    assert "2 of 2 runs" in result.output
+    bad = invoke("runs", "nope", "--out", str(out))
+    assert bad.exit_code == 2 and "unknown command 'nope'" in bad.stderr
+
+
+def read_events(logdir: Path) -> list:
+    """Parse TensorBoard event files (TFRecord: length, crc, Event protobuf, crc) without tensorboard."""
+    from tensorboardX.proto import event_pb2
+
+    events = []
+    for path in sorted(logdir.glob("events.out.tfevents.*")):
+        data, i = path.read_bytes(), 0
+        while i < len(data):
+            (n,) = struct.unpack("<Q", data[i:i + 8])
+            event = event_pb2.Event()
+            event.ParseFromString(data[i + 12:i + 12 + n])
+            events.append(event)
+            i += 12 + n + 4
+    return events
+
+
+def test_export_to_tensorboard_writes_readable_scalars_and_images(invoke, tmp_path, two_init_runs):
+    pytest.importorskip("tensorboardX", reason="the nnlab[tensorboard] extra is not installed (CI installs it)")
+    _, a, _ = two_init_runs
+    logdir = tmp_path / "tb"
+    result = invoke("export", str(a.path), "--to", "tensorboard", "--logdir", str(logdir))
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    scalars, images = {}, set()
+    for event in read_events(logdir):
+        for value in event.summary.value:
+            if value.HasField("image"):
+                images.add(value.tag)
+            elif value.HasField("simple_value") or value.simple_value:
+                scalars[(value.tag, event.step)] = value.simple_value
+    for record in a.metrics:  # every logged number is there, at its step, under <field>/<series>
+        assert scalars[(f"std/scale_{record['scale']}", record["step"])] == pytest.approx(record["std"], rel=1e-6)
+    assert images == {f"plots/{p.stem}" for p in a.figures} and images
+    again = invoke("export", str(a.path), "--to", "tensorboard", "--logdir", str(logdir))
+    assert again.exit_code == 2 and "already has event files" in again.stderr

@@ -27,6 +27,8 @@ EXPERIMENTS: dict[str, Experiment] = {
                    "Universal approximation: error of width-D two-layer networks vs D and d, with baselines."),
         Experiment("activations", "nnlab.experiments.activations", "ActivationsConfig", "nnlab.plots.activations",
                    "Activation functions, their derivatives, saturation and the vanishing product of derivatives."),
+        Experiment("regularize", "nnlab.experiments.regularize", "RegularizeConfig", "nnlab.plots.regularize",
+                   "Overfitting and its cures: L2, L1, elastic net, dropout; gaps, lambda U, sparsity, ensembles."),
         # New commands: one Experiment(...) entry each, inserted above this line.
     ]
 }

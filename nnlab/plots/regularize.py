@@ -1,0 +1,143 @@
+"""Figures of `nnlab regularize`, drawn from summary.json alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnlab.core import plotting
+
+COLORS = {"none": "C3", "l2": "C0", "l1": "C2", "elastic": "C4", "dropout": "C1"}
+
+
+def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+    settings = summary["settings"]
+    paths = [curves(settings, plots_dir / "curves.png"), histograms(settings, plots_dir / "weights.png")]
+    if any(res["sweep"] for res in settings.values()):
+        paths.append(lambda_sweep(settings, plots_dir / "lambda.png"))
+    if "regression" in settings:
+        paths.append(fits(settings["regression"], plots_dir / "fits.png"))
+    if any("ensemble" in res for res in settings.values()):
+        paths.append(ensemble(settings, plots_dir / "dropout.png"))
+    return paths
+
+
+def _label(method: str, best: dict[str, Any], keep_prob: float | None = None) -> str:
+    if method in ("l2", "l1", "elastic"):
+        return f"{method} (lambda {best['lam']:g})"
+    return method
+
+
+def curves(settings: dict[str, Any], path: Path) -> Path:
+    """Train (dashed) against test (solid) loss per method at its best lambda: the overfitting gap."""
+    methods = max((list(r["curves"]) for r in settings.values()), key=len)
+    fig, axes = plotting.subplots(len(settings), len(methods), figsize=(2.9 * len(methods), 2.7 * len(settings)),
+                                  sharey="row")
+    for i, (setting, res) in enumerate(settings.items()):
+        for j, method in enumerate(methods):
+            ax = axes[i, j]
+            c = res["curves"].get(method)
+            if c is None:
+                ax.axis("off")
+                continue
+            for key, style in (("train_loss", "--"), ("test_loss", "-")):
+                arr = np.asarray(c[key], dtype=float)  # (evaluated epochs, replicates)
+                ax.plot(c["epochs"], arr.mean(1), style, color=COLORS[method], label=key.split("_")[0])
+                if arr.shape[1] > 1:
+                    ax.fill_between(c["epochs"], arr.min(1), arr.max(1), color=COLORS[method], alpha=0.15)
+            ax.set(xscale="log", yscale="log", title=f"{setting}: {_label(method, res['best'][method])}",
+                   xlabel="epoch")
+            ax.title.set_fontsize(8)
+            ax.legend(fontsize=7)
+        axes[i, 0].set_ylabel("MSE" if res["task"] == "regression" else "cross-entropy")
+    fig.suptitle("Train (dashed) vs test (solid) loss: mean over seeds, band = min..max")
+    return plotting.save(fig, path)
+
+
+def lambda_sweep(settings: dict[str, Any], path: Path) -> Path:
+    """Validation (dotted) and test (solid) error against lambda per penalty: the U; none and dropout flat."""
+    fig, axes = plotting.subplots(1, len(settings), figsize=(5.2 * len(settings), 3.8))
+    for i, (setting, res) in enumerate(settings.items()):
+        ax = axes[0, i]
+        for method, sw in res["sweep"].items():
+            test = np.array([s["mean"] for s in sw["test_error"]])
+            sd = np.array([s["sd"] for s in sw["test_error"]])
+            ax.errorbar(sw["lams"], test, yerr=sd, fmt="o-", color=COLORS[method], label=f"{method} test", capsize=2)
+            ax.plot(sw["lams"], [s["mean"] for s in sw["val_error"]], ":", color=COLORS[method], label=f"{method} val")
+            ax.plot([res["best"][method]["lam"]], [res["best"][method]["test_error"]["mean"]], "*", ms=12,
+                    color=COLORS[method])
+        for method in ("none", "dropout"):
+            if method in res["best"]:
+                ax.axhline(res["best"][method]["test_error"]["mean"], color=COLORS[method], lw=1, ls="--",
+                           label=f"{method} test")
+        ylabel = "test MSE" if res["task"] == "regression" else "test error (1 - accuracy)"
+        ax.set(xscale="log", yscale="log", xlabel="lambda", ylabel=ylabel, title=f"{setting}: error vs lambda "
+               "(* = chosen on validation)")
+        ax.legend(fontsize=7)
+    return plotting.save(fig, path)
+
+
+def histograms(settings: dict[str, Any], path: Path) -> Path:
+    """Weights per method at its best lambda (seed 0), log counts; the share exactly 0 in each title."""
+    methods = max((list(r["histograms"]) for r in settings.values()), key=len)
+    fig, axes = plotting.subplots(len(settings), len(methods), figsize=(2.9 * len(methods), 2.6 * len(settings)))
+    for i, (setting, res) in enumerate(settings.items()):
+        for j, method in enumerate(methods):
+            ax = axes[i, j]
+            h = res["histograms"].get(method)
+            if h is None:
+                ax.axis("off")
+                continue
+            ax.stairs(np.maximum(h["counts"], 0.5), h["edges"], fill=True, color=COLORS[method], baseline=0.5)
+            ax.set(yscale="log", xlabel="weight", title=f"{setting}: {_label(method, res['best'][method])}\n"
+                   f"{h['zeros'] / h['total']:.1%} exactly 0")
+            ax.title.set_fontsize(8)
+        axes[i, 0].set_ylabel("count")
+    return plotting.save(fig, path)
+
+
+def fits(res: dict[str, Any], path: Path) -> Path:
+    """The classic picture: noisy points, the true curve, and each method's fit (seed 0)."""
+    f = res["fits"]
+    fig, axes = plotting.subplots(1, 1, figsize=(6.5, 4.2))
+    ax = axes[0, 0]
+    ax.plot(f["x"], f["truth"], "k-", lw=2, alpha=0.4, label="sin(pi x)")
+    ax.plot(*f["train"], "ko", ms=5, label=f"{len(f['train'][0])} training points")
+    for method, pred in f["pred"].items():
+        ax.plot(f["x"], pred, color=COLORS[method], label=_label(method, res["best"][method]))
+    lo, hi = min(f["train"][1]), max(f["train"][1])
+    pad = hi - lo
+    ax.set(ylim=(lo - 0.6 * pad, hi + 0.6 * pad), xlabel="x", ylabel="y", title="Regression fits (seed 0)")
+    ax.legend(fontsize=7)
+    return plotting.save(fig, path)
+
+
+def ensemble(settings: dict[str, Any], path: Path) -> Path:
+    """Dropout's ensemble reading: the test-time network against the mean of sampled thinned networks."""
+    fig, axes = plotting.subplots(1, len(settings), figsize=(4.6 * len(settings), 3.4))
+    for i, (setting, res) in enumerate(settings.items()):
+        ax = axes[0, i]
+        en = res.get("ensemble")
+        if en is None:
+            ax.axis("off")
+            continue
+        if res["task"] == "classification":
+            keys = [("acc_one_thinned", "one thinned"), ("acc_ensemble", f"mean of {en['samples']}"),
+                    ("acc_deterministic", "test-time net")]
+            ylabel = "test accuracy"
+        else:
+            keys = [("rel_rms_diff_one_thinned", "one thinned"), ("rel_rms_diff", f"mean of {en['samples']}")]
+            ylabel = "rms difference from test-time net / its std"
+        for x, (key, label) in enumerate(keys):
+            vals = en[key]["values"]
+            ax.bar(x, np.mean(vals), color=f"C{x}", alpha=0.6)
+            ax.plot([x] * len(vals), vals, "k.", ms=6)
+            ax.text(x, np.mean(vals), f"{np.mean(vals):.4g}", ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(range(len(keys)), [k[1] for k in keys], fontsize=8)
+        if res["task"] == "classification":
+            lo = min(min(en[k]["values"]) for k, _ in keys)
+            ax.set_ylim(max(0.0, lo - 0.05), 1.0)
+        ax.set(ylabel=ylabel, title=f"{setting}: dropout as an ensemble (dots = seeds)")
+    return plotting.save(fig, path)

@@ -71,9 +71,13 @@ class Stack:
         return self
 
     def _drop(self, h, masks_from):
+        """Dropout on the networks that use it: masks are drawn only for those (most networks keep p = 1)."""
         if masks_from is None or not self.dropout_any:
             return h
-        return regularizers.dropout(h, self.keep, masks_from)
+        idx = (self.keep.view(-1) < 1).nonzero().view(-1)
+        if len(idx) == h.shape[0]:
+            return regularizers.dropout(h, self.keep, masks_from)
+        return h.index_copy(0, idx, regularizers.dropout(h[idx], self.keep[idx], masks_from))
 
     def first(self, X):
         """The first hidden layer sigma(X W_1 + b_1), before its dropout (X itself with no hidden layer).
@@ -106,13 +110,14 @@ class Stack:
         for p in (*self.W, *self.b):
             p.grad = None
         loss.backward()
+        smooth, absolute = bool((self.c2 > 0).any()), bool((self.c1 > 0).any())  # skip what no network uses
         with torch.no_grad():
             for W in self.W:
-                g = W.grad + self.c2 * regularizers.l2_grad(W)
-                if self.l1_step == "subgradient":
+                g = W.grad + self.c2 * regularizers.l2_grad(W) if smooth else W.grad
+                if absolute and self.l1_step == "subgradient":
                     g = g + self.c1 * regularizers.l1_grad(W)
                 W -= lr * g
-                if self.l1_step == "prox":
+                if absolute and self.l1_step == "prox":
                     W.copy_(regularizers.soft_threshold(W, lr * self.c1))
             for b in self.b:
                 b -= lr * b.grad

@@ -130,7 +130,7 @@ def ensemble(settings: dict[str, Any], path: Path) -> Path:
         else:
             keys = [("rel_rms_diff_one_thinned", "one thinned"), ("rel_rms_diff", f"mean of {en['samples']}")]
             ylabel = "rms difference from test-time net / its std"
-        for x, (key, label) in enumerate(keys):
+        for x, (key, _) in enumerate(keys):
             vals = en[key]["values"]
             ax.bar(x, np.mean(vals), color=f"C{x}", alpha=0.6)
             ax.plot([x] * len(vals), vals, "k.", ms=6)

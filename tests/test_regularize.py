@@ -11,7 +11,7 @@ from nnlab.core.claims import by_id
 from nnlab.experiments.regularize_analysis import choose_lambdas, claims, stats
 from nnlab.experiments.regularize_train import eval_epochs, legendre_features
 
-# A short regression-only run: 2 seeds, two lambdas (seconds).
+# A short regression-only run: 2 seeds, two lambdas, 1500 full-batch steps (about 5 s of CPU).
 REG = ["regularize", "--setting", "regression", "--seeds", "2", "--lam", "1e-3", "--lam", "1e-2",
        "--reg-epochs", "1500", "--eval-points", "12", "--mc-samples", "50", "--threads", "1"]
 

@@ -6,9 +6,11 @@ Two settings, each trained for every method and lambda on several seeds (the rep
 but the settings; within a replicate all methods share data, initial weights and minibatch order):
 
 \b
-  regression  15 noisy points of sin(pi x), Legendre features P_1..P_10 into a 64-unit tanh network
-  mnist       1,000 real training images, a 128-128 ReLU MLP; lambda chosen on a validation split
-              carved from the other training images; the test set (all 10,000) reported once
+  regression  15 noisy points of sin(pi x), Legendre features P_1..P_10 into a 64-unit tanh network,
+              2000 full-batch steps
+  mnist       1,000 real training images, a 64-64 ReLU MLP, 30 epochs of minibatches of 50;
+              lambda chosen on a validation split carved from the other training images; the test
+              set (all 10,000 images) reported once
 
 Training is (stochastic) proximal gradient descent: the gradient of J and of the squared part of R,
 then soft thresholding for the |theta| part, so L1's zeros are exact (`--l1-step subgradient` uses
@@ -19,7 +21,7 @@ against the average of --mc-samples sampled thinned networks.
 \b
     nnlab regularize                                  both settings, every method, the default lambda grids
     nnlab regularize --setting mnist --method l1 --method l2 --lam 1e-4 --lam 1e-3 --lam 1e-2
-    nnlab regularize --setting regression --keep-prob 0.8 --epochs 5000
+    nnlab regularize --setting regression --keep-prob 0.8 --reg-epochs 5000
     nnlab regularize --recipe recipes/regularize-mnist.yaml
 
 Losses: mean squared error (regression), cross-entropy (mnist); the gap is test loss - train loss
@@ -38,8 +40,9 @@ SETTINGS = ["regression", "mnist"]
 METHODS = ["none", "l2", "l1", "elastic", "dropout"]
 # Per-setting defaults for the keys whose default is 0 / empty.
 DEFAULTS = {
-    "regression": {"train_size": 15, "val_size": 100, "lam": [1e-4, 1e-3, 1e-2, 1e-1], "batch_size": 50000},
-    "mnist": {"train_size": 1000, "val_size": 1000, "lam": [1e-4, 1e-3, 1e-2, 1e-1], "batch_size": 50},
+    "regression": {"train_size": 15, "val_size": 100, "lam": [1e-4, 1e-3, 1e-2, 1e-1], "batch_size": 50000,
+                   "lr": 0.3},
+    "mnist": {"train_size": 1000, "val_size": 1000, "lam": [1e-4, 1e-3, 1e-2, 1e-1], "batch_size": 50, "lr": 0.1},
 }
 MNIST_TRAIN = 60000
 MAX_BYTES = 4 * 2**30  # weights, gradients and a working copy of every network: refuse beyond this
@@ -73,12 +76,13 @@ class RegularizeConfig(ExperimentConfig):
                             low=0, high=50000)
     val_size: int = param(0, "Validation examples for choosing lambda (0: 100 points / 1000 images).",
                           low=0, high=50000)
-    epochs: int = param(0, "Passes over the training set for every setting (0: --reg-epochs and --mnist-epochs).",
+    epochs: int = param(0, "Passes over the training set, for every setting (0: --reg-epochs, --mnist-epochs).",
                         low=0, high=100000)
-    reg_epochs: int = param(3000, "Regression: epochs (full-batch steps) when --epochs is 0.", low=1, high=100000)
+    reg_epochs: int = param(2000, "Regression: epochs (full-batch steps) when --epochs is 0.", low=1, high=100000)
     mnist_epochs: int = param(30, "MNIST: epochs when --epochs is 0.", low=1, high=100000)
     seeds: int = param(3, "Replicates (seeds) per method and lambda: the spreads in the claims.", low=1, high=10)
-    lr: float = param(0.1, "Learning rate eta of the proximal gradient steps.", low=0.0, low_open=True, high=10.0)
+    lr: float = param(0.0, "Learning rate eta of the proximal gradient steps (0: 0.3 for regression, 0.1 for "
+                      "mnist).", low=0.0, high=10.0)
     batch_size: int = param(0, "Examples per step (0: the full batch for regression, 50 for mnist).", low=0,
                             high=50000)
     degree: int = param(10, "Regression: Legendre features P_1(x) .. P_degree(x).", low=1, high=50)
@@ -86,10 +90,10 @@ class RegularizeConfig(ExperimentConfig):
                                   "polynomial features (dropout then drops features).", low=1, high=4096)
     noise: float = param(0.2, "Regression: std of the noise on y = sin(pi x).", low=0.0, high=10.0)
     test_points: int = param(1000, "Regression: test points per replicate.", low=1, high=100000)
-    hidden: list[int] = param([128, 128], "MNIST: hidden layer sizes (ReLU).", low=1, high=4096)
+    hidden: list[int] = param([64, 64], "MNIST: hidden layer sizes (ReLU).", low=1, high=4096)
     test_curve_size: int = param(2000, "MNIST: test images used for the per-epoch curves (the final numbers use "
                                  "all 10,000).", low=1, high=10000)
-    eval_points: int = param(20, "How many epochs (geometrically spaced) are evaluated for the curves.",
+    eval_points: int = param(12, "How many epochs (geometrically spaced) are evaluated for the curves.",
                              low=2, high=1000)
     mc_samples: int = param(100, "Thinned networks sampled for dropout's Monte Carlo ensemble.", low=1,
                             high=10000)
@@ -120,7 +124,7 @@ class RegularizeConfig(ExperimentConfig):
                                 "or smaller layers")
 
     # -- resolved values ---------------------------------------------------------------------------------
-    def size(self, setting: str, key: str) -> int:
+    def size(self, setting: str, key: str) -> Any:
         return getattr(self, key) or DEFAULTS[setting][key]
 
     def epochs_of(self, setting: str) -> int:

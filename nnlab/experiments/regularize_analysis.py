@@ -49,7 +49,7 @@ def run_setting(config: Any, setting: str, epochs: int, rec: Any) -> dict[str, A
     data = (T.regression_data if setting == "regression" else T.mnist_data)(config_view(config, setting), R)
     members = [m for r in range(R) for m in config.members_of(r, setting)]
     bs = config.size(setting, "batch_size")
-    out = T.train(config_view(config, setting), setting, data, members, epochs, rec, config.lr, bs)
+    out = T.train(config_view(config, setting), setting, data, members, epochs, rec, config.size(setting, "lr"), bs)
     stack, task, reps = out["stack"], data["task"], out["reps"]
 
     if data["X_final"] is not None:

@@ -76,10 +76,9 @@ def test_one_thinned_network_is_not_the_ensemble(invoke):
 
 
 def test_dropout_spellings_agree(invoke, tmp_path):
-    a = invoke("regularize", "--quick", "--setting", "regression", "--method", "dropout", "--keep-prob", "0.8",
-               out=tmp_path / "a")
-    b = invoke("regularize", "--quick", "--setting", "regression", "--method", "dropout", "--dropout", "0.2",
-               out=tmp_path / "b")
+    args = ["regularize", "--quick", "--setting", "regression", "--method", "dropout", "--reg-epochs", "100"]
+    a = invoke(*args, "--keep-prob", "0.8", out=tmp_path / "a")
+    b = invoke(*args, "--dropout", "0.2", out=tmp_path / "b")
     assert a.exit_code == b.exit_code == 0
     sa, sb = a.summary("regularize"), b.summary("regularize")
     assert sa["keep_prob"] == pytest.approx(0.8) and sb["keep_prob"] == pytest.approx(0.8)
@@ -87,7 +86,7 @@ def test_dropout_spellings_agree(invoke, tmp_path):
 
 
 def test_same_seed_same_summary(invoke, tmp_path):
-    args = ["regularize", "--quick", "--setting", "regression"]
+    args = ["regularize", "--quick", "--setting", "regression", "--reg-epochs", "100"]
     a, b = invoke(*args, out=tmp_path / "a"), invoke(*args, out=tmp_path / "b")
     c = invoke(*args, "--seed", "1", out=tmp_path / "c")
     sa, sb, sc = (r.summary("regularize") for r in (a, b, c))
@@ -159,3 +158,15 @@ def test_claims_fail_on_contrary_numbers():
                           "best": {"none": best(0.2, 0.0), "l2": best(0.3, 0.0), "l1": best(0.25, 0.0)}}}
     out = by_id(claims(res, Cfg()))
     assert not any(c["holds"] for c in out.values()), out
+
+
+def test_divergence_is_a_result_not_a_crash(invoke):
+    """lr 10 blows the regression network up: the run ends 'diverged' with its plots, claims not holding."""
+    result = invoke("regularize", "--setting", "regression", "--method", "none", "--method", "l2", "--method",
+                    "dropout", "--lam", "0.01", "--lr", "10", "--reg-epochs", "50", "--seeds", "1", "--threads", "1")
+    assert result.exit_code == 0, result.stderr
+    summary = result.summary("regularize")
+    assert summary["status"] == "diverged" and summary["settings"]["regression"]["diverged_at"] is not None
+    assert not by_id(summary["claims"])["regularize.gap-grows"]["holds"]
+    (run_dir,) = result.runs("regularize")
+    assert len(list((run_dir / "plots").glob("*.png"))) == 5

@@ -151,10 +151,12 @@ def sweep(rows: list[dict[str, Any]], lams: list[float]) -> dict[str, Any]:
 
 
 def histogram(w: np.ndarray) -> dict[str, Any]:
-    """Counts of the weights in HIST_BINS symmetric bins, and how many are exactly 0."""
-    top = float(np.abs(w).max()) if w.size and np.isfinite(w).all() and np.abs(w).max() > 0 else 1.0
+    """Counts of the weights in HIST_BINS symmetric bins, and how many are exactly 0 (non-finite ones left out)."""
+    total = int(w.size)
+    w = w[np.isfinite(w)]
+    top = float(np.abs(w).max()) if w.size and np.abs(w).max() > 0 else 1.0
     counts, edges = np.histogram(w, bins=HIST_BINS, range=(-top, top))
-    return {"edges": edges.tolist(), "counts": counts.tolist(), "zeros": int((w == 0).sum()), "total": int(w.size)}
+    return {"edges": edges.tolist(), "counts": counts.tolist(), "zeros": int((w == 0).sum()), "total": total}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -258,8 +260,8 @@ def claims(results: dict[str, dict[str, Any]], config: Any) -> list[dict[str, An
             measured[setting] = pm(res["gap_growth"])
             holds &= all(not math.isnan(v) and v >= GROWS for v in ratios)
         out.append(claim("regularize.gap-grows",
-            "Without regularization the train/test gap (test loss - train loss) grows during training "
-            "(overfitting); measured: final gap / gap at the epoch of lowest validation loss", measured,
+            "\"过拟合\" (overfitting): without regularization the train/test gap (test loss - train loss) grows "
+            "during training; measured: final gap / gap at the epoch of lowest validation loss", measured,
             f">= {GROWS} for every seed", holds))
     penalties = [m for m in PENALTIES if m in methods]
     if "none" in methods and penalties:
@@ -277,7 +279,8 @@ def claims(results: dict[str, dict[str, Any]], config: Any) -> list[dict[str, An
                 holds &= _ok(ratio) and ratio < NARROW
             measured[setting] = per
         out.append(claim("regularize.penalties-narrow-gap",
-            "J + lambda R: each penalty at its best lambda (chosen on validation) narrows the train/test gap; "
+            "\"过拟合：正则化 J(θ) = J(θ) + λR(θ)\" (L2, L1, elastic net): each penalty at its best lambda (chosen "
+            "on validation) narrows the train/test gap; "
             "measured: mean gap / mean unregularized gap over the seeds", measured, f"< {NARROW} for every penalty",
             holds))
     if "l1" in methods and "l2" in methods:
@@ -297,8 +300,9 @@ def claims(results: dict[str, dict[str, Any]], config: Any) -> list[dict[str, An
             measured[setting] = f"z {pm(ex['z'])}, relative error {ex['relative_error']['mean']:.2g}"
             holds &= all(_ok(z) and abs(z) < Z_MAX for z in ex["z"]["values"])
         out.append(check("regularize.dropout-expectation",
-            f"E[dropout(h)] = h with survivors scaled by 1/p (p = {config.p():g}): the sample mean of the masked "
-            "first hidden layer, standardized by its standard error", measured, f"|z| < {Z_MAX:g}", holds))
+            f"\"以概率 1 - p 随机删去该层的一些输出，并把其余输出乘以 1/p\" keeps E[dropout(h)] = h "
+            f"(p = {config.p():g}): the sample mean of the masked first hidden layer, standardized by its "
+            "standard error", measured, f"|z| < {Z_MAX:g}", holds))
         measured, holds = {}, True
         for setting, res in results.items():
             en = res["ensemble"]
@@ -313,8 +317,9 @@ def claims(results: dict[str, dict[str, Any]], config: Any) -> list[dict[str, An
                                      f"{en['rel_rms_diff_one_thinned']['mean']:.3g}")
                 holds &= all(_ok(v) and v < REL_DIFF for v in en["rel_rms_diff"]["values"])
         out.append(claim("regularize.dropout-ensemble",
-            f"Dropout trains an ensemble of thinned networks; the test-time network (no mask) approximates "
-            f"their average ({config.mc_samples} sampled thinned networks)", measured,
+            f"Dropout \"训练了多个模型\" (an ensemble of thinned networks) and is \"测试时保持不变\" (the identity at "
+            f"test time): the test-time network approximates the average of {config.mc_samples} sampled thinned "
+            "networks", measured,
             f"mnist: classes agree >= {AGREE}, accuracies within {ACC_DIFF}; regression: rms difference < "
             f"{REL_DIFF} x prediction std; every seed", holds))
     return out

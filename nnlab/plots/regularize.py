@@ -24,6 +24,19 @@ def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path
     return paths
 
 
+def _finite(values) -> np.ndarray:
+    """Values as floats, inf turned to NaN (matplotlib leaves NaN out; inf breaks log axes and limits)."""
+    arr = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(arr), arr, np.nan)
+
+
+def _log_where_possible(ax, values, axis: str = "y") -> None:
+    """Log scale when some value is positive and finite (a diverged run logs NaN/inf: linear then)."""
+    arr = np.asarray(values, dtype=float)
+    if np.any(np.isfinite(arr) & (arr > 0)):
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+
+
 def _label(method: str, best: dict[str, Any], keep_prob: float | None = None) -> str:
     if method in ("l2", "l1", "elastic"):
         return f"{method} (lambda {best['lam']:g})"
@@ -43,12 +56,12 @@ def curves(settings: dict[str, Any], path: Path) -> Path:
                 ax.axis("off")
                 continue
             for key, style in (("train_loss", "--"), ("test_loss", "-")):
-                arr = np.asarray(c[key], dtype=float)  # (evaluated epochs, replicates)
+                arr = _finite(c[key])  # (evaluated epochs, replicates)
                 ax.plot(c["epochs"], arr.mean(1), style, color=COLORS[method], label=key.split("_")[0])
                 if arr.shape[1] > 1:
                     ax.fill_between(c["epochs"], arr.min(1), arr.max(1), color=COLORS[method], alpha=0.15)
-            ax.set(xscale="log", yscale="log", title=f"{setting}: {_label(method, res['best'][method])}",
-                   xlabel="epoch")
+            _log_where_possible(ax, c["train_loss"] + c["test_loss"])
+            ax.set(xscale="log", title=f"{setting}: {_label(method, res['best'][method])}", xlabel="epoch")
             ax.title.set_fontsize(8)
             ax.legend(fontsize=7)
         axes[i, 0].set_ylabel("MSE" if res["task"] == "regression" else "cross-entropy")
@@ -62,18 +75,20 @@ def lambda_sweep(settings: dict[str, Any], path: Path) -> Path:
     for i, (setting, res) in enumerate(settings.items()):
         ax = axes[0, i]
         for method, sw in res["sweep"].items():
-            test = np.array([s["mean"] for s in sw["test_error"]])
-            sd = np.array([s["sd"] for s in sw["test_error"]])
+            test = _finite([s["mean"] for s in sw["test_error"]])
+            sd = _finite([s["sd"] for s in sw["test_error"]])
             ax.errorbar(sw["lams"], test, yerr=sd, fmt="o-", color=COLORS[method], label=f"{method} test", capsize=2)
-            ax.plot(sw["lams"], [s["mean"] for s in sw["val_error"]], ":", color=COLORS[method], label=f"{method} val")
-            ax.plot([res["best"][method]["lam"]], [res["best"][method]["test_error"]["mean"]], "*", ms=12,
+            ax.plot(sw["lams"], _finite([s["mean"] for s in sw["val_error"]]), ":", color=COLORS[method],
+                    label=f"{method} val")
+            ax.plot([res["best"][method]["lam"]], _finite([res["best"][method]["test_error"]["mean"]]), "*", ms=12,
                     color=COLORS[method])
         for method in ("none", "dropout"):
-            if method in res["best"]:
+            if method in res["best"] and np.isfinite(res["best"][method]["test_error"]["mean"]):
                 ax.axhline(res["best"][method]["test_error"]["mean"], color=COLORS[method], lw=1, ls="--",
                            label=f"{method} test")
         ylabel = "test MSE" if res["task"] == "regression" else "test error (1 - accuracy)"
-        ax.set(xscale="log", yscale="log", xlabel="lambda", ylabel=ylabel, title=f"{setting}: error vs lambda "
+        _log_where_possible(ax, [s["mean"] for sw in res["sweep"].values() for s in sw["test_error"]])
+        ax.set(xscale="log", xlabel="lambda", ylabel=ylabel, title=f"{setting}: error vs lambda "
                "(* = chosen on validation)")
         ax.legend(fontsize=7)
     return plotting.save(fig, path)
@@ -106,7 +121,7 @@ def fits(res: dict[str, Any], path: Path) -> Path:
     ax.plot(f["x"], f["truth"], "k-", lw=2, alpha=0.4, label="sin(pi x)")
     ax.plot(*f["train"], "ko", ms=5, label=f"{len(f['train'][0])} training points")
     for method, pred in f["pred"].items():
-        ax.plot(f["x"], pred, color=COLORS[method], label=_label(method, res["best"][method]))
+        ax.plot(f["x"], _finite(pred), color=COLORS[method], label=_label(method, res["best"][method]))
     lo, hi = min(f["train"][1]), max(f["train"][1])
     pad = hi - lo
     ax.set(ylim=(lo - 0.6 * pad, hi + 0.6 * pad), xlabel="x", ylabel="y", title="Regression fits (seed 0)")
@@ -131,13 +146,14 @@ def ensemble(settings: dict[str, Any], path: Path) -> Path:
             keys = [("rel_rms_diff_one_thinned", "one thinned"), ("rel_rms_diff", f"mean of {en['samples']}")]
             ylabel = "rms difference from test-time net / its std"
         for x, (key, _) in enumerate(keys):
-            vals = en[key]["values"]
-            ax.bar(x, np.mean(vals), color=f"C{x}", alpha=0.6)
+            vals = _finite(en[key]["values"])
+            mean = float(np.nanmean(vals)) if np.isfinite(vals).any() else 0.0
+            ax.bar(x, mean, color=f"C{x}", alpha=0.6)
             ax.plot([x] * len(vals), vals, "k.", ms=6)
-            ax.text(x, np.mean(vals), f"{np.mean(vals):.4g}", ha="center", va="bottom", fontsize=7)
+            ax.text(x, mean, f"{mean:.4g}", ha="center", va="bottom", fontsize=7)
         ax.set_xticks(range(len(keys)), [k[1] for k in keys], fontsize=8)
-        if res["task"] == "classification":
-            lo = min(min(en[k]["values"]) for k, _ in keys)
+        lo = np.nanmin([v for k, _ in keys for v in en[k]["values"]] + [np.inf])
+        if res["task"] == "classification" and np.isfinite(lo):
             ax.set_ylim(max(0.0, lo - 0.05), 1.0)
         ax.set(ylabel=ylabel, title=f"{setting}: dropout as an ensemble (dots = seeds)")
     return plotting.save(fig, path)

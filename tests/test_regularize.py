@@ -12,8 +12,9 @@ from nnlab.experiments.regularize_analysis import choose_lambdas, claims, stats
 from nnlab.experiments.regularize_train import eval_epochs, legendre_features
 
 # A short regression-only run: 2 seeds, two lambdas, 1500 full-batch steps (about 5 s of CPU).
-REG = ["regularize", "--setting", "regression", "--seeds", "2", "--lam", "1e-3", "--lam", "1e-2",
-       "--reg-epochs", "1500", "--eval-points", "12", "--mc-samples", "50", "--threads", "1"]
+SHORT = ["regularize", "--setting", "regression", "--seeds", "2", "--reg-epochs", "1500", "--eval-points", "12",
+         "--mc-samples", "50", "--threads", "1"]
+REG = [*SHORT, "--lam", "1e-3", "--lam", "1e-2"]
 
 
 def run(invoke, *args):
@@ -54,7 +55,7 @@ def test_regression_claims_hold_on_a_short_run(invoke):
 @pytest.mark.slow
 def test_settings_that_flip_the_claims(invoke):
     # Subgradient steps on |theta| leave no exact zeros; a negligible lambda narrows nothing.
-    _, c = run(invoke, *REG, "--l1-step", "subgradient", "--lam", "1e-7", "--method", "none", "--method", "l1",
+    _, c = run(invoke, *SHORT, "--l1-step", "subgradient", "--lam", "1e-7", "--method", "none", "--method", "l1",
                "--method", "l2")
     assert not c["regularize.l1-sparser"]["holds"]
     assert not c["regularize.penalties-narrow-gap"]["holds"]
@@ -134,7 +135,7 @@ def test_legendre_features_and_eval_epochs():
 
 
 def test_lambda_is_chosen_on_validation_not_test():
-    rows = [{"method": "l2", "lam": lam, "val_error": v, "test_error": t}
+    rows = [{"method": "l2", "lam": lam, "val_loss": v, "test_loss": t}
             for lam, v, t in [(0.1, 0.5, 0.1), (0.01, 0.2, 0.9), (0.001, 0.3, 0.2)]]
     assert choose_lambdas(rows) == {"l2": 0.01}
 
@@ -154,7 +155,8 @@ def test_claims_fail_on_contrary_numbers():
         return {"lam": 0.01, "gap": stats([gap]), "w_zero": stats([zero]), "w_small": stats([zero])}
 
     res = {"regression": {"task": "regression",
-                          "curves": {"none": {"train_loss": [[0.1], [0.1]], "test_loss": [[0.5], [0.3]]}},
+                          "curves": {"none": {"train_loss": [[0.1], [0.1]], "test_loss": [[0.5], [0.3]],
+                                              "val_loss": [[0.5], [0.3]]}},
                           "best": {"none": best(0.2, 0.0), "l2": best(0.3, 0.0), "l1": best(0.25, 0.0)}}}
     out = by_id(claims(res, Cfg()))
     assert not any(c["holds"] for c in out.values()), out

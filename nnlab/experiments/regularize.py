@@ -15,7 +15,7 @@ but the settings; within a replicate all methods share data, initial weights and
 Training is (stochastic) proximal gradient descent: the gradient of J and of the squared part of R,
 then soft thresholding for the |theta| part, so L1's zeros are exact (`--l1-step subgradient` uses
 sign(theta) instead). Biases are not penalized. Each penalty's best lambda is the one with the lowest
-mean validation error. Dropout's ensemble reading is measured: the deterministic network (test time)
+mean validation loss. Dropout's ensemble reading is measured: the deterministic network (test time)
 against the average of --mc-samples sampled thinned networks.
 
 \b

@@ -113,12 +113,16 @@ def config_view(config: Any, setting: str) -> Any:
 
 
 def choose_lambdas(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """Per penalty, the lambda with the lowest validation error averaged over the replicates (ties: smaller)."""
+    """Per penalty, the lambda with the lowest validation loss (the data term J) averaged over the replicates.
+
+    Loss, not accuracy: on 1,000 MNIST images the validation accuracy barely moves across small lambdas
+    (differences of a few images), while the loss the penalty trades against shows the U clearly.
+    """
     out = {}
     for method in PENALTIES:
         lams = sorted({r["lam"] for r in rows if r["method"] == method})
         if lams:
-            score = {lam: np.nanmean([r["val_error"] for r in rows if r["method"] == method and r["lam"] == lam])
+            score = {lam: np.nanmean([r["val_loss"] for r in rows if r["method"] == method and r["lam"] == lam])
                      for lam in lams}
             finite = [lam for lam in lams if math.isfinite(score[lam])]
             out[method] = min(finite, key=lambda lam: score[lam]) if finite else lams[0]
@@ -146,7 +150,8 @@ def sweep(rows: list[dict[str, Any]], lams: list[float]) -> dict[str, Any]:
         if any(r["method"] == method for r in rows):
             per = [[r for r in rows if r["method"] == method and r["lam"] == lam] for lam in lams]
             out[method] = {"lams": lams, **{key: [stats([r[key] for r in group]) for group in per]
-                                            for key in ("val_error", "test_error", "train_loss", "w_zero")}}
+                                            for key in ("val_loss", "test_loss", "val_error", "test_error",
+                                                        "train_loss", "w_zero")}}
     return out
 
 

@@ -70,27 +70,39 @@ def curves(settings: dict[str, Any], path: Path) -> Path:
 
 
 def lambda_sweep(settings: dict[str, Any], path: Path) -> Path:
-    """Validation (dotted) and test (solid) error against lambda per penalty: the U; none and dropout flat."""
-    fig, axes = plotting.subplots(1, len(settings), figsize=(5.2 * len(settings), 3.8))
+    """Validation (dotted) and test (solid) loss against lambda per penalty: the U (mnist: test error too).
+
+    None and dropout have no lambda: dashed lines. The star marks each penalty's lambda chosen on validation.
+    """
+    rows = [("loss", "test_loss", "val_loss")] + ([("error", "test_error", "val_error")]
+                                                   if any(r["task"] == "classification" for r in settings.values())
+                                                   else [])
+    fig, axes = plotting.subplots(len(rows), len(settings), figsize=(5.2 * len(settings), 3.6 * len(rows)))
     for i, (setting, res) in enumerate(settings.items()):
-        ax = axes[0, i]
-        for method, sw in res["sweep"].items():
-            test = _finite([s["mean"] for s in sw["test_error"]])
-            sd = _finite([s["sd"] for s in sw["test_error"]])
-            ax.errorbar(sw["lams"], test, yerr=sd, fmt="o-", color=COLORS[method], label=f"{method} test", capsize=2)
-            ax.plot(sw["lams"], _finite([s["mean"] for s in sw["val_error"]]), ":", color=COLORS[method],
-                    label=f"{method} val")
-            ax.plot([res["best"][method]["lam"]], _finite([res["best"][method]["test_error"]["mean"]]), "*", ms=12,
-                    color=COLORS[method])
-        for method in ("none", "dropout"):
-            if method in res["best"] and np.isfinite(res["best"][method]["test_error"]["mean"]):
-                ax.axhline(res["best"][method]["test_error"]["mean"], color=COLORS[method], lw=1, ls="--",
-                           label=f"{method} test")
-        ylabel = "test MSE" if res["task"] == "regression" else "test error (1 - accuracy)"
-        _log_where_possible(ax, [s["mean"] for sw in res["sweep"].values() for s in sw["test_error"]])
-        ax.set(xscale="log", xlabel="lambda", ylabel=ylabel, title=f"{setting}: error vs lambda "
-               "(* = chosen on validation)")
-        ax.legend(fontsize=7)
+        for j, (what, test_key, val_key) in enumerate(rows):
+            ax = axes[j, i]
+            if what == "error" and res["task"] != "classification":
+                ax.axis("off")
+                continue
+            for method, sw in res["sweep"].items():
+                test = _finite([s["mean"] for s in sw[test_key]])
+                sd = _finite([s["sd"] for s in sw[test_key]])
+                ax.errorbar(sw["lams"], test, yerr=sd, fmt="o-", color=COLORS[method], label=f"{method} test",
+                            capsize=2)
+                ax.plot(sw["lams"], _finite([s["mean"] for s in sw[val_key]]), ":", color=COLORS[method],
+                        label=f"{method} val")
+                best = res["best"][method]
+                ax.plot([best["lam"]], _finite([best[test_key]["mean"]]), "*", ms=12, color=COLORS[method])
+            for method in ("none", "dropout"):
+                if method in res["best"] and np.isfinite(res["best"][method][test_key]["mean"]):
+                    ax.axhline(res["best"][method][test_key]["mean"], color=COLORS[method], lw=1, ls="--",
+                               label=f"{method} test")
+            _log_where_possible(ax, [s["mean"] for sw in res["sweep"].values() for s in sw[test_key]])
+            ylabel = {"loss": "MSE" if res["task"] == "regression" else "cross-entropy",
+                      "error": "error (1 - accuracy)"}[what]
+            ax.set(xscale="log", xlabel="lambda", ylabel=ylabel,
+                   title=f"{setting}: {what} vs lambda (* = chosen on validation loss)")
+            ax.legend(fontsize=7)
     return plotting.save(fig, path)
 
 

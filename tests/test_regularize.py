@@ -24,6 +24,7 @@ def run(invoke, *args):
     return summary, by_id(summary["claims"] + summary["checks"])
 
 
+@pytest.mark.slow
 def test_quick_run_writes_every_figure_and_claim(invoke):
     result = invoke("regularize", "--quick")
     assert result.exit_code == 0, result.stderr
@@ -42,6 +43,7 @@ def test_quick_run_writes_every_figure_and_claim(invoke):
     assert {"train/loss", "test/loss", "test/acc", "weights/w_l2", "weights/w_small"} <= set(rows[-1])
 
 
+@pytest.mark.slow
 def test_regression_claims_hold_on_a_short_run(invoke):
     summary, c = run(invoke, *REG)
     for cid in ("regularize.gap-grows", "regularize.penalties-narrow-gap", "regularize.l1-sparser",
@@ -86,6 +88,7 @@ def test_dropout_spellings_agree(invoke, tmp_path):
     assert sa["settings"] == sb["settings"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_summary(invoke, tmp_path):
     args = ["regularize", "--quick", "--setting", "regression", "--reg-epochs", "100"]
     a, b = invoke(*args, out=tmp_path / "a"), invoke(*args, out=tmp_path / "b")

@@ -27,6 +27,8 @@ EXPERIMENTS: dict[str, Experiment] = {
                    "Back-propagation: the chain rule node by node vs torch, and the O(N) cost of a gradient."),
         Experiment("optimize", "nnlab.experiments.optimize", "OptimizeConfig", "nnlab.plots.optimize",
                    "Optimization: GD, SGD, momentum, AdaGrad, RMSProp, Adam paths on landscapes and MNIST."),
+        Experiment("regularize", "nnlab.experiments.regularize", "RegularizeConfig", "nnlab.plots.regularize",
+                   "Overfitting and its cures: L2, L1, elastic net, dropout; gaps, lambda U, sparsity, ensembles."),
         Experiment("attention", "nnlab.experiments.attention", "AttentionConfig", "nnlab.plots.attention",
                    "Attention: numpy vs torch, 1/sqrt(m) and the softmax, key-value lookup vs mean pooling, a ViT."),
         Experiment("train-mnist", "nnlab.experiments.train_mnist", "TrainMnistConfig", "nnlab.plots.train_mnist",

@@ -63,13 +63,16 @@ class RegularizeConfig(ExperimentConfig):
     method: list[str] = param(["all"], "Regularizers to compare: none, l2, l1, elastic, dropout, or all.",
                               choices=[*METHODS, "all"])
     lam: list[float] = param([], "Penalty weight lambda in J + lambda R; repeat for a sweep (each penalty's best "
-                             "is chosen on validation). Empty: 1e-4, 1e-3, 1e-2, 1e-1.", low=0.0, low_open=True)
+                             "is chosen on validation). Empty: 1e-4, 1e-3, 1e-2, 1e-1.", low=0.0, low_open=True,
+                             high=1e3)
     beta: float = param(10.0, "Elastic net: R = beta sum theta^2 + sum |theta| (10 makes both parts count for "
-                        "weights of a few hundredths).", low=0.0)
+                        "weights of a few hundredths).", low=0.0, high=1e6)
     keep_prob: float | None = param(None, "Dropout: the lecture's keep probability p (survivors scaled by 1/p). "
-                                    "null: 0.5 as on the slide, or 1 - --dropout.", check=_keep)
+                                    "null: 0.5 as on the slide, or 1 - --dropout.", check=_keep, low=0.0,
+                                    high=1.0)
     dropout: float | None = param(None, "Dropout: the probability 1 - p of DROPPING a unit (train-mnist's "
-                                  "convention). Give this or --keep-prob, not both.", check=_drop)
+                                  "convention). Give this or --keep-prob, not both.", check=_drop, low=0.0,
+                                  high=1.0)
     l1_step: str = param("prox", "How the |theta| part is stepped: prox (soft thresholding: exact zeros) or "
                          "subgradient (sign(theta): zeros are not exact).", choices=["prox", "subgradient"])
     train_size: int = param(0, "Training examples (0: 15 points for regression, 1000 images for mnist).",
@@ -99,7 +102,7 @@ class RegularizeConfig(ExperimentConfig):
                             high=10000)
     data_dir: str | None = param(None, "Folder with the four MNIST .gz files (null: $NNLAB_DATA_DIR, else the "
                                  "copy shipped with nnlab; missing files are downloaded).")
-    threads: int = param(0, "CPU threads for torch (0: every core this process may use).", low=0)
+    threads: int = param(0, "CPU threads for torch (0: every core this process may use).", low=0, high=1024)
 
     def validate(self) -> None:
         check_list("setting", self.setting, required=True)
@@ -155,6 +158,18 @@ class RegularizeConfig(ExperimentConfig):
 
 
 # Seconds: one seed, two lambdas, short training, small MNIST subsets.
+def memory_bytes(config: RegularizeConfig) -> int:
+    """The stacked networks with their gradients and momentum (what validate bounds), the MNIST images as
+    float32 on the device, and the interpreter with torch and numpy."""
+    networks = 0
+    for setting in config.setting:
+        sizes = [config.degree, *config.reg_hidden, 1] if setting == "regression" else [784, *config.hidden, 10]
+        params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+        networks += 4 * 4 * params * len(config.members_of(0, setting)) * config.seeds
+    data = 2 * 70_000 * 784 * 4 if "mnist" in config.setting else 0
+    return networks + data + 300 * 2**20
+
+
 QUICK = {"seeds": 1, "lam": [1e-3, 1e-2], "reg_epochs": 600, "mnist_epochs": 4, "val_size": 200, "hidden": [32],
          "test_curve_size": 500, "eval_points": 6, "mc_samples": 20, "test_points": 200, "threads": 1}
 

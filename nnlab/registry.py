@@ -27,6 +27,8 @@ EXPERIMENTS: dict[str, Experiment] = {
                    "Universal approximation: error of width-D two-layer networks vs D and d, with baselines."),
         Experiment("activations", "nnlab.experiments.activations", "ActivationsConfig", "nnlab.plots.activations",
                    "Activation functions, their derivatives, saturation and the vanishing product of derivatives."),
+        Experiment("modules", "nnlab.experiments.modules", "ModulesConfig", "nnlab.plots.modules",
+                   "Modules: LayerNorm invariance, residual = Euler, convolution and pooling, a U-Net denoiser."),
         # New commands: one Experiment(...) entry each, inserted above this line.
     ]
 }

@@ -61,9 +61,9 @@ def residual(s: dict[str, Any], path: Path) -> Path:
     ax = axes[0, 1]
     flow = np.array(s["flow_path"])
     ax.plot(flow[:, 0], flow[:, 1], "k-", lw=1.5, label="flow of dx/dt = f(x)")
-    for i, (blocks, end) in enumerate(s["net_outputs"].items()):
-        ax.plot([s["start"][0], end[0]], [s["start"][1], end[1]], ":", color=f"C{i}")
-        ax.plot(*end, "o", color=f"C{i}", label=f"output of L = {blocks} blocks")
+    for i, (blocks, states) in enumerate(s["net_paths"].items()):
+        states = np.array(states)
+        ax.plot(states[:, 0], states[:, 1], "o--", ms=4, color=f"C{i}", label=f"x_0 .. x_L, L = {blocks} blocks")
     ax.plot(*s["start"], "ks", label="input x_0")
     ax.set(xlabel="x_1", ylabel="x_2", title="one input, first two coordinates")
     ax.legend(fontsize=7)

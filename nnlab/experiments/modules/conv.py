@@ -75,7 +75,7 @@ def train_cnn(config, images: np.ndarray, labels: np.ndarray, test_x: np.ndarray
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
         rec.log({"step": step + 1, "section": "conv", "cnn_loss": losses[-1]})
     with torch.no_grad():
         pred = net(torch.from_numpy(test_x).float()[:, None]).argmax(1).numpy()

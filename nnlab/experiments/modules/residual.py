@@ -48,8 +48,11 @@ def euler_curve(config) -> dict[str, Any]:
         path.append(rk4(f, path[-1], 4, T=h))
     return {"blocks": blocks, "errors": errors, "slope": slope, "intercept": intercept, "fit_r2": r2,
             "flow_path": np.concatenate(path)[:, :2].round(6).tolist(),
-            "net_outputs": {str(L): residual_net(f, x0[:1], L, scheme=config.euler_scheme)[0, :2].tolist()
-                            for L in blocks[:4]},
+            # the states x_0 .. x_L of the first input through nets of the smallest L (the Euler polygons)
+            "net_paths": {str(L): np.concatenate([x0[:1]] + [residual_net(f, x0[:1], l + 1, T=(l + 1) / L,
+                                                                         scheme=config.euler_scheme)
+                                                            for l in range(L)])[:, :2].round(6).tolist()
+                          for L in blocks[:3]},
             "start": x0[0, :2].tolist()}
 
 

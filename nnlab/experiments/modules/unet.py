@@ -83,7 +83,7 @@ def train_one(config, skips: bool, seed_key: int, train, test_clean, test_noisy,
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
         if (step + 1) % 10 == 0 or step + 1 == config.unet_steps:
             rec.log({"step": step + 1, "section": "unet", "network": kind, "seed_index": seed_key, "loss": losses[-1]})
     with torch.no_grad():

@@ -75,9 +75,9 @@ class ModulesConfig(ExperimentConfig):
     kernel_size: int = param(5, "conv: kernel size of the learned filters (odd, at most 27).", low=1)
     pool_size: int = param(2, "conv: pooling window k (stride k); 1 is no pooling.", low=1)
     cnn_channels: int = param(8, "conv: filters in the small CNN's first layer.", low=1, high=64)
-    cnn_steps: int = param(300, "conv: training steps of the small CNN (batch 64, Adam).", low=0, high=100000)
+    cnn_steps: int = param(200, "conv: training steps of the small CNN (batch 64, Adam).", low=0, high=100000)
     # -- unet
-    unet_steps: int = param(250, "unet: training steps (batch 64, Adam) per network and seed.", low=0, high=100000)
+    unet_steps: int = param(200, "unet: training steps (batch 64, Adam) per network and seed.", low=0, high=100000)
     unet_seeds: int = param(3, "unet: seeds per network (with and without skips); the PSNR gap is their mean.",
                             low=1, high=20)
     unet_channels: int = param(8, "unet: channels at full resolution (doubled at each of the two downsamplings).",
@@ -88,7 +88,8 @@ class ModulesConfig(ExperimentConfig):
     lr: float = param(2e-3, "Adam learning rate of the CNN and the U-Nets.", low=0.0, low_open=True, high=1.0)
     data_dir: str | None = param(None, "Folder with the four MNIST .gz files (null: $NNLAB_DATA_DIR, else the "
                                  "copy shipped with nnlab).")
-    threads: int = param(0, "CPU threads for torch (0: every core this process may use).", low=0)
+    threads: int = param(1, "CPU threads for torch (0: every core this process may use). 1 by default: these "
+                         "small convolutions gain little from a second thread, and lose much on a busy machine.", low=0)
 
     def validate(self) -> None:
         from nnlab.core.errors import UserError
@@ -114,7 +115,7 @@ class ModulesConfig(ExperimentConfig):
 # Seconds: short curves, few steps, one seed pair.
 QUICK = {"ln_depth": 12, "euler_blocks": [1, 4, 16, 64], "euler_ref_steps": 512, "deep_blocks": 10,
          "conv_digits": 40, "cnn_steps": 20, "unet_steps": 30, "unet_seeds": 1, "unet_channels": 8,
-         "unet_test": 100, "threads": 1}
+         "unet_test": 100}
 
 
 def prepare(config: ModulesConfig) -> None:

@@ -112,6 +112,7 @@ def test_bad_input_is_one_line_exit_2_no_run(invoke, args, key):
     assert result.runs("modules") == []
 
 
+@pytest.mark.slow
 def test_same_seed_same_summary(invoke, tmp_path):
     def summary(seed: str, out: str) -> dict:
         result = invoke("modules", "--quick", "--section", "layernorm", "--section", "residual", "--seed", seed,

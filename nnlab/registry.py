@@ -21,6 +21,8 @@ EXPERIMENTS: dict[str, Experiment] = {
                    "Activation functions, their derivatives, saturation and the vanishing product of derivatives."),
         Experiment("approx", "nnlab.experiments.approx", "ApproxConfig", "nnlab.plots.approx",
                    "Universal approximation: error of width-D two-layer networks vs D and d, with baselines."),
+        Experiment("modules", "nnlab.experiments.modules", "ModulesConfig", "nnlab.plots.modules",
+                   "Modules: LayerNorm invariance, residual = Euler, convolution and pooling, a U-Net denoiser."),
         Experiment("init", "nnlab.experiments.init", "InitConfig", "nnlab.plots.init",
                    "Initialization: activation statistics through six 4096-wide layers (0.05, 0.01, Xavier, He)."),
         Experiment("backprop", "nnlab.experiments.backprop", "BackpropConfig", "nnlab.plots.backprop",

@@ -48,14 +48,16 @@ class ModulesConfig(ExperimentConfig):
     # -- layernorm
     ln_width: int = param(64, "layernorm: width m of z and of MM(z) = W z + b.", low=2, high=4096)
     ln_scales: list[float] = param([0.01, 1.0, 100.0], "layernorm: the factors a in LN(MM_{aW,ab}(z)).",
-                                   low=0.0, low_open=True)
-    ln_eps: float = param(0.0, "layernorm: eps inside the square root (the lecture: 0; torch: 1e-5).", low=0.0)
+                                   low=0.0, low_open=True, high=1e6)
+    ln_eps: float = param(0.0, "layernorm: eps inside the square root (the lecture: 0; torch: 1e-5).", low=0.0,
+                        high=1.0)
     ln_bias_std: float = param(1.0, "layernorm: std of the bias b (0 makes scaling W alone the same as scaling "
-                               "both, so LN is then invariant to it).", low=0.0)
+                               "both, so LN is then invariant to it).", low=0.0, high=1e3)
     ln_depth: int = param(24, "layernorm: layers of the deep tanh network for LN before/after the activation.",
                           low=2, high=500)
     ln_weight_std: float = param(0.5, "layernorm: weight std of that network (0.5: tanh saturates without LN "
-                                 "before it; 0.01: it stays linear).", low=0.0, low_open=True)
+                                 "before it; 0.01: it stays linear).", low=0.0, low_open=True,
+                                 high=1e3)
     # -- residual
     euler_blocks: list[int] = param([1, 2, 4, 8, 16, 32, 64, 128, 256],
                                     "residual: block counts L (step h = 1/L) for the error-vs-L curve.",
@@ -72,8 +74,8 @@ class ModulesConfig(ExperimentConfig):
     conv_shift: int = param(1, "conv: the shift in pixels (down and right) of the shifted digit.", low=0, high=8)
     conv_stride: int = param(1, "conv: stride of the hand-made filters' convolution (a shift not divisible "
                              "by it breaks equivariance).", low=1, high=4)
-    kernel_size: int = param(5, "conv: kernel size of the learned filters (odd, at most 27).", low=1)
-    pool_size: int = param(2, "conv: pooling window k (stride k); 1 is no pooling.", low=1)
+    kernel_size: int = param(5, "conv: kernel size of the learned filters (odd, at most 27).", low=1, high=1000)
+    pool_size: int = param(2, "conv: pooling window k (stride k); 1 is no pooling.", low=1, high=1000)
     cnn_channels: int = param(8, "conv: filters in the small CNN's first layer.", low=1, high=64)
     cnn_steps: int = param(200, "conv: training steps of the small CNN (batch 64, Adam).", low=0, high=100000)
     # -- unet
@@ -89,7 +91,8 @@ class ModulesConfig(ExperimentConfig):
     data_dir: str | None = param(None, "Folder with the four MNIST .gz files (null: $NNLAB_DATA_DIR, else the "
                                  "copy shipped with nnlab).")
     threads: int = param(1, "CPU threads for torch (0: every core this process may use). 1 by default: these "
-                         "small convolutions gain little from a second thread, and lose much on a busy machine.", low=0)
+                         "small convolutions gain little from a second thread, and lose much on a busy machine.", low=0,
+                         high=1024)
 
     def validate(self) -> None:
         from nnlab.core.errors import UserError
@@ -110,6 +113,13 @@ class ModulesConfig(ExperimentConfig):
 
     def sections(self) -> list[str]:
         return [s for s in SECTIONS if s in self.section] if self.section else list(SECTIONS)
+
+
+def memory_bytes(config: ModulesConfig) -> int:
+    """MNIST as float32 (a few copies, for the conv and unet sections), the deep LayerNorm network's
+    activations, and the interpreter with torch and numpy; the models themselves are kilobytes."""
+    data = 3 * 70_000 * 784 * 4 if {"conv", "unet"} & set(config.sections()) else 0
+    return data + 8 * 64 * 256 * config.ln_depth * 4 + 300 * 2**20
 
 
 # Seconds: short curves, few steps, one seed pair.

@@ -148,18 +148,19 @@ def param_count(config: TrainMnistConfig) -> int:
 def memory_bytes(config: TrainMnistConfig) -> int:
     """A generous estimate of the run's peak memory, in bytes (the runner refuses a run that cannot fit):
     the decoded uint8 MNIST and its float32 copy on the device, 8 copies of the parameters (weights, gradients,
-    two optimizer moments, the checkpoint being written), the activations kept for the backward pass of a
-    batch (or of an evaluation chunk of 2000) and their gradients, and ~200 MiB of interpreter and libraries."""
+    two optimizer moments, the checkpoint being written), the activations a training batch keeps for the backward
+    pass and their gradients, two layers' outputs of an evaluation chunk of 2000 images (inference keeps nothing
+    else), and ~200 MiB of interpreter and libraries."""
     images = sum(split_sizes(config))
     data = 70_000 * 784 + images * (784 * 4 + 8)  # uint8 arrays + float32 (N, 1, 28, 28) and int64 labels
-    units = 784 + sum(hidden_sizes(config)) + 10  # floats per image kept for the backward pass
+    layers = [784, *hidden_sizes(config), 10]  # floats per image of each layer's output
     if config.model == "cnn":
         size = 28
         for c in config.channels:  # conv and BN outputs at full size, the pooled output and its int64 indices
-            units += 2 * c * size * size + 3 * c * (size // 2) ** 2
+            layers += [2 * c * size * size, 3 * c * (size // 2) ** 2]
             size //= 2
-    rows = max(config.batch_size, 2000)
-    return data + 4 * 8 * param_count(config) + 4 * 2 * units * rows + 200 * 2**20
+    return (data + 4 * 8 * param_count(config) + 4 * 2 * sum(layers) * config.batch_size
+            + 4 * 2 * max(layers) * 2000 + 200 * 2**20)
 
 
 def lr_at(config: TrainMnistConfig, step: int, total: int) -> float:

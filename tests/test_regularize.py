@@ -101,7 +101,7 @@ def test_same_seed_same_summary(invoke, tmp_path):
 
 BAD = [
     (["--keep-prob", "0"], "keep probability p must be in (0, 1]"),
-    (["--keep-prob", "1.5"], "keep probability p must be in (0, 1]"),
+    (["--keep-prob", "1.5"], "--keep-prob: must be <= 1"),
     (["--lam", "-1"], "--lam: must be > 0"),
     (["--method", "nope"], "--method: 'nope' is not one of"),
     (["--keep-prob", "0.5", "--dropout", "0.5"], "not both"),

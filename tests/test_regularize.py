@@ -36,11 +36,10 @@ def test_quick_run_writes_every_figure_and_claim(invoke):
     assert ids == {"regularize.gap-grows", "regularize.penalties-narrow-gap", "regularize.l1-sparser",
                    "regularize.dropout-ensemble"}
     assert [c["id"] for c in summary["checks"]] == ["regularize.dropout-expectation"]
-    assert set(summary["settings"]) == {"regression", "mnist"}
-    mnist = summary["settings"]["mnist"]
-    assert mnist["test_size"] == 10000 and mnist["train_size"] == 1000  # the full test set, reported once
+    assert set(summary["settings"]) == {"regression"}  # --quick: the setting that overfits in seconds
+    assert all(c["holds"] for c in summary["claims"] + summary["checks"])  # so `lecture --quick --strict` passes
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    assert {"train/loss", "test/loss", "test/acc", "weights/w_l2", "weights/w_small"} <= set(rows[-1])
+    assert {"train/loss", "test/loss", "weights/w_l2", "weights/w_small"} <= set(rows[-1])
 
 
 @pytest.mark.slow

@@ -174,3 +174,16 @@ def test_divergence_is_a_result_not_a_crash(invoke):
     assert not by_id(summary["claims"])["regularize.gap-grows"]["holds"]
     (run_dir,) = result.runs("regularize")
     assert len(list((run_dir / "plots").glob("*.png"))) == 5
+
+
+@pytest.mark.slow
+def test_mnist_setting_runs_on_real_digits_and_reports_the_full_test_set(invoke):
+    """The MNIST setting, short: a subset to train on, λ chosen on validation, all 10,000 test images once."""
+    summary, c = run(invoke, "regularize", "--setting", "mnist", "--seeds", "1", "--lam", "1e-3", "--lam", "1e-2",
+                     "--mnist-epochs", "3", "--train-size", "300", "--val-size", "200", "--hidden", "32",
+                     "--test-curve-size", "500", "--eval-points", "3", "--mc-samples", "20", "--threads", "1")
+    mnist = summary["settings"]["mnist"]
+    assert mnist["test_size"] == 10000 and mnist["train_size"] == 300
+    assert set(c) >= {"regularize.gap-grows", "regularize.l1-sparser", "regularize.dropout-expectation"}
+    assert "mnist" in c["regularize.l1-sparser"]["measured"]  # judged on the MNIST networks (3 epochs: no verdict
+    assert c["regularize.dropout-expectation"]["holds"]      # asserted for the short run; E[dropout(h)] = h is)

@@ -173,3 +173,14 @@ def test_help_imports_no_torch():
             "except SystemExit:\n    pass\nprint('TORCH=' + str('torch' in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "--cost-backward" in out and out.strip().splitlines()[-1] == "TORCH=False"
+
+
+def test_a_time_lost_in_noise_fails_the_claim_instead_of_crashing():
+    """A busy machine once measured forward+backward below forward at one size: no logarithm, no slope."""
+    from nnlab.nn.backprop_cost import loglog_slope
+
+    assert loglog_slope([1, 2, 4], [1.0, -0.1, 4.0]) is None
+    cost = _cost(0.02, 0.99, 1.0)
+    cost["slopes"]["torch"]["backward"] = None
+    held = {c["id"]: c["holds"] for c in cost_claims(cost)}
+    assert held["backprop.cost-linear"] is False and held["backprop.memory-linear"] is True

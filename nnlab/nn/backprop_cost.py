@@ -264,11 +264,12 @@ def median_time(fn: Callable[[], Any], repeats: int, warmup: int, min_sample: fl
     return statistics.median(samples)
 
 
-def loglog_slope(xs: list[float], ys: list[float]) -> float:
-    """Least-squares slope of log y against log x (1: proportional, 0: constant, 2: quadratic)."""
+def loglog_slope(xs: list[float], ys: list[float]) -> float | None:
+    """Least-squares slope of log y against log x (1: proportional, 0: constant, 2: quadratic); None when a
+    value has no logarithm (a zero or negative time: timing noise at a tiny size, e.g. on a busy machine)."""
     x, y = np.asarray(xs, float), np.asarray(ys, float)
     if len(x) < 2 or not (np.all(x > 0) and np.all(y > 0) and np.all(np.isfinite(y))) or np.ptp(x) == 0:
-        return math.nan  # a zero or negative time (noise at a tiny size) has no logarithm
+        return None
     lx, ly = np.log(x), np.log(y)
     return float(np.polyfit(lx, ly, 1)[0])
 

@@ -10,6 +10,10 @@ from nnlab.core import plotting
 MAX_EDGE_LABELS = 40  # beyond this many nodes, edges carry no labels (they would overlap)
 
 
+def _slope(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
     paths = [graph(summary, plots_dir / "graph.png")]
     if "cost" in summary:
@@ -97,12 +101,12 @@ def cost(cost: dict[str, Any], path: Path) -> Path:
         s = cost["slopes"][lib]
         m = markers.get(lib, "^")
         a_time.plot(n, [r["forward_s"] for r in rows], m + "--", color=f"C{i}", mfc="none",
-                    label=f"{lib} forward (slope {s['forward']:.2f})")
+                    label=f"{lib} forward (slope {_slope(s['forward'])})")
         a_time.plot(n, [r["backward_s"] for r in rows], m + "-", color=f"C{i}",
-                    label=f"{lib} backward (slope {s['backward']:.2f})")
-        a_ratio.plot(n, [r["ratio"] for r in rows], m + "-", color=f"C{i}", label=f"{lib} (slope {s['ratio']:.2f})")
+                    label=f"{lib} backward (slope {_slope(s['backward'])})")
+        a_ratio.plot(n, [r["ratio"] for r in rows], m + "-", color=f"C{i}", label=f"{lib} (slope {_slope(s['ratio'])})")
         a_mem.plot(n, [r["kept_bytes"] / 2**20 for r in rows], m + "-", color=f"C{i}",
-                   label=f"{lib} (slope {s['memory']:.2f})")
+                   label=f"{lib} (slope {_slope(s['memory'])})")
     clock = "CPU" if cost["clock"] == "cpu" else "wall-clock"
     a_time.set(xscale="log", yscale="log", xlabel="parameters N", ylabel=f"{clock} seconds (median)",
                title="time of a pass")

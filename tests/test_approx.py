@@ -131,10 +131,10 @@ def test_approx_quick_writes_every_plot_and_checks_the_claims(invoke):
     assert exact["holds"] and exact["measured"] < 1e-20
     assert "approx.barron-bound" in ids and any(i.startswith("approx.barron-rate.") for i in ids)
     # every (target, d, method, width) has a record with finite errors
-    assert len(summary["results"]) == 3 * 2 * 5 * 3
+    assert len(summary["results"]) == 3 * 2 * 5 * 5  # targets x dims x methods x widths
     assert all(math.isfinite(r["mse"]) and math.isfinite(r["sup"]) for r in summary["results"])
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert len(metrics) == 3 * 2 * 5 * 3 * 2  # one line per seed
+    assert len(metrics) == 3 * 2 * 5 * 5 * 2  # one line per seed
 
 
 def test_approx_same_seed_same_summary_and_train_mode(invoke, tmp_path):

@@ -104,7 +104,8 @@ class BackpropConfig(ExperimentConfig):
                              low=1, high=100000)
     train_batch: int = param(50, "Images per SGD step.", low=1, high=60000)
     train_lr: float = param(0.1, "SGD learning rate.", low=0.0, low_open=True, high=1e6)
-    compare_steps: int = param(10, "The first steps over which the two loss curves must agree.", low=1)
+    compare_steps: int = param(10, "The first steps over which the two loss curves must agree.", low=1,
+                               high=1_000_000)
     data_dir: str | None = param(None, "Folder with the four MNIST .gz files (null: $NNLAB_DATA_DIR, else the "
                                  "copy shipped with nnlab).")
 
@@ -133,6 +134,15 @@ class BackpropConfig(ExperimentConfig):
             raise UserError(f"--train-batch ({self.train_batch}) is larger than --train-samples ({self.train_samples})")
         if self.train and self.compare_steps > self.train_steps:
             raise UserError(f"--compare-steps ({self.compare_steps}) exceeds --train-steps ({self.train_steps})")
+
+
+def memory_bytes(config: BackpropConfig) -> int:
+    """The largest cost MLP (weights and their gradients, float64) with the intermediates each engine keeps
+    (3 arrays per layer for ours), the MNIST images as float64, and the interpreter with torch and numpy."""
+    depth, w, b = max(config.cost_depths), config.cost_width, config.cost_batch
+    cost = 8 * depth * (2 * w * w + 4 * b * w) if config.cost else 0
+    train = 8 * 784 * (config.train_samples + config.test_samples) * 2 if config.train else 0
+    return 2 * cost + train + 300 * 2**20
 
 
 QUICK = {"cost_width": 128, "cost_batch": 32, "repeats": 3, "min_sample_ms": 5.0, "train_samples": 1000,

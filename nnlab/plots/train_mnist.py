@@ -12,7 +12,7 @@ from nnlab.core.plotting import save, subplots
 
 
 def learning_curves(summary: dict[str, Any], metrics: list[dict[str, Any]], path: Path) -> Path:
-    epochs = [m for m in metrics if "test/acc" in m]
+    epochs = [m for m in metrics if "train/acc" in m]  # the per-epoch records
     steps = [m for m in metrics if "train/loss_step" in m]
     fig, axes = subplots(1, 2, figsize=(10, 3.8))
     ax_loss, ax_acc = axes[0]
@@ -23,14 +23,18 @@ def learning_curves(summary: dict[str, Any], metrics: list[dict[str, Any]], path
         accs = [m for m in steps if "train/acc_step" in m]  # the diverged step has a loss only
         ax_acc.plot([m["step"] / per_epoch for m in accs], [100 * m["train/acc_step"] for m in accs], lw=0.8,
                     alpha=0.6, label="train (batch)")
-    for split, style in (("train", "o-"), ("test", "s-")):
-        xs = [m["step"] for m in epochs]
-        ax_loss.plot(xs, [m[f"{split}/loss"] for m in epochs], style, label=f"{split} (epoch)")
-        ax_acc.plot([m["epoch"] for m in epochs], [100 * m[f"{split}/acc"] for m in epochs], style, label=split)
+    for split, style in (("train", "o-"), ("val", "s-")):
+        rows = [m for m in epochs if f"{split}/acc" in m]  # no val records with --val-samples 0
+        if rows:
+            ax_loss.plot([m["step"] for m in rows], [m[f"{split}/loss"] for m in rows], style, label=f"{split} (epoch)")
+            ax_acc.plot([m["epoch"] for m in rows], [100 * m[f"{split}/acc"] for m in rows], style, label=split)
+    if epochs:  # the test set, evaluated once after training
+        ax_loss.plot([epochs[-1]["step"]], [summary["test/loss"]], "k*", ms=10, label="test (once, at the end)")
+        ax_acc.plot([epochs[-1]["epoch"]], [100 * summary["test/acc"]], "k*", ms=10, label="test (once, at the end)")
     ax_loss.set(xlabel="step", ylabel="cross-entropy", yscale="log", title="Loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"Accuracy (final test {100 * summary['test/acc']:.2f}%)")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"Accuracy (test, once: {100 * summary['test/acc']:.2f}%)")
     if summary.get("target_acc") is not None:
-        ax_acc.axhline(100 * summary["target_acc"], color="k", ls=":", lw=1, label="target")
+        ax_acc.axhline(100 * summary["target_acc"], color="k", ls=":", lw=1, label="target (on val)")
     for ax in (ax_loss, ax_acc):
         ax.legend(fontsize=8)
     fig.suptitle(f"{summary['model'].upper()} on MNIST · {summary['optimizer']} · dropout P={summary['dropout']:g}")

@@ -66,7 +66,8 @@ class AttentionConfig(ExperimentConfig):
     n_values: int = param(16, "retrieve: size of the value vocabulary.", low=2, high=10_000)
     eval_sequences: int = param(1000, "retrieve: held-out sequences the accuracy is measured on.", low=1,
                                 high=100_000)
-    patch: int = param(7, "vit: patch size p (28 x 28 digits give (28/p)^2 tokens); one of 2, 4, 7, 14.",
+    patch: int = param(7, "vit: patch size p (28 x 28 digits give (28/p)^2 tokens); one of 2, 4, 7, 14.", low=2,
+                       high=14,
                        check=lambda p: None if p in PATCHES else "must be one of 2, 4, 7, 14 (it must tile 28)")
     val_samples: int = param(5000, "vit: training images held out for validation (the last N).", low=1,
                              high=30000)
@@ -80,10 +81,10 @@ class AttentionConfig(ExperimentConfig):
     entropy_tokens: int = param(32, "Tokens n for the entropy measurement (uniform weights: log n).", low=2,
                                 high=4096)
     examples: int = param(3, "Examples whose attention maps are drawn.", low=1, high=16)
-    log_every: int = param(25, "Log the curves every N steps.", low=1)
+    log_every: int = param(25, "Log the curves every N steps.", low=1, high=1_000_000)
     threads: int = param(1, "CPU threads for torch (0: every core this process may use). 1 by default: these "
                          "models' matrices are too small to gain from a second thread, and on a busy machine "
-                         "waiting threads make every step several times slower.", low=0)
+                         "waiting threads make every step several times slower.", low=0, high=1024)
 
     def validate(self) -> None:
         from nnlab.core.errors import UserError
@@ -107,6 +108,16 @@ class AttentionConfig(ExperimentConfig):
                             "activations; keep it under 8 GiB")
         if max(self.entropy_dims) * self.entropy_tokens * 8 > 2**30:
             raise UserError("entropy_dims x entropy_tokens: the query matrix would exceed 1 GiB")
+
+
+def memory_bytes(config: AttentionConfig) -> int:
+    """MNIST as float32 for vit (60,000 x 784, a few copies), one step's activations (as validate bounds them),
+    the entropy table's query matrix, and the interpreter with torch and numpy."""
+    tokens = (28 // config.patch) ** 2 + 1 if config.task == "vit" else config.pairs + config.queries
+    step = 4 * config.layers * config.batch_size * tokens * (config.heads * tokens + 12 * config.dim)
+    data = 3 * 60_000 * 784 * 4 if config.task == "vit" else 0
+    entropy = max(config.entropy_dims) * config.entropy_tokens * 8 * 3
+    return 2 * step + data + entropy + 300 * 2**20
 
 
 # Seconds: one short model per mixer (60 steps: attention has just learned the lookup), one map, a 1000-image

@@ -1,8 +1,13 @@
 """The training of `nnlab train-mnist`, one piece a function: the data on the device, the Trainer (model,
-optimizer, progress), restore from / save to a checkpoint, one epoch, the final evaluation, the summary."""
+optimizer, progress), restore from / save to a checkpoint, one epoch, the final evaluation, the summary.
+
+Decisions (stopping at --target-acc) look at the validation split only; the test set is evaluated once, by
+final_evaluation(), after the last epoch."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
 import time
 from dataclasses import dataclass, field
@@ -13,24 +18,28 @@ from nnlab.core.claims import claim
 from nnlab.experiments.train_mnist import (
     CHECKPOINT,
     EXPECTED_ACC,
+    MNIST_TRAIN,
+    RECOGNISES_ACC,
     TrainMnistConfig,
     amp_dtype,
     build_model,
     lr_at,
     make_optimizer,
+    split_sizes,
 )
 
 if TYPE_CHECKING:
     from nnlab.core.run import Run
 
 
-def to_device(images, labels, n: int, device: str):
+def to_device(images, labels, device: str):
     """uint8 (N, 28, 28) -> normalized float32 (N, 1, 28, 28) on `device`; labels int64."""
+    import numpy as np
     import torch
 
     from nnlab.core.mnist import MEAN, STD
 
-    images, labels = images[:n] if n else images, labels[:n] if n else labels
+    images, labels = np.ascontiguousarray(images), np.ascontiguousarray(labels)
     x = torch.from_numpy(images).to(device).unsqueeze(1).float().div_(255).sub_(MEAN).div_(STD)
     return x, torch.from_numpy(labels).to(device).long()
 
@@ -59,8 +68,21 @@ def evaluate(model, x, y, dtype, memory_format, batch: int = 2000):
 # Checkpoints
 
 
+CHECKPOINT_KEYS = ("model", "optimizer", "scaler", "shuffle", "torch_rng", "cuda_rng", "history", "state")
+STATE_KEYS = ("epoch", "step", "train_s", "time_to_target_s", "diverged")
+
+
+def checksum_path(path: Path) -> Path:
+    """checkpoints/last.pt -> checkpoints/last.pt.sha256: the hex SHA-256 of the checkpoint's bytes."""
+    return path.with_name(path.name + ".sha256")
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """torch.save to a temporary sibling, then rename: a crash never leaves half a checkpoint."""
+    """torch.save to a temporary sibling, then rename; then its SHA-256 beside it (also renamed into place).
+
+    `state` holds tensors, numbers, strings, lists and dicts only, so torch.load(weights_only=True) reads it.
+    A crash between the two renames leaves a checkpoint whose checksum does not match: --resume refuses it.
+    """
     import torch
 
     from nnlab.core import atomic
@@ -68,19 +90,72 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic.atomic_path(path) as tmp:
         torch.save(state, tmp)
+        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    atomic.write_text(checksum_path(path), f"{digest}  {path.name}\n")  # sha256sum's format
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
+    """The checkpoint at `path`, only if its bytes match the stored SHA-256 and it holds plain values and every
+    key a resume needs (else UserError, one line). Never unpickles code: weights_only=True."""
     import torch
 
+    from nnlab.core.config import excerpt
     from nnlab.core.errors import UserError
 
     if not path.is_file():
         raise UserError(f"--resume: no checkpoint at {path} (the run stopped before its first epoch ended)")
+    sums = checksum_path(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # a damaged file: say which
-        raise UserError(f"--resume: cannot read {path}: {exc}") from None
+        data = path.read_bytes()
+        expected = sums.read_text(encoding="ascii").split()[0] if sums.is_file() else None
+    except (OSError, UnicodeDecodeError, IndexError) as exc:
+        raise UserError(f"--resume: cannot read {path} or its checksum: {excerpt(str(exc), 80)}") from None
+    if expected is None:
+        raise UserError(f"--resume: {path} has no checksum file {sums.name}; refusing to trust it")
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise UserError(f"--resume: {path} does not match its SHA-256 in {sums.name} (damaged or altered)")
+    try:  # from the bytes just hashed: the file cannot change between the check and the load
+        ckpt = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"--resume: {path} is not a plain checkpoint (tensors and values only): "
+                        f"{excerpt(first, 80)}") from None
+    missing = list(CHECKPOINT_KEYS) if not isinstance(ckpt, dict) else [k for k in CHECKPOINT_KEYS if k not in ckpt]
+    state = ckpt.get("state") if isinstance(ckpt, dict) else None
+    if not missing:
+        missing = [f"state.{k}" for k in STATE_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise UserError(f"--resume: {path} lacks {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}")
+    return ckpt
+
+
+def check_states(config: TrainMnistConfig, ckpt: dict[str, Any], path: Path) -> None:
+    """Load the checkpoint's states into a fresh model, optimizer and generators (the global RNG untouched): a
+    checkpoint that does not fit this config is refused before the run is reopened, not halfway through it."""
+    import torch
+
+    from nnlab.core.config import excerpt
+    from nnlab.core.errors import UserError
+
+    try:
+        with torch.random.fork_rng(devices=[]):  # build_model draws initial weights from the global generator
+            model = build_model(config)
+        model.load_state_dict(ckpt["model"])
+        optimizer = make_optimizer(config, model.parameters())
+        optimizer.load_state_dict(ckpt["optimizer"])
+        for p in model.parameters():  # load_state_dict does not compare the buffers' shapes with the weights'
+            for value in optimizer.state.get(p, {}).values():
+                if torch.is_tensor(value) and value.ndim and value.shape != p.shape:
+                    raise ValueError(f"optimizer state of shape {tuple(value.shape)} for a weight {tuple(p.shape)}")
+        torch.Generator().set_state(ckpt["shuffle"])
+        torch.Generator().set_state(ckpt["torch_rng"])
+        state, history = ckpt["state"], ckpt["history"]
+        if not (isinstance(state["epoch"], int) and isinstance(state["step"], int) and isinstance(history, list)
+                and len(history) == state["epoch"] and isinstance(ckpt["scaler"], dict)):
+            raise ValueError("its progress (epoch, step, history) is inconsistent")
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"--resume: {path} does not fit this run: {excerpt(first, 100)}") from None
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -95,7 +170,9 @@ class Trainer:
     device: str
     x_train: Any               # (N, 1, 28, 28) float32, normalized; y_train (N,) int64
     y_train: Any
-    x_test: Any
+    x_val: Any                 # the validation split (the end of the training file): decisions look here only
+    y_val: Any
+    x_test: Any                # the test set: evaluated once, by final_evaluation()
     y_test: Any
     model: Any
     optimizer: Any
@@ -121,7 +198,7 @@ class Trainer:
         return s["epoch"] >= self.config.epochs or s["diverged"] is not None or reached
 
 
-def build_trainer(config: TrainMnistConfig, device: str, x_train, y_train, x_test, y_test) -> Trainer:
+def build_trainer(config: TrainMnistConfig, device: str, x_train, y_train, x_val, y_val, x_test, y_test) -> Trainer:
     import torch
 
     from nnlab.core.seeding import torch_stream
@@ -132,7 +209,8 @@ def build_trainer(config: TrainMnistConfig, device: str, x_train, y_train, x_tes
     memory_format = torch.channels_last if config.model == "cnn" else torch.contiguous_format
     model = model.to(memory_format=memory_format)
     dtype = amp_dtype(config, device)
-    return Trainer(config, device, x_train, y_train, x_test, y_test, model, make_optimizer(config, model.parameters()),
+    return Trainer(config, device, x_train, y_train, x_val, y_val, x_test, y_test, model,
+                   make_optimizer(config, model.parameters()),
                    torch.amp.GradScaler("cuda", enabled=dtype == torch.float16),
                    torch_stream(config.seed, "shuffle"),  # on CPU: the permutations are the same on every device
                    dtype, memory_format)
@@ -145,6 +223,7 @@ def restore(t: Trainer, path: Path) -> None:
     from nnlab.core.console import err
 
     ckpt = load_checkpoint(path)
+    check_states(t.config, ckpt, path)
     t.model.load_state_dict(ckpt["model"])
     t.optimizer.load_state_dict(ckpt["optimizer"])
     t.scaler.load_state_dict(ckpt["scaler"])
@@ -168,7 +247,7 @@ def save(t: Trainer, path: Path) -> None:
 
 
 def train_epoch(t: Trainer, rec: Run) -> dict[str, Any] | None:
-    """One pass over the training set, then a test evaluation; logs and returns the epoch's record
+    """One pass over the training set, then a validation evaluation; logs and returns the epoch's record
     (None if the loss turned NaN/inf: t.state["diverged"] then says where)."""
     import torch
     import torch.nn.functional as F
@@ -216,28 +295,30 @@ def train_epoch(t: Trainer, rec: Run) -> dict[str, Any] | None:
         torch.cuda.synchronize()  # queued kernels belong to this epoch's training time
     train_s = time.perf_counter() - t_epoch
     state["train_s"] += train_s
-    test_loss, test_acc, _, _ = evaluate(t.model, t.x_test, t.y_test, t.dtype, t.memory_format)
-    record = {
-        "step": state["step"], "epoch": epoch,
-        "train/loss": float(loss_sum) / n, "train/acc": int(correct) / n,
-        "test/loss": test_loss, "test/acc": test_acc,
-        "time/train_s": train_s, "time/epoch_s": time.perf_counter() - t_epoch,
-        "time/total_train_s": state["train_s"],
-    }
+    record = {"step": state["step"], "epoch": epoch, "train/loss": float(loss_sum) / n, "train/acc": int(correct) / n}
+    line = ""
+    if len(t.x_val):
+        val_loss, val_acc, _, _ = evaluate(t.model, t.x_val, t.y_val, t.dtype, t.memory_format)
+        record |= {"val/loss": val_loss, "val/acc": val_acc}
+        line = f" · val loss {val_loss:.4f} acc {val_acc:.4f}"
+        # the only decision of the run, taken on the validation split (validate() requires one for a target)
+        if config.target_acc is not None and val_acc >= config.target_acc and state["time_to_target_s"] is None:
+            state["time_to_target_s"] = state["train_s"]
+    record |= {"time/train_s": train_s, "time/epoch_s": time.perf_counter() - t_epoch,
+               "time/total_train_s": state["train_s"]}
     t.history.append(record)
     state["epoch"] = epoch
-    if config.target_acc is not None and test_acc >= config.target_acc and state["time_to_target_s"] is None:
-        state["time_to_target_s"] = state["train_s"]
     for r in pending:
         rec.log(r)
     rec.log(record)
-    err.print(f"epoch {epoch}: train loss {record['train/loss']:.4f} acc {record['train/acc']:.4f} · "
-              f"test loss {test_loss:.4f} acc {test_acc:.4f} · {train_s:.1f} s", markup=False)
+    err.print(f"epoch {epoch}: train loss {record['train/loss']:.4f} acc {record['train/acc']:.4f}{line} · "
+              f"{train_s:.1f} s", markup=False)
     return record
 
 
 def final_evaluation(t: Trainer, test_images) -> dict[str, Any]:
-    """Test loss and accuracy, the confusion matrix and the most confident mistakes (test_images: uint8)."""
+    """Test loss and accuracy, the confusion matrix and the most confident mistakes (test_images: uint8).
+    The run's one look at the test set: called once, after training, and nothing is decided from it."""
     import numpy as np
 
     test_loss, test_acc, pred, conf = evaluate(t.model, t.x_test, t.y_test, t.dtype, t.memory_format)
@@ -253,16 +334,37 @@ def final_evaluation(t: Trainer, test_images) -> dict[str, Any]:
             "misclassified": misclassified, "errors": int((p_np != y_np).sum())}
 
 
+def accuracy_claims(model: str, test_acc: float, n_test: int, n_train: int) -> list[dict[str, Any]]:
+    """The run's verdicts on its one test accuracy: the lecture's (a network recognises handwritten digits) and
+    nnlab's expectation for a normally trained model of this kind."""
+    on = f"on {n_test:,} test images" + ("" if n_test == 10_000 else " (a subset of the 10,000: a smoke verdict)")
+    trained = f"trained on {n_train:,} images" + ("" if n_train >= MNIST_TRAIN - 10_000 else " (a subset)")
+    name, expected = model.upper(), EXPECTED_ACC[model]
+    return [
+        claim("train-mnist.recognises-digits",
+              f'Lecture slide "卷积模块 ... 手写数字识别" (the convolution module: handwritten digit recognition): '
+              f"this {name}, {trained}, recognises handwritten digits {on}; the {RECOGNISES_ACC:.0%} bar is "
+              "nnlab's reading of 'recognises' (chance: 10%)",
+              round(test_acc, 4), f">= {RECOGNISES_ACC}", test_acc >= RECOGNISES_ACC, source="lecture"),
+        claim("train-mnist.accuracy",
+              f"nnlab's expectation (not the lecture's): a normally trained small {name}, {trained}, reaches "
+              f"{expected:.0%} test accuracy {on}",
+              round(test_acc, 4), f">= {expected}", test_acc >= expected, source="nnlab"),
+    ]
+
+
 def summarize(t: Trainer, final: dict[str, Any], load_s: float) -> dict[str, Any]:
     from nnlab.nn.models import count_params
 
     config, state, history = t.config, t.state, t.history
-    expected, test_acc = EXPECTED_ACC[config.model], final["test/acc"]
+    last = history[-1] if history else {}
     summary: dict[str, Any] = {
-        "test/acc": test_acc,
+        "test/acc": final["test/acc"],
         "test/loss": final["test/loss"],
-        "train/acc": history[-1]["train/acc"] if history else None,
-        "train/loss": history[-1]["train/loss"] if history else None,
+        "val/acc": last.get("val/acc"),
+        "val/loss": last.get("val/loss"),
+        "train/acc": last.get("train/acc"),
+        "train/loss": last.get("train/loss"),
         "epochs": state["epoch"],
         "steps": state["step"],
         "steps_per_epoch": t.steps_per_epoch,
@@ -277,14 +379,13 @@ def summarize(t: Trainer, final: dict[str, Any], load_s: float) -> dict[str, Any
         "keep_probability": 1 - config.dropout,
         "optimizer": config.optimizer,
         "train_samples": len(t.x_train),
+        "val_samples": len(t.x_val),
         "test_samples": final["test_samples"],
         "history": history,
         "confusion": final["confusion"],
         "misclassified": final["misclassified"],
         "errors": final["errors"],
-        "claims": [claim("train-mnist.accuracy",
-            f"A small {config.model.upper()} recognises handwritten digits (test accuracy)",
-            round(test_acc, 4), f">= {expected}", test_acc >= expected)],
+        "claims": accuracy_claims(config.model, final["test/acc"], final["test_samples"], len(t.x_train)),
     }
     if state["diverged"] is not None:
         summary["status"] = "diverged"
@@ -300,11 +401,13 @@ def train(config: TrainMnistConfig, rec: Run) -> dict[str, Any]:
     seed_everything(config.seed)
     t0 = time.perf_counter()
     data = load_mnist(config.data_dir)
-    train = to_device(data.train_images, data.train_labels, config.train_samples, rec.device)
-    test = to_device(data.test_images, data.test_labels, config.test_samples, rec.device)
+    n_train, n_val, n_test = split_sizes(config)
+    train = to_device(data.train_images[:n_train], data.train_labels[:n_train], rec.device)
+    val = to_device(data.train_images[MNIST_TRAIN - n_val:], data.train_labels[MNIST_TRAIN - n_val:], rec.device)
+    test = to_device(data.test_images[:n_test], data.test_labels[:n_test], rec.device)
     load_s = time.perf_counter() - t0
 
-    t = build_trainer(config, rec.device, *train, *test)
+    t = build_trainer(config, rec.device, *train, *val, *test)
     ckpt_path = rec.path / CHECKPOINT
     if rec.resumed:
         restore(t, ckpt_path)

@@ -1,0 +1,151 @@
+"""nnlab modules: a quick run of every section, each claim's flipping setting, bad input, the ODE pieces."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from nnlab.core.claims import by_id
+from nnlab.experiments.modules.conv import shift
+from nnlab.nn.residual import loglog_slope, residual_net, rk4
+
+CLAIMS = {"modules.layernorm-invariant", "modules.layernorm-w-alone-breaks", "modules.prenorm-even-gradients",
+          "modules.euler-order-1", "modules.residual-gradient", "modules.conv-equivariant", "modules.pool-invariance",
+          "modules.unet-denoises", "modules.unet-skips-help"}
+
+
+def run(invoke, *args: str) -> dict:
+    result = invoke("modules", "--quick", *args)
+    assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
+    return result.summary("modules")
+
+
+def verdicts(summary: dict) -> dict[str, bool]:
+    return {cid: c["holds"] for cid, c in by_id(summary["claims"] + summary["checks"]).items()}
+
+
+@pytest.mark.slow
+def test_quick_run_every_section_holds_every_claim_and_draws_each(invoke):
+    result = invoke("modules", "--quick")
+    assert result.exit_code == 0, result.stderr
+    summary = result.summary("modules")
+    held = verdicts(summary)
+    assert set(held) >= CLAIMS | {"modules.layernorm-row-shift"}
+    assert all(held.values()), [c for c in summary["claims"] if not c["holds"]]
+    assert summary["layernorm"]["max_invariance_diff"] < 1e-13  # float rounding level
+    assert summary["residual"]["slope"] == pytest.approx(-1.0, abs=0.1)
+    plots = {p.name for p in (result.runs("modules")[0] / "plots").glob("*.png")}
+    assert plots == {"layernorm.png", "residual_euler.png", "conv_filters.png", "conv_pooling.png",
+                     "unet_denoising.png"}
+
+
+def test_section_subset_runs_only_those(invoke):
+    summary = run(invoke, "--section", "residual", "--section", "layernorm")
+    assert summary["sections"] == ["layernorm", "residual"]
+    assert "conv" not in summary and "unet" not in summary
+    assert {c["id"] for c in summary["claims"]} == {
+        "modules.layernorm-invariant", "modules.layernorm-w-alone-breaks", "modules.prenorm-even-gradients",
+        "modules.euler-order-1", "modules.residual-gradient"}
+
+
+@pytest.mark.parametrize("args, flipped", [
+    (["--section", "layernorm", "--ln-eps", "1e-5"], "modules.layernorm-invariant"),  # eps breaks it at a = 0.01
+    (["--section", "layernorm", "--ln-bias-std", "0"], "modules.layernorm-w-alone-breaks"),  # b = 0: aW is all
+    (["--section", "layernorm", "--ln-weight-std", "0.01"], "modules.prenorm-even-gradients"),  # tanh stays linear
+    (["--section", "residual", "--euler-scheme", "heun"], "modules.euler-order-1"),  # second order: slope -2
+    (["--section", "residual", "--deep-blocks", "1"], "modules.residual-gradient"),  # too shallow to vanish
+])
+def test_each_claim_has_a_setting_that_flips_it(invoke, tmp_path, args, flipped):
+    def held(*argv: str, out: str) -> dict[str, bool]:
+        result = invoke("modules", "--quick", *argv, out=tmp_path / out)
+        assert result.exit_code == 0, result.stderr
+        return verdicts(result.summary("modules"))
+
+    assert held(*args[:2], out="base")[flipped]
+    assert not held(*args, out="flipped")[flipped]
+
+
+def test_heun_blocks_are_second_order(invoke):
+    summary = run(invoke, "--section", "residual", "--euler-scheme", "heun")
+    assert summary["residual"]["slope"] == pytest.approx(-2.0, abs=0.15)
+
+
+@pytest.mark.slow
+def test_conv_and_pool_claims_flip(invoke, tmp_path):
+    def conv(*args: str, out: str) -> dict[str, bool]:
+        result = invoke("modules", "--quick", "--section", "conv", *args, out=tmp_path / out)
+        assert result.exit_code == 0, result.stderr
+        return verdicts(result.summary("modules"))
+
+    base = conv(out="a")
+    assert base["modules.conv-equivariant"] and base["modules.pool-invariance"]
+    assert not conv("--conv-stride", "2", out="b")["modules.conv-equivariant"]  # a 1-px shift is half an output px
+    assert conv("--conv-stride", "2", "--conv-shift", "2", out="c")["modules.conv-equivariant"]
+    assert not conv("--pool-size", "1", out="d")["modules.pool-invariance"]  # no pooling: ratio exactly 1
+
+
+@pytest.mark.slow
+def test_untrained_unet_does_not_denoise(invoke):
+    summary = run(invoke, "--section", "unet", "--unet-steps", "0")
+    assert not verdicts(summary)["modules.unet-denoises"]
+
+
+@pytest.mark.parametrize("args, key", [
+    (["--section", "nope"], "section"),
+    (["--unet-steps", "-1"], "unet-steps"),
+    (["--cnn-steps", "-5"], "cnn-steps"),
+    (["--euler-blocks", "0"], "euler-blocks"),
+    (["--euler-blocks", "8"], "euler_blocks"),  # one block count: no slope to fit
+    (["--kernel-size", "29"], "kernel_size"),  # larger than the 28 x 28 digit
+    (["--pool-size", "30"], "pool_size"),
+    (["--ln-scales", "-1"], "ln-scales"),
+    (["--section", "conv", "--section", "conv"], "section"),
+])
+def test_bad_input_is_one_line_exit_2_no_run(invoke, args, key):
+    result = invoke("modules", *args)
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:") and key in lines[0], result.stderr
+    assert result.runs("modules") == []
+
+
+@pytest.mark.slow
+def test_same_seed_same_summary(invoke, tmp_path):
+    def summary(seed: str, out: str) -> dict:
+        result = invoke("modules", "--quick", "--section", "layernorm", "--section", "residual", "--seed", seed,
+                        out=tmp_path / out)
+        assert result.exit_code == 0, result.stderr
+        return result.summary("modules")
+
+    a, b, c = summary("3", "a"), summary("3", "b"), summary("4", "c")
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    assert a["residual"]["errors"] != c["residual"]["errors"]
+
+
+# -- the ODE pieces against closed forms ----------------------------------------------------------------
+
+
+def test_rk4_and_euler_on_dx_dt_equals_minus_x():
+    """x(1) = x0 e^-1; Euler's L blocks give x0 (1 - 1/L)^L exactly."""
+    f = lambda x: -x  # noqa: E731
+    x0 = np.array([[2.0, -1.0]])
+    np.testing.assert_allclose(rk4(f, x0, 200), x0 * math.exp(-1), rtol=1e-11)
+    for L in (1, 3, 10):
+        np.testing.assert_allclose(residual_net(f, x0, L), x0 * (1 - 1 / L) ** L, rtol=1e-14)
+    errors = [abs(residual_net(f, x0, L)[0, 0] - 2 * math.exp(-1)) for L in (16, 32, 64, 128)]
+    assert loglog_slope([16, 32, 64, 128], errors)[0] == pytest.approx(-1.0, abs=0.03)
+
+
+def test_loglog_slope_recovers_a_power_law():
+    xs = np.array([1.0, 2.0, 4.0, 8.0])
+    slope, intercept, r2 = loglog_slope(xs, 3.0 * xs**-1.5)
+    assert slope == pytest.approx(-1.5, abs=1e-12) and math.exp(intercept) == pytest.approx(3.0) and r2 > 0.999999
+
+
+def test_shift_moves_down_and_right_with_zeros():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    y = shift(x, 1)
+    assert y[0, 0, 1, 1] == x[0, 0, 0, 0] and y[0, 0, 0].sum() == 0 and y[0, 0, :, 0].sum() == 0

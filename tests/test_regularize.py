@@ -1,0 +1,177 @@
+"""nnlab regularize: the overfitting settings, the claims and the settings that flip them, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nnlab.core.claims import by_id
+from nnlab.experiments.regularize_analysis import choose_lambdas, claims, stats
+from nnlab.experiments.regularize_train import eval_epochs, legendre_features
+
+# A short regression-only run: 2 seeds, two lambdas, 1500 full-batch steps (about 5 s of CPU).
+SHORT = ["regularize", "--setting", "regression", "--seeds", "2", "--reg-epochs", "1500", "--eval-points", "12",
+         "--mc-samples", "50", "--threads", "1"]
+REG = [*SHORT, "--lam", "1e-3", "--lam", "1e-2"]
+
+
+def run(invoke, *args):
+    result = invoke(*args)
+    assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
+    summary = result.summary("regularize")
+    return summary, by_id(summary["claims"] + summary["checks"])
+
+
+@pytest.mark.slow
+def test_quick_run_writes_every_figure_and_claim(invoke):
+    result = invoke("regularize", "--quick")
+    assert result.exit_code == 0, result.stderr
+    (run_dir,) = result.runs("regularize")
+    names = {p.name for p in (run_dir / "plots").glob("*.png")}
+    assert names == {"curves.png", "lambda.png", "weights.png", "fits.png", "dropout.png"}
+    summary = result.summary("regularize")
+    ids = {c["id"] for c in summary["claims"]}
+    assert ids == {"regularize.gap-grows", "regularize.penalties-narrow-gap", "regularize.l1-sparser",
+                   "regularize.dropout-ensemble"}
+    assert [c["id"] for c in summary["checks"]] == ["regularize.dropout-expectation"]
+    assert set(summary["settings"]) == {"regression", "mnist"}
+    mnist = summary["settings"]["mnist"]
+    assert mnist["test_size"] == 10000 and mnist["train_size"] == 1000  # the full test set, reported once
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert {"train/loss", "test/loss", "test/acc", "weights/w_l2", "weights/w_small"} <= set(rows[-1])
+
+
+@pytest.mark.slow
+def test_regression_claims_hold_on_a_short_run(invoke):
+    summary, c = run(invoke, *REG)
+    for cid in ("regularize.gap-grows", "regularize.penalties-narrow-gap", "regularize.l1-sparser",
+                "regularize.dropout-ensemble", "regularize.dropout-expectation"):
+        assert c[cid]["holds"], c[cid]
+    res = summary["settings"]["regression"]
+    assert res["best"]["l1"]["w_zero"]["mean"] > 0.1 and res["best"]["l2"]["w_zero"]["mean"] == 0
+    assert len(res["best"]["none"]["gap"]["values"]) == 2  # a spread over seeds
+
+
+@pytest.mark.slow
+def test_settings_that_flip_the_claims(invoke):
+    # Subgradient steps on |theta| leave no exact zeros; a negligible lambda narrows nothing.
+    _, c = run(invoke, *SHORT, "--l1-step", "subgradient", "--lam", "1e-7", "--method", "none", "--method", "l1",
+               "--method", "l2")
+    assert not c["regularize.l1-sparser"]["holds"]
+    assert not c["regularize.penalties-narrow-gap"]["holds"]
+
+
+def test_gap_does_not_grow_when_stopped_early(invoke):
+    """Stopped after 40 steps the unregularized gap is still shrinking: no overfitting yet."""
+    _, c = run(invoke, "regularize", "--setting", "regression", "--method", "none", "--reg-epochs", "40",
+               "--seeds", "2", "--threads", "1")
+    assert not c["regularize.gap-grows"]["holds"], c["regularize.gap-grows"]
+
+
+def test_one_thinned_network_is_not_the_ensemble(invoke):
+    """--mc-samples 1: a single thinned network stands in for the average, and the agreement claim fails."""
+    _, c = run(invoke, "regularize", "--setting", "regression", "--method", "dropout", "--keep-prob", "0.5",
+               "--reg-epochs", "600", "--seeds", "2", "--mc-samples", "1", "--threads", "1")
+    assert not c["regularize.dropout-ensemble"]["holds"], c["regularize.dropout-ensemble"]
+    assert c["regularize.dropout-expectation"]["holds"]
+
+
+def test_dropout_spellings_agree(invoke, tmp_path):
+    args = ["regularize", "--quick", "--setting", "regression", "--method", "dropout", "--reg-epochs", "100"]
+    a = invoke(*args, "--keep-prob", "0.8", out=tmp_path / "a")
+    b = invoke(*args, "--dropout", "0.2", out=tmp_path / "b")
+    assert a.exit_code == b.exit_code == 0
+    sa, sb = a.summary("regularize"), b.summary("regularize")
+    assert sa["keep_prob"] == pytest.approx(0.8) and sb["keep_prob"] == pytest.approx(0.8)
+    assert sa["settings"] == sb["settings"]
+
+
+@pytest.mark.slow
+def test_same_seed_same_summary(invoke, tmp_path):
+    args = ["regularize", "--quick", "--setting", "regression", "--reg-epochs", "100"]
+    a, b = invoke(*args, out=tmp_path / "a"), invoke(*args, out=tmp_path / "b")
+    c = invoke(*args, "--seed", "1", out=tmp_path / "c")
+    sa, sb, sc = (r.summary("regularize") for r in (a, b, c))
+    assert json.dumps(sa, sort_keys=True) == json.dumps(sb, sort_keys=True)
+    assert sa["settings"]["regression"]["best"]["none"]["test_loss"] != sc["settings"]["regression"]["best"]["none"][
+        "test_loss"]
+
+
+BAD = [
+    (["--keep-prob", "0"], "keep probability p must be in (0, 1]"),
+    (["--keep-prob", "1.5"], "keep probability p must be in (0, 1]"),
+    (["--lam", "-1"], "--lam: must be > 0"),
+    (["--method", "nope"], "--method: 'nope' is not one of"),
+    (["--keep-prob", "0.5", "--dropout", "0.5"], "not both"),
+    (["--dropout", "1"], "drop probability"),
+    (["--setting", "mnist", "--train-size", "50000", "--val-size", "20000"], "at most 60000"),
+    (["--method", "l1", "--method", "l1"], "each value once"),
+    (["--hidden", "4096", "--hidden", "4096", "--lam", "1e-5", "--lam", "1e-4", "--lam", "1e-3", "--lam", "1e-2",
+      "--seeds", "10"], "GiB"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD, ids=lambda a: " ".join(a) if isinstance(a, list) else "")
+def test_bad_input_is_one_line_exit_2_and_no_run(invoke, args, message):
+    result = invoke("regularize", *args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: "), result.stderr
+    assert message in result.stderr
+    assert result.runs("regularize") == []
+
+
+# ----------------------------------------------------------------------------------------------------
+# Pure pieces
+
+
+def test_legendre_features_and_eval_epochs():
+    x = np.array([-1.0, 0.0, 0.5, 1.0])
+    F = legendre_features(x, 3)
+    np.testing.assert_allclose(F[:, 0], x)  # P_1 = x
+    np.testing.assert_allclose(F[:, 1], (3 * x**2 - 1) / 2)  # P_2
+    np.testing.assert_allclose(F[:, 2], (5 * x**3 - 3 * x) / 2)  # P_3
+    e = eval_epochs(3000, 20)
+    assert e[0] == 1 and e[-1] == 3000 and e == sorted(set(e)) and len(e) <= 21
+    assert eval_epochs(4, 20) == [1, 2, 3, 4]
+
+
+def test_lambda_is_chosen_on_validation_not_test():
+    rows = [{"method": "l2", "lam": lam, "val_loss": v, "test_loss": t}
+            for lam, v, t in [(0.1, 0.5, 0.1), (0.01, 0.2, 0.9), (0.001, 0.3, 0.2)]]
+    assert choose_lambdas(rows) == {"l2": 0.01}
+
+
+def test_claims_fail_on_contrary_numbers():
+    """A run where regularization widens the gap and L1 has no zeros is reported as such."""
+    class Cfg:
+        seeds, l1_step, mc_samples = 1, "prox", 10
+
+        def methods(self):
+            return ["none", "l2", "l1"]
+
+        def p(self):
+            return 0.5
+
+    def best(gap, zero):
+        return {"lam": 0.01, "gap": stats([gap]), "w_zero": stats([zero]), "w_small": stats([zero])}
+
+    res = {"regression": {"task": "regression",
+                          "curves": {"none": {"train_loss": [[0.1], [0.1]], "test_loss": [[0.5], [0.3]],
+                                              "val_loss": [[0.5], [0.3]]}},
+                          "best": {"none": best(0.2, 0.0), "l2": best(0.3, 0.0), "l1": best(0.25, 0.0)}}}
+    out = by_id(claims(res, Cfg()))
+    assert not any(c["holds"] for c in out.values()), out
+
+
+def test_divergence_is_a_result_not_a_crash(invoke):
+    """lr 10 blows the regression network up: the run ends 'diverged' with its plots, claims not holding."""
+    result = invoke("regularize", "--setting", "regression", "--method", "none", "--method", "l2", "--method",
+                    "dropout", "--lam", "0.01", "--lr", "10", "--reg-epochs", "50", "--seeds", "1", "--threads", "1")
+    assert result.exit_code == 0, result.stderr
+    summary = result.summary("regularize")
+    assert summary["status"] == "diverged" and summary["settings"]["regression"]["diverged_at"] is not None
+    assert not by_id(summary["claims"])["regularize.gap-grows"]["holds"]
+    (run_dir,) = result.runs("regularize")
+    assert len(list((run_dir / "plots").glob("*.png"))) == 5

@@ -93,3 +93,25 @@ def test_flat_rule_does_not_import_dynamo():
             "print('torch._dynamo' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_flat_rule_keeps_channels_last_and_matches_torch_optim():
+    torch.manual_seed(0)
+    a = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    a = a.double().to(memory_format=torch.channels_last)
+    b = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    b = b.double().to(memory_format=torch.channels_last)
+    b.load_state_dict(a.state_dict())
+    mine = FlatRule(a.parameters(), "nesterov", lr=0.05, weight_decay=1e-3, beta=0.9)
+    ref = torch.optim.SGD(b.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)
+    assert a[0].weight.is_contiguous(memory_format=torch.channels_last)
+    gen = torch.Generator().manual_seed(2)
+    for _ in range(10):
+        x = torch.randn(5, 2, 6, 6, generator=gen, dtype=torch.float64).to(memory_format=torch.channels_last)
+        for model, opt in ((a, mine), (b, ref)):
+            opt.zero_grad()
+            model(x).square().mean().backward()
+            opt.step()
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-9, atol=1e-12)
+    assert a[0].weight.is_contiguous(memory_format=torch.channels_last)

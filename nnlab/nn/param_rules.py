@@ -6,8 +6,9 @@ nnlab.nn.optimizers are the slides' formulas, checked against torch.optim in tes
 here they run on the model's parameters with the small part of torch.optim's interface nnlab uses
 (param_groups[0]["lr"] for schedules, zero_grad, step, state_dict, load_state_dict).
 
-Every parameter becomes a view into one flat vector x (n_params,), so one step is the rule applied once
-to (x, grad): a handful of elementwise ops on one tensor, whatever the number of layers.
+Every parameter becomes a view (with its own strides, so channels_last stays channels_last) into one
+flat vector x (n_params,), and its gradient is copied into the same place of one flat g each step, so
+one step is the rule applied once to (x, g): a handful of elementwise ops, whatever the number of layers.
 
 Weight decay: `decoupled=True` is AdamW's (x <- x (1 - lr wd) before the rule), `decoupled=False` adds
 wd x to the gradient (torch.optim.SGD's weight_decay).
@@ -41,16 +42,24 @@ class FlatRule:
             raise ValueError("FlatRule needs every parameter on one device with one dtype")
         self.rule, self.hyper = rule, hyper
         self.weight_decay, self.decoupled = weight_decay, decoupled
-        self.param_groups = [{"lr": lr}]
         self.state: dict[str, Any] = {}
+        total = sum(p.numel() for p in self.params)
+        self.x = torch.empty(total, dtype=first.dtype, device=first.device)  # (n_params,) the parameters
+        self.g = torch.empty_like(self.x)  # (n_params,) their gradients, gathered each step
+        self.grad_views = []
+        offset = 0
         with torch.no_grad():
-            self.x = torch.cat([p.detach().reshape(-1) for p in self.params])  # (n_params,)
-            offset = 0
             for p in self.params:
                 n = p.numel()
-                # a contiguous view; the layout a model asked for (e.g. channels_last) is not kept
-                p.data = self.x[offset:offset + n].view(p.shape)
+                if not dense(p):
+                    raise ValueError(f"FlatRule needs dense parameters, got strides {p.stride()} for {tuple(p.shape)}")
+                # a view with the parameter's own strides: a layout the model chose (channels_last) is kept
+                view = self.x[offset:offset + n].as_strided(p.shape, p.stride())
+                view.copy_(p)
+                p.data = view
+                self.grad_views.append(self.g[offset:offset + n].as_strided(p.shape, p.stride()))
                 offset += n
+        self.param_groups = [{"lr": lr, "params": self.params}]  # torch.optim's shape (GradScaler reads params)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.params:
@@ -61,8 +70,12 @@ class FlatRule:
 
         lr = self.param_groups[0]["lr"]
         with torch.no_grad():
-            grad = torch.cat([p.grad.reshape(-1) if p.grad is not None else torch.zeros_like(p).reshape(-1)
-                              for p in self.params])
+            for p, view in zip(self.params, self.grad_views, strict=True):
+                if p.grad is None:
+                    view.zero_()
+                else:
+                    view.copy_(p.grad)
+            grad = self.g
             if self.weight_decay:
                 if self.decoupled:
                     self.x.mul_(1 - lr * self.weight_decay)
@@ -91,3 +104,15 @@ class FlatRule:
             raise ValueError(f"saved state is for rule {saved.get('rule')!r}, not {self.rule!r}")
         self.param_groups[0]["lr"] = saved["lr"]
         self.state = {k: v.to(self.x.device) if hasattr(v, "to") else v for k, v in saved["state"].items()}
+
+
+def dense(t) -> bool:
+    """True when `t` covers its numel() elements of memory exactly once (any order of the dimensions)."""
+    expected = 1
+    for size, stride in sorted(zip(t.shape, t.stride(), strict=True), key=lambda d: d[1]):
+        if size == 1:
+            continue
+        if stride != expected:
+            return False
+        expected *= size
+    return True

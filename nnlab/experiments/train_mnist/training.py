@@ -143,10 +143,9 @@ def check_states(config: TrainMnistConfig, ckpt: dict[str, Any], path: Path) -> 
         model.load_state_dict(ckpt["model"])
         optimizer = make_optimizer(config, model.parameters())
         optimizer.load_state_dict(ckpt["optimizer"])
-        for p in model.parameters():  # load_state_dict does not compare the buffers' shapes with the weights'
-            for value in optimizer.state.get(p, {}).values():
-                if torch.is_tensor(value) and value.ndim and value.shape != p.shape:
-                    raise ValueError(f"optimizer state of shape {tuple(value.shape)} for a weight {tuple(p.shape)}")
+        for value in optimizer.state.values():  # load_state_dict does not compare the state's shapes with x's
+            if torch.is_tensor(value) and value.shape != optimizer.x.shape:
+                raise ValueError(f"optimizer state of shape {tuple(value.shape)} for {optimizer.x.numel()} weights")
         torch.Generator().set_state(ckpt["shuffle"])
         torch.Generator().set_state(ckpt["torch_rng"])
         state, history = ckpt["state"], ckpt["history"]

@@ -29,8 +29,8 @@ import time
 
 T0_WALL, T0_CPU = time.time(), time.process_time()  # before anything else: the child's start
 
-WATCH = ("torch", "torch._dynamo", "numpy", "matplotlib", "matplotlib.pyplot", "scipy", "rich", "yaml", "click",
-         "PIL")
+WATCH = ("torch", "torch._dynamo", "numpy", "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg",
+         "matplotlib.pyplot", "scipy", "rich", "yaml", "click", "PIL")
 # Evaluation functions to time apart from training, per command ("module:function"); absent ones are skipped.
 EVALUATION = {"train-mnist": ["nnlab.experiments.train_mnist.training:evaluate"]}
 COMMANDS = {
@@ -272,6 +272,7 @@ def main() -> None:
                     runs[t].append(measure(t, COMMANDS[name], out))
         results = {t: median_of(r) for t, r in runs.items()}
         print_table(f"nnlab {name}", trees, results)
+        sys.stdout.flush()
         report[name] = results
     load = os.getloadavg()
     print(f"\nload average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at end")

@@ -260,7 +260,7 @@ def train_epoch(t: Trainer, rec: Run) -> dict[str, Any] | None:
     check_every = 1 if device != "cuda" else 25  # a finite-loss check syncs the GPU: not every step there
     epoch = state["epoch"] + 1
     n = len(t.x_train)
-    t_epoch = time.perf_counter()
+    t_epoch, cpu_epoch = time.perf_counter(), time.process_time()
     perm = torch.randperm(n, generator=t.shuffle).to(device)
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
     correct = torch.zeros((), device=device, dtype=torch.int64)
@@ -295,7 +295,7 @@ def train_epoch(t: Trainer, rec: Run) -> dict[str, Any] | None:
                             "train/acc_step": batch_acc, "lr": lr})
     if device == "cuda":
         torch.cuda.synchronize()  # queued kernels belong to this epoch's training time
-    train_s = time.perf_counter() - t_epoch
+    train_s, train_cpu_s = time.perf_counter() - t_epoch, time.process_time() - cpu_epoch  # CPU: all threads
     state["train_s"] += train_s
     record = {"step": state["step"], "epoch": epoch, "train/loss": float(loss_sum) / n, "train/acc": int(correct) / n}
     line = ""
@@ -306,7 +306,7 @@ def train_epoch(t: Trainer, rec: Run) -> dict[str, Any] | None:
         # the only decision of the run, taken on the validation split (validate() requires one for a target)
         if config.target_acc is not None and val_acc >= config.target_acc and state["time_to_target_s"] is None:
             state["time_to_target_s"] = state["train_s"]
-    record |= {"time/train_s": train_s, "time/epoch_s": time.perf_counter() - t_epoch,
+    record |= {"time/train_s": train_s, "time/train_cpu_s": train_cpu_s, "time/epoch_s": time.perf_counter() - t_epoch,
                "time/total_train_s": state["train_s"]}
     t.history.append(record)
     state["epoch"] = epoch

@@ -7,6 +7,7 @@ figure nobody registered with pyplot is freed like any other object.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -29,11 +30,17 @@ matplotlib.rcParams.update({
 FIGURE_KEYS = ("figsize", "dpi", "facecolor", "edgecolor", "linewidth", "frameon", "layout")
 
 
+def figure(**kwargs) -> Figure:
+    """Like plt.figure: an empty figure (add axes with fig.add_subplot / fig.add_gridspec), on the Agg canvas."""
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
     """Like plt.subplots (figure keywords and subplot keywords alike), always a 2-D array of axes."""
     kwargs.setdefault("squeeze", False)
-    fig = Figure(**{k: kwargs.pop(k) for k in FIGURE_KEYS if k in kwargs})
-    FigureCanvasAgg(fig)
+    fig = figure(**{k: kwargs.pop(k) for k in FIGURE_KEYS if k in kwargs})
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
@@ -47,11 +54,14 @@ def save(fig, path: str | Path) -> Path:
     fig.set_layout_engine(None)
     with atomic.atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
+    close(fig)
     return path
 
 
 def close(fig) -> None:
-    """Nothing to release for a figure made here (pyplot never saw it); kept for callers that close figures."""
+    """Release `fig`: nothing to do for a figure made here; one made through pyplot is closed there."""
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close(fig)
 
 
 def __getattr__(name: str):

@@ -175,6 +175,7 @@ def test_bad_input_is_one_line_exit_2_and_no_run(invoke, args, message):
     assert not result.out.exists() or not any(result.out.rglob("meta.json"))
 
 
+@pytest.mark.slow
 def test_every_claim_can_flip(invoke, tmp_path):
     """Settings of the user's that make each claim fail.
 

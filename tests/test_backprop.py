@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from nnlab.experiments.backprop import (
-    BACKWARD_SLOPE,
-    MEMORY_SLOPE,
-    RATIO_SLOPE_MAX,
-    chain_claims,
-    cost_claims,
-)
+from nnlab.experiments.backprop import chain_claims
+from nnlab.experiments.backprop_cost import BACKWARD_SLOPE, MEMORY_SLOPE, RATIO_SLOPE_MAX, cost_claims
 from nnlab.nn import formulas
 
 CHAIN_ONLY = ("--no-cost", "--no-train")

@@ -148,6 +148,7 @@ def test_unknown_command_is_one_line_exit_2(invoke):
     assert result.exit_code == 2 and result.stderr.strip() == "Error: No such command 'initt'."
 
 
+@pytest.mark.slow
 def test_sixteen_simultaneous_runs_get_sixteen_directories(tmp_path):
     import os
 

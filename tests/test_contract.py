@@ -86,3 +86,25 @@ def test_named_streams_are_distinct_and_reproducible():
     # What numeric salts could not guarantee: use "sgd" with index 57 and use "sharpness" with index 7 differ.
     assert stream_seed(0, "sgd", 57) != stream_seed(0, "sharpness", 7)
     assert 0 <= stream_seed(2**63 - 1, "x") < 2**63
+
+
+@pytest.mark.parametrize("command", list(EXPERIMENTS))
+def test_every_number_has_documented_bounds_and_memory_is_estimated(command):
+    """Every int and float config field is bounded below and above (a value that passes validation must not
+    crash later with a run directory made), and each command estimates its memory before a run exists."""
+    import dataclasses
+    import typing
+
+    from nnlab.core.config import field_types
+
+    loaded = experiment.load(command)
+    unbounded = []
+    for name, tp in field_types(loaded.config_cls).items():
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        inner = args[0] if typing.get_origin(tp) is not None and args else tp
+        field = next(f for f in dataclasses.fields(loaded.config_cls) if f.name == name)
+        if inner in (int, float) and (field.metadata.get("low") is None or field.metadata.get("high") is None):
+            unbounded.append(name)
+    assert unbounded == []
+    estimate = loaded.module.memory_bytes(loaded.config_cls())
+    assert 100 * 2**20 < estimate < 16 * 2**30  # a default run: more than the interpreter, less than a laptop

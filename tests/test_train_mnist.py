@@ -113,9 +113,11 @@ def test_quick_run_writes_everything(invoke):
     assert summary["time_to_target_s"] is None and summary["target_acc"] == 0.99  # not reached by a smoke run
     assert (summary["train_samples"], summary["val_samples"], summary["test_samples"]) == (2000, 1000, 1000)
     claims = {c["id"]: c for c in summary["claims"]}
-    assert set(claims) == CLAIM_IDS and claims["train-mnist.recognises-digits"]["holds"]  # measured 93.4%
+    # a subset run: the lecture's claim only (measured 93.4%); the 99% expectation is for full runs
+    assert set(claims) == {"train-mnist.recognises-digits"} and claims["train-mnist.recognises-digits"]["holds"]
     assert claims["train-mnist.recognises-digits"]["source"] == "lecture"
-    assert claims["train-mnist.accuracy"]["source"] == "nnlab"
+    nnlab_claim = training.accuracy_claims("cnn", 0.995, 10_000, 55_000)[1]
+    assert nnlab_claim["id"] == "train-mnist.accuracy" and nnlab_claim["source"] == "nnlab"
     assert all("on 1,000 test images (a subset" in c["claim"] for c in claims.values())
     cm = summary["confusion"]
     assert sum(map(sum, cm)) == 1000 and sum(cm[i][i] for i in range(10)) / 1000 == pytest.approx(summary["test/acc"])
@@ -411,11 +413,12 @@ def test_every_claim_can_flip(invoke):
     """Each claim id, and the setting that flips it. Holding: the default recipe (measured 99.1-99.2%) holds
     both; --quick holds recognises-digits (93.4%). Failing, in a real run: --lr 1e-6 (a learning rate too small
     to move the weights in 3 steps) leaves the network at chance, so both fail."""
-    flips = {"train-mnist.recognises-digits": "--lr 1e-6", "train-mnist.accuracy": "--lr 1e-6"}
+    flips = {"train-mnist.recognises-digits": "--lr 1e-6", "train-mnist.accuracy": "--lr 1e-6 (full data)"}
+    assert set(flips) == CLAIM_IDS
     result = invoke("train-mnist", *TINY, "--lr", "1e-6", "--target-acc", "null")
     assert result.exit_code == 0, result.stderr
     claims = {c["id"]: c for c in result.summary("train-mnist")["claims"]}
-    assert set(claims) == set(flips) == CLAIM_IDS
+    assert set(claims) == {"train-mnist.recognises-digits"}  # a subset run: the 99% expectation is not judged
     assert not any(c["holds"] for c in claims.values()), claims
     assert all(c["measured"] < 0.5 for c in claims.values())
     # the same verdicts on crafted numbers, either side of each bar, for both models
@@ -426,5 +429,6 @@ def test_every_claim_can_flip(invoke):
         assert verdict == {"train-mnist.recognises-digits": True, "train-mnist.accuracy": False}
         verdict = {c["id"]: c["holds"] for c in training.accuracy_claims(model, 0.8999, 10_000, 55_000)}
         assert verdict == {"train-mnist.recognises-digits": False, "train-mnist.accuracy": False}
+    assert [c["id"] for c in training.accuracy_claims("cnn", 0.5, 1_000, 2_000)] == ["train-mnist.recognises-digits"]
     full = training.accuracy_claims("cnn", 0.995, 10_000, 55_000)
     assert all("on 10,000 test images" in c["claim"] and "subset" not in c["claim"] for c in full)

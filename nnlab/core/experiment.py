@@ -16,6 +16,8 @@ optional:
     RESUME_MAY_CHANGE tuple of config keys a `--resume` may change; its presence makes a command
                       resumable (the run then continues from its own checkpoint: rec.resumed)
     check_resume(run_dir, config)  refuses a resume before the run directory is touched
+    memory_bytes(config) a generous estimate of the run's peak memory; the runner refuses a run that
+                      needs more than the machine has available, before anything is written
 
 `nnlab/plots/<name>.py`, required:
     draw(summary, metrics, plots_dir) -> list of written paths; draws only from what the run logged

@@ -25,7 +25,8 @@ def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path
 
 
 def _finite(values) -> np.ndarray:
-    """Values as floats, inf turned to NaN (matplotlib leaves NaN out; inf breaks log axes and limits)."""
+    """Values as floats, inf and None (NaN in strict JSON) turned to NaN (matplotlib leaves NaN out; inf
+    breaks log axes and limits)."""
     arr = np.asarray(values, dtype=float)
     return np.where(np.isfinite(arr), arr, np.nan)
 
@@ -94,7 +95,7 @@ def lambda_sweep(settings: dict[str, Any], path: Path) -> Path:
                 best = res["best"][method]
                 ax.plot([best["lam"]], _finite([best[test_key]["mean"]]), "*", ms=12, color=COLORS[method])
             for method in ("none", "dropout"):
-                if method in res["best"] and np.isfinite(res["best"][method][test_key]["mean"]):
+                if method in res["best"] and np.isfinite(_finite([res["best"][method][test_key]["mean"]]))[0]:
                     ax.axhline(res["best"][method][test_key]["mean"], color=COLORS[method], lw=1, ls="--",
                                label=f"{method} test")
             _log_where_possible(ax, [s["mean"] for sw in res["sweep"].values() for s in sw[test_key]])
@@ -164,7 +165,7 @@ def ensemble(settings: dict[str, Any], path: Path) -> Path:
             ax.plot([x] * len(vals), vals, "k.", ms=6)
             ax.text(x, mean, f"{mean:.4g}", ha="center", va="bottom", fontsize=7)
         ax.set_xticks(range(len(keys)), [k[1] for k in keys], fontsize=8)
-        lo = np.nanmin([v for k, _ in keys for v in en[k]["values"]] + [np.inf])
+        lo = np.nanmin(np.concatenate([_finite(en[k]["values"]) for k, _ in keys] + [[np.inf]]))
         if res["task"] == "classification" and np.isfinite(lo):
             ax.set_ylim(max(0.0, lo - 0.05), 1.0)
         ax.set(ylabel=ylabel, title=f"{setting}: dropout as an ensemble (dots = seeds)")

@@ -340,7 +340,7 @@ def accuracy_claims(model: str, test_acc: float, n_test: int, n_train: int) -> l
     on = f"on {n_test:,} test images" + ("" if n_test == 10_000 else " (a subset of the 10,000: a smoke verdict)")
     trained = f"trained on {n_train:,} images" + ("" if n_train >= MNIST_TRAIN - 10_000 else " (a subset)")
     name, expected = model.upper(), EXPECTED_ACC[model]
-    return [
+    claims = [
         claim("train-mnist.recognises-digits",
               f'Lecture slide "卷积模块 ... 手写数字识别" (the convolution module: handwritten digit recognition): '
               f"this {name}, {trained}, recognises handwritten digits {on}; the {RECOGNISES_ACC:.0%} bar is "
@@ -351,6 +351,11 @@ def accuracy_claims(model: str, test_acc: float, n_test: int, n_train: int) -> l
               f"{expected:.0%} test accuracy {on}",
               round(test_acc, 4), f">= {expected}", test_acc >= expected, source="nnlab"),
     ]
+    # The 99% / 98% expectation is about a normal training run on the full data judged on the full test set;
+    # on a subset (--quick: 2,000 images for seconds) it is not an expectation anyone holds, so it is not
+    # judged there. The lecture's claim above is judged on every run.
+    full = n_test == 10_000 and n_train >= MNIST_TRAIN - 10_000
+    return claims if full else claims[:1]
 
 
 def summarize(t: Trainer, final: dict[str, Any], load_s: float) -> dict[str, Any]:

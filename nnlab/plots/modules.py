@@ -134,7 +134,7 @@ def pooling(s: dict[str, Any], path: Path) -> Path:
 def unet(s: dict[str, Any], path: Path) -> Path:
     rows = [("noisy", "noisy"), ("skips", "U-Net"), ("no_skips", "no skips"), ("clean", "clean")]
     cols = len(s["panels"]["clean"])
-    fig = plotting.plt.figure(figsize=(1.4 * cols + 4, 6))
+    fig = plotting.figure(figsize=(1.4 * cols + 4, 6))
     grid = fig.add_gridspec(len(rows), cols + 3)
     for r, (key, label) in enumerate(rows):
         for c in range(cols):

@@ -202,7 +202,4 @@ def animation(summary: dict[str, Any], rows: dict[str, list[dict[str, Any]]], pa
                 lines[m].set_data(p[:k, 0], p[:k, 1])
             ax.set_title(f"{summary['problem']}: step {k - 1}")
             writer.grab_frame()
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
     return path

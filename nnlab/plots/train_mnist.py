@@ -10,6 +10,8 @@ import numpy as np
 
 from nnlab.core.plotting import save, subplots
 
+PAD, LABEL = 3, 9  # misclassified grid: pixels around each digit, pixels above it for its label
+
 
 def learning_curves(summary: dict[str, Any], metrics: list[dict[str, Any]], path: Path) -> Path:
     epochs = [m for m in metrics if "train/acc" in m]  # the per-epoch records
@@ -61,18 +63,31 @@ def confusion_matrix(summary: dict[str, Any], path: Path) -> Path:
 
 
 def misclassified(summary: dict[str, Any], path: Path) -> Path | None:
+    """The most confident mistakes, 8 to a row, each titled with its prediction and true label.
+
+    One image of all the digits (28 x 28 each, a white margin of PAD pixels around each) on one axes, with a
+    text label above each: the same picture as a grid of subplots, at a fifth of the drawing time (matplotlib's
+    cost is per axes, and 36 axes each with ticks to lay out cost ~0.7 s of CPU)."""
     digits = summary.get("misclassified") or []
     if not digits:
         return None
     cols = min(len(digits), 8)
     rows = math.ceil(len(digits) / cols)
-    fig, axes = subplots(rows, cols, figsize=(1.25 * cols, 1.45 * rows))
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, d in zip(axes.flat, digits, strict=False):
-        ax.imshow(np.frombuffer(bytes.fromhex(d["pixels_hex"]), dtype=np.uint8).reshape(28, 28), cmap="gray_r")
-        ax.set_title(f"pred {d['pred']} · true {d['true']}", fontsize=7, color="tab:red")
-    fig.suptitle("Misclassified test digits (most confident first)", fontsize=9)
+    cell_w, cell_h, top = 28 + 2 * PAD, 28 + 2 * PAD + LABEL, LABEL + PAD  # pixels of one cell; the digit's offset
+    mosaic = np.zeros((rows * cell_h, cols * cell_w), dtype=np.uint8)  # 0 draws white with gray_r
+    for k, d in enumerate(digits):
+        r, c = divmod(k, cols)
+        digit = np.frombuffer(bytes.fromhex(d["pixels_hex"]), dtype=np.uint8).reshape(28, 28)
+        mosaic[r * cell_h + top:r * cell_h + top + 28, c * cell_w + PAD:c * cell_w + PAD + 28] = digit
+    fig, axes = subplots(figsize=(1.25 * cols, 1.45 * rows + 0.3))
+    ax = axes[0, 0]
+    ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+    for k, d in enumerate(digits):
+        r, c = divmod(k, cols)
+        ax.text(c * cell_w + cell_w / 2, r * cell_h + top - 2, f"pred {d['pred']} · true {d['true']}", fontsize=7,
+                color="tab:red", ha="center", va="bottom")
+    ax.axis("off")
+    ax.set_title("Misclassified test digits (most confident first)", fontsize=9)
     return save(fig, path)
 
 

@@ -19,7 +19,7 @@ from nnlab.core import mnist
 from nnlab.core.config import Layer, field_types, load_recipe, resolve
 from nnlab.core.run import Interrupted
 from nnlab.experiments import train_mnist
-from nnlab.experiments.train_mnist import TrainMnistConfig, lr_at, training
+from nnlab.experiments.train_mnist import TrainMnistConfig, checkpoints, lr_at, training
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 SMALL = ["--train-samples", "1200", "--val-samples", "500", "--test-samples", "500", "--batch-size", "100",
@@ -349,7 +349,7 @@ def tamper(run: Path, copy: Path, write) -> Path:
     shutil.copytree(run, copy, symlinks=True)
     ckpt = copy / train_mnist.CHECKPOINT
     if write(ckpt):  # an attacker who can write the checkpoint can write its checksum too
-        training.checksum_path(ckpt).write_text(hashlib.sha256(ckpt.read_bytes()).hexdigest() + "  last.pt\n")
+        checkpoints.checksum_path(ckpt).write_text(hashlib.sha256(ckpt.read_bytes()).hexdigest() + "  last.pt\n")
     return copy
 
 
@@ -358,7 +358,7 @@ def test_damaged_crafted_and_incomplete_checkpoints_are_refused(invoke, tmp_path
     assert first.exit_code == 0, first.stderr
     (run,) = first.runs("train-mnist")
     ckpt = run / train_mnist.CHECKPOINT
-    assert training.checksum_path(ckpt).read_text().split()[0] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    assert checkpoints.checksum_path(ckpt).read_text().split()[0] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
     honest = torch.load(ckpt, weights_only=True)  # plain tensors and values only
     marker = tmp_path / "marker"
 
@@ -381,7 +381,7 @@ def test_damaged_crafted_and_incomplete_checkpoints_are_refused(invoke, tmp_path
         return True
 
     def unsigned(path):
-        training.checksum_path(path).unlink()
+        checkpoints.checksum_path(path).unlink()
         return False
 
     cases = [(flip_a_byte, "does not match its SHA-256 in last.pt.sha256"), (crafted, "is not a plain checkpoint"),

@@ -233,7 +233,7 @@ def check_resume(run_dir: Path, config: TrainMnistConfig) -> None:
     """Before a run is reopened: its checkpoint must match its SHA-256, hold plain values only, fit the config,
     and --epochs may not undo finished epochs."""
     from nnlab.core.errors import UserError
-    from nnlab.experiments.train_mnist.training import check_states, load_checkpoint
+    from nnlab.experiments.train_mnist.checkpoints import check_states, load_checkpoint
 
     ckpt = load_checkpoint(run_dir / CHECKPOINT)
     check_states(config, ckpt, run_dir / CHECKPOINT)

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from nnlab.nn import formulas
+from nnlab.nn import formula_graph, formulas
 
 EXPRESSIONS = [  # several variables, division, powers, unary minus, relu and the other functions
     ("-x/y + relu(x - y)**2 + 2**x", "x=1.3,y=0.5"),
@@ -23,11 +23,11 @@ EXPRESSIONS = [  # several variables, division, powers, unary minus, relu and th
 def test_value_and_gradient_equal_torch_and_finite_differences(text, point):
     program = formulas.parse(text)
     p = formulas.parse_point(point, program.variables)
-    assert formulas.domain_problem(program, p) is None
-    graph = formulas.build(program, p)
-    value, grad = formulas.torch_gradient(program, p)
+    assert formula_graph.domain_problem(program, p) is None
+    graph = formula_graph.build(program, p)
+    value, grad = formula_graph.torch_gradient(program, p)
     assert graph.value == pytest.approx(value, rel=1e-12)
-    fd = formulas.finite_differences(program, p, 1e-6)
+    fd = formula_graph.finite_differences(program, p, 1e-6)
     for v in program.variables:
         assert graph.gradient()[v] == pytest.approx(grad[v], rel=1e-12, abs=1e-300)
         assert fd[v] == pytest.approx(grad[v], rel=1e-6, abs=1e-8)
@@ -36,14 +36,14 @@ def test_value_and_gradient_equal_torch_and_finite_differences(text, point):
 def test_the_slide_staging_names_u_v_w_r():
     program = formulas.parse(formulas.SLIDE)
     assert program.variables == ["x", "y", "z"] and program.output == "r"
-    graph = formulas.build(program, formulas.SLIDE_POINT)
+    graph = formula_graph.build(program, formulas.SLIDE_POINT)
     table = {n.name: (n.definition, n.tensor.item(), float(n.tensor.grad)) for n in graph.nodes}
     assert table == {"x": ("variable", 1, 192), "y": ("variable", 2, 96), "z": ("variable", 4, 72),
                      "u": ("x ** 2", 1, 96), "v": ("u + y", 3, 96), "w": ("z * v", 12, 24), "r": ("w ** 2", 144, 1)}
 
 
 def test_one_expression_gets_t_names_and_the_output_f():
-    graph = formulas.build(formulas.parse("(z*(x**2 + y))**2"), {"x": 2, "y": 1, "z": 3})
+    graph = formula_graph.build(formulas.parse("(z*(x**2 + y))**2"), {"x": 2, "y": 1, "z": 3})
     assert [n.name for n in graph.nodes] == ["x", "y", "z", "t1", "t2", "t3", "f"]
     assert graph.value == 225 and graph.gradient() == {"x": 360, "y": 90, "z": 150}
     assert [n.parents for n in graph.nodes[3:]] == [["x"], ["t1", "y"], ["z", "t2"], ["t3"]]
@@ -105,13 +105,13 @@ def test_points_by_name_and_in_order():
     ("exp(x)", {"x": 1000.0}, "gives inf"),
 ])
 def test_points_outside_the_domain(text, point, message):
-    problem = formulas.domain_problem(formulas.parse(text), point)
+    problem = formula_graph.domain_problem(formulas.parse(text), point)
     assert problem is not None and message in problem
 
 
 def test_finite_differences_meet_a_kink_differently():
     program = formulas.parse("relu(x)")
-    assert formulas.build(program, {"x": 0.0}).gradient() == {"x": 0.0}     # torch's subgradient
-    assert formulas.torch_gradient(program, {"x": 0.0})[1] == {"x": 0.0}
-    assert formulas.finite_differences(program, {"x": 0.0}, 1e-6)["x"] == pytest.approx(0.5)
-    assert math.isclose(formulas.value_at(program, {"x": 2.0}), 2.0)
+    assert formula_graph.build(program, {"x": 0.0}).gradient() == {"x": 0.0}     # torch's subgradient
+    assert formula_graph.torch_gradient(program, {"x": 0.0})[1] == {"x": 0.0}
+    assert formula_graph.finite_differences(program, {"x": 0.0}, 1e-6)["x"] == pytest.approx(0.5)
+    assert math.isclose(formula_graph.value_at(program, {"x": 2.0}), 2.0)

@@ -38,7 +38,7 @@ from nnlab.core.claims import check, claim
 from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.core.errors import UserError
 from nnlab.experiments.backprop_cost import cost_claims, measure_cost, thread_limit
-from nnlab.nn import formulas
+from nnlab.nn import formula_graph, formulas
 
 if TYPE_CHECKING:
     from nnlab.core.run import Run
@@ -110,7 +110,7 @@ class BackpropConfig(ExperimentConfig):
             raise UserError("--device: nnlab backprop runs on the CPU (numpy engine, float64 torch reference)")
         program = formulas.parse(self.expr)
         point = resolve_point(self.point, program)
-        problem = formulas.domain_problem(program, point)
+        problem = formula_graph.domain_problem(program, point)
         if problem:
             raise UserError(f"--point: {problem}")
         if self.cost:
@@ -181,7 +181,7 @@ def is_slide_function(program: formulas.Program) -> bool:
         return False
     for p in ({"x": 0.3, "y": -1.7, "z": 2.9}, {"x": -1.1, "y": 0.4, "z": -0.6}, {"x": 2.0, "y": 0.5, "z": 1.5}):
         r = (p["z"] * (p["x"] ** 2 + p["y"])) ** 2
-        if not math.isclose(formulas.value_at(program, p), r, rel_tol=1e-12):
+        if not math.isclose(formula_graph.value_at(program, p), r, rel_tol=1e-12):
             return False
     return True
 
@@ -202,7 +202,7 @@ def chain_rule(program: formulas.Program, point: dict[str, float], fd_step: floa
     """The engine's forward and backward pass at `point`, torch's and finite differences' gradients."""
     from nnlab.nn.autograd import local_derivatives
 
-    graph = formulas.build(program, point)
+    graph = formula_graph.build(program, point)
     by_id = {id(n.tensor): n.name for n in graph.nodes}
     nodes = []
     for n in graph.nodes:
@@ -210,8 +210,8 @@ def chain_rule(program: formulas.Program, point: dict[str, float], fd_step: floa
         nodes.append({"name": n.name, "definition": n.definition, "parents": n.parents, "value": n.tensor.item(),
                       "adjoint": float(n.tensor.grad) if n.tensor.grad is not None else 0.0, "local": local})
     gradient = graph.gradient()
-    t_value, t_grad = formulas.torch_gradient(program, point)
-    fd = formulas.finite_differences(program, point, fd_step)
+    t_value, t_grad = formula_graph.torch_gradient(program, point)
+    fd = formula_graph.finite_differences(program, point, fd_step)
     scale = max([abs(g) for g in gradient.values()] + [abs(g) for g in fd.values()] + [1e-300])
     return {
         "expression": program.text, "output": graph.output.name, "variables": program.variables, "point": point,

@@ -14,7 +14,9 @@ timed in-process, without touching nnlab's code:
   run(), minus any evaluation function named in EVALUATION and minus imports), plots (draw), files (run
   directory creation and closing), report (the printed tables; lecture: report.html/md);
 - interpreter start is the time from the parent's launch to the child's first line, interpreter exit
-  the time from its last line to the parent seeing it end; "cli and other" is the rest.
+  the time from its last line to the parent seeing it end (through the checkout's own way out, `cli.leave`,
+  where it has one); "cli and other" is the rest. Where the checkout has figure workers
+  (`cli.start_figure_pool`), they start as the console script starts them, and "plots" is the wait for them.
 Every phase is exclusive (a nested phase is subtracted from its parent), so the rows add up to the
 command's wall time. CPU time (user + system, all threads) is printed beside wall time: on a shared,
 loaded machine wall time includes waiting for a core, CPU time mostly does not.
@@ -136,10 +138,12 @@ def child(argv: list[str], out_json: str) -> None:
     sys.path.insert(0, os.getcwd())  # the checkout under test, not the script's folder or an installed nnlab
     phases = Phases()
     install_import_hook(phases)
-    code = 0
+    code, leave = 0, sys.exit
     try:
         from nnlab import cli
 
+        leave = getattr(cli, "leave", sys.exit)  # the console script's own way out, where the checkout has one
+        getattr(cli, "start_figure_pool", lambda argv: None)(argv)  # and its figure workers, where it has them
         instrument(phases, argv[0])
         cli.cli.main(argv)
     except SystemExit as exc:
@@ -155,6 +159,7 @@ def child(argv: list[str], out_json: str) -> None:
         with open(out_json, "w", encoding="utf-8") as f:
             json.dump(data, f)
         sys.stdout.flush()
+    leave(code)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -152,7 +152,8 @@ def test_unknown_command_is_one_line_exit_2(invoke):
 def test_sixteen_simultaneous_runs_get_sixteen_directories(tmp_path):
     import os
 
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # sixteen processes on a few cores: no oversubscription
+    # sixteen processes on a few cores: no oversubscription, and no figure workers beside each
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NNLAB_FIGURE_WORKERS": "0"}
     procs = [
         subprocess.Popen([sys.executable, "-m", "nnlab", "init", "--quick", "--out", str(tmp_path)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)

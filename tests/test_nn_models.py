@@ -21,6 +21,24 @@ def test_models_have_the_closed_form_parameter_counts_and_shapes():
     assert net(x).shape == (5, 10) and conv(x).shape == (5, 10)
 
 
+def test_pool_first_blocks_compute_the_textbook_function_without_batch_norm():
+    """max(relu(z)) = relu(max(z)) for any z (relu is monotone), so without BN the two block orders are one
+    function: same weights, same outputs to float64 rounding. With BN they differ: its statistics are taken
+    over the pooled values, a different set."""
+    torch.manual_seed(0)
+    x = torch.randn(6, 1, 28, 28, dtype=torch.float64)
+    for batch_norm, same in ((False, True), (True, False)):
+        textbook = models.cnn([4, 8], hidden=[5], batch_norm=batch_norm).double()
+        pooled = models.cnn([4, 8], hidden=[5], batch_norm=batch_norm, block="conv-pool-bn-act").double()
+        with torch.no_grad():  # the same parameters (listed in the same order): only the layer order differs
+            for mine, theirs in zip(pooled.state_dict().values(), textbook.state_dict().values(), strict=True):
+                mine.copy_(theirs)
+        with torch.no_grad():
+            gap = float((textbook(x) - pooled(x)).abs().max())
+        assert (gap < 1e-12) == same, (batch_norm, gap)
+    assert [type(m).__name__ for m in pooled[:4]] == ["Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU"]
+
+
 def test_initializers_draw_the_init_experiments_scales():
     torch.manual_seed(0)
     net = models.mlp([400], "relu")

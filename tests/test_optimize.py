@@ -242,6 +242,7 @@ def fake_mnist(monkeypatch):
     fake = SimpleNamespace(train_images=images[:500], train_labels=labels[:500],
                            test_images=images[500:], test_labels=labels[500:])
     monkeypatch.setattr(mnist, "load_mnist", lambda data_dir=None, **kw: fake)
+    monkeypatch.setattr(mnist, "_kept", None)  # prepare_mnist keeps the fake here; restored after the test
 
 
 def test_mlp_problem_runs_on_a_synthetic_mnist(invoke, fake_mnist):

@@ -219,7 +219,8 @@ def test_every_numeric_field_has_both_bounds():
 @pytest.mark.parametrize("config", [
     TrainMnistConfig(), TrainMnistConfig(model="mlp"), TrainMnistConfig(model="mlp", hidden=[7, 5, 3]),
     TrainMnistConfig(channels=[4, 6], hidden=[9], kernel_size=5, batch_norm=False),
-], ids=["cnn", "mlp", "mlp-3", "cnn-nobn"])
+    TrainMnistConfig(block="conv-bn-act-pool"),
+], ids=["cnn", "mlp", "mlp-3", "cnn-nobn", "cnn-textbook-order"])
 def test_param_count_in_closed_form_matches_the_built_model(config):
     from nnlab.nn.models import count_params
 

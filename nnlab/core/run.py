@@ -132,13 +132,20 @@ def git_revision() -> str | None:
 
 
 def library_versions() -> dict[str, str | None]:
+    """Versions of the libraries a run may use: a loaded module's own, else its installed distribution's
+    (not imported for this: matplotlib's import alone is ~0.35 s, and the figure workers may be its only users)."""
+    from importlib import metadata
+
     versions: dict[str, str | None] = {"python": platform.python_version(), "nnlab": __version__}
     for name in ("numpy", "torch", "matplotlib"):
         module = sys.modules.get(name)
-        if module is None:
-            with contextlib.suppress(ImportError):
-                module = __import__(name)
-        versions[name] = getattr(module, "__version__", None)
+        if module is not None:
+            versions[name] = getattr(module, "__version__", None)
+            continue
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
     return versions
 
 

@@ -157,8 +157,13 @@ def finish_summary(command: str, summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def draw(loaded: Loaded, summary: dict[str, Any], rec: Any) -> None:
+    """The run's figures: on the console script's figure workers when it has them (core.figure_pool), else here."""
+    from nnlab.core import figure_pool
     from nnlab.core.run import read_run
 
+    pool = figure_pool.active()
+    if pool is not None and pool.draw(loaded.plots, summary, rec.path, rec.plots_dir) is not None:
+        return
     importlib.import_module(loaded.plots).draw(summary, read_run(rec.path)["metrics"], rec.plots_dir)
 
 

@@ -166,9 +166,9 @@ def parameter_counts(config: BackpropConfig) -> list[int]:
 def prepare(config: BackpropConfig) -> None:
     """MNIST is checked (or downloaded) before a run directory exists, when part 3 is on."""
     if config.train:
-        from nnlab.core.mnist import load_mnist
+        from nnlab.core.mnist import prepare_mnist
 
-        load_mnist(config.data_dir)
+        prepare_mnist(config.data_dir)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -261,12 +261,12 @@ def chain_claims(chain: dict[str, Any], slide: bool) -> list[dict[str, Any]]:
 def train_mnist(config: BackpropConfig, rec: Run) -> dict[str, Any]:
     import numpy as np
 
-    from nnlab.core.mnist import load_mnist
+    from nnlab.core.mnist import run_mnist
     from nnlab.core.seeding import stream
     from nnlab.nn.backprop_cost import init_weights
     from nnlab.nn.engine_training import train_both
 
-    data = load_mnist(config.data_dir)
+    data = run_mnist(config.data_dir)
 
     def inputs(images: np.ndarray) -> np.ndarray:  # (n, 784) float64, MNIST's usual standardisation
         return ((images.reshape(len(images), -1) / 255.0 - 0.1307) / 0.3081).astype(np.float64)

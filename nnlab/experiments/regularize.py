@@ -180,9 +180,9 @@ QUICK = {"setting": ["regression"], "seeds": 1, "lam": [1e-3, 1e-2], "eval_point
 def prepare(config: RegularizeConfig) -> None:
     """Check (or download) and decode MNIST before a run directory exists."""
     if "mnist" in config.setting:
-        from nnlab.core.mnist import load_mnist
+        from nnlab.core.mnist import prepare_mnist
 
-        load_mnist(config.data_dir)
+        prepare_mnist(config.data_dir)
 
 
 def run(config: RegularizeConfig, rec: Any) -> dict[str, Any]:

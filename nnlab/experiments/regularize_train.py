@@ -65,9 +65,9 @@ def regression_data(config: Any, replicates: int) -> dict[str, Any]:
 
 def mnist_data(config: Any, replicates: int) -> dict[str, Any]:
     """Per replicate: train_size + val_size distinct training images (a seeded permutation); shared test."""
-    from nnlab.core.mnist import MEAN, STD, load_mnist
+    from nnlab.core.mnist import MEAN, STD, run_mnist
 
-    data = load_mnist(config.data_dir)
+    data = run_mnist(config.data_dir)
 
     def prep(images: np.ndarray) -> np.ndarray:
         return ((images.reshape(len(images), -1).astype(np.float32) / 255) - MEAN) / STD

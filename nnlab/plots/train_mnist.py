@@ -91,10 +91,15 @@ def misclassified(summary: dict[str, Any], path: Path) -> Path | None:
     return save(fig, path)
 
 
-def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list:
+    """One callable per figure (the figure workers share them out); none for a run that ended early."""
     if "confusion" not in summary:  # interrupted or failed before the end: nothing to draw
         return []
-    paths = [learning_curves(summary, metrics, plots_dir / "learning_curves.png"),
-             confusion_matrix(summary, plots_dir / "confusion_matrix.png")]
-    grid = misclassified(summary, plots_dir / "misclassified.png")
-    return paths + ([grid] if grid else [])
+    # in this order two workers get {confusion, misclassified} and {curves}: ~0.35 and ~0.25 s of drawing
+    return [lambda: confusion_matrix(summary, plots_dir / "confusion_matrix.png"),
+            lambda: learning_curves(summary, metrics, plots_dir / "learning_curves.png"),
+            lambda: misclassified(summary, plots_dir / "misclassified.png")]
+
+
+def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+    return [p for p in (figure() for figure in parts(summary, metrics, plots_dir)) if p is not None]

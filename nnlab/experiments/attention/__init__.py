@@ -128,9 +128,9 @@ QUICK = {"steps": 60, "seeds": 1, "eval_sequences": 200, "log_every": 20, "examp
 
 def prepare(config: AttentionConfig) -> None:
     if config.task == "vit":
-        from nnlab.core.mnist import load_mnist
+        from nnlab.core.mnist import prepare_mnist
 
-        load_mnist(config.data_dir)  # check the data before a run directory exists
+        prepare_mnist(config.data_dir)  # check the data before a run directory exists
 
 
 # ----------------------------------------------------------------------------------------------------

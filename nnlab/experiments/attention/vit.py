@@ -44,13 +44,13 @@ def train(config: Any, rec: Any) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
-    from nnlab.core.mnist import load_mnist
+    from nnlab.core.mnist import run_mnist
     from nnlab.core.seeding import stream_seed, torch_stream
     from nnlab.nn.param_rules import FlatRule
     from nnlab.nn.transformer import VisionTransformer
 
     device = rec.device
-    data = load_mnist(config.data_dir)
+    data = run_mnist(config.data_dir)
     n_train = config.train_samples or 60000 - config.val_samples
     x_all, y_all = to_tensors(data.train_images, data.train_labels, device)
     x_val, y_val = x_all[60000 - config.val_samples:], y_all[60000 - config.val_samples:]

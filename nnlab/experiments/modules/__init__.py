@@ -131,9 +131,9 @@ QUICK = {"ln_depth": 12, "euler_blocks": [1, 4, 16, 64], "euler_ref_steps": 512,
 def prepare(config: ModulesConfig) -> None:
     """Check the MNIST files before a run directory exists (only sections that read digits need them)."""
     if {"conv", "unet"} & set(config.sections()):
-        from nnlab.core.mnist import load_mnist
+        from nnlab.core.mnist import prepare_mnist
 
-        load_mnist(config.data_dir)
+        prepare_mnist(config.data_dir)
 
 
 def run(config: ModulesConfig, rec: Run) -> dict[str, Any]:

@@ -96,9 +96,9 @@ def pool_change(maps: np.ndarray, maps_shifted: np.ndarray, pool, k: int) -> flo
 
 
 def run_section(config, rec) -> dict[str, Any]:
-    from nnlab.core.mnist import load_mnist
+    from nnlab.core.mnist import run_mnist
 
-    data = load_mnist(config.data_dir)
+    data = run_mnist(config.data_dir)
     x = data.test_images[: config.conv_digits].astype(np.float64)[:, None] / 255.0  # (N, 1, 28, 28)
     t, s, k = config.conv_shift, config.conv_stride, config.pool_size
     eq = equivariance_error(x, t, s)

@@ -98,9 +98,9 @@ def train_one(config, skips: bool, seed_key: int, train, test_clean, test_noisy,
 def run_section(config, rec) -> dict[str, Any]:
     import torch
 
-    from nnlab.core.mnist import load_mnist
+    from nnlab.core.mnist import run_mnist
 
-    data = load_mnist(config.data_dir)
+    data = run_mnist(config.data_dir)
     train = torch.from_numpy(data.train_images[:TRAIN].astype(np.float32) / 255.0)[:, None]  # (N, 1, 28, 28)
     test_clean = torch.from_numpy(data.test_images[-config.unet_test:].astype(np.float32) / 255.0)[:, None]
     noise_gen = torch_stream(config.seed, "unet-test-noise")

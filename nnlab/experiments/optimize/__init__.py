@@ -150,9 +150,9 @@ def memory_bytes(config: OptimizeConfig) -> int:
 def prepare(config: OptimizeConfig) -> None:
     """The mlp problem's MNIST files are checked (or downloaded) before a run directory exists."""
     if config.problem == "mlp":
-        from nnlab.core.mnist import load_mnist
+        from nnlab.core.mnist import prepare_mnist
 
-        load_mnist(config.data_dir)
+        prepare_mnist(config.data_dir)
 
 
 def run(config: OptimizeConfig, rec: Run) -> dict[str, Any]:

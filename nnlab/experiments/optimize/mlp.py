@@ -23,10 +23,10 @@ def load_subset(config: OptimizeConfig, device: str, dtype):
     """A fixed random subset of MNIST's training images (train_size) and the whole test set, scaled to [0, 1]."""
     import torch
 
-    from nnlab.core.mnist import load_mnist
+    from nnlab.core.mnist import run_mnist
     from nnlab.core.seeding import stream
 
-    data = load_mnist(config.data_dir)
+    data = run_mnist(config.data_dir)
     pick = stream(config.seed, "mnist-subset").permutation(len(data.train_labels))[: config.train_size]
 
     def tensors(images, labels):

@@ -307,12 +307,12 @@ def summarize(t: Trainer, final: dict[str, Any], load_s: float) -> dict[str, Any
 
 def train(config: TrainMnistConfig, rec: Run) -> dict[str, Any]:
     from nnlab.core.console import err
-    from nnlab.core.mnist import load_mnist
+    from nnlab.core.mnist import run_mnist
     from nnlab.core.seeding import seed_everything
 
     seed_everything(config.seed)
     t0 = time.perf_counter()
-    data = load_mnist(config.data_dir)
+    data = run_mnist(config.data_dir)
     n_train, n_val, n_test = split_sizes(config)
     train = to_device(data.train_images[:n_train], data.train_labels[:n_train], rec.device)
     val = to_device(data.train_images[MNIST_TRAIN - n_val:], data.train_labels[MNIST_TRAIN - n_val:], rec.device)

@@ -1,0 +1,148 @@
+"""The console script's fixed costs: figures drawn by helper processes (core.figure_pool), and a way out
+without the interpreter's teardown (cli.leave). Same pixels, same failures, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnlab.core import figure_pool
+from nnlab.core.run import read_run
+
+
+def pixels(path: Path) -> np.ndarray:
+    from matplotlib.image import imread
+
+    return imread(path)
+
+
+@pytest.fixture(scope="module")
+def mnist_run(tmp_path_factory) -> Path:
+    """A small finished train-mnist run, drawn in this process (the tests' CLI has no pool)."""
+    import nnlab
+
+    out = tmp_path_factory.mktemp("runs")
+    result = nnlab.run("train-mnist", quick=True, out=out, train_samples=300, val_samples=200, test_samples=200)
+    assert result.status == "completed"
+    return result.path
+
+
+@pytest.fixture
+def pool():
+    started = figure_pool.FigurePool()
+    yield started
+    started.close()
+
+
+def test_workers_draw_the_in_process_pixels_sharing_the_figures_out(mnist_run, pool, tmp_path):
+    summary = read_run(mnist_run)["summary"]
+    paths = pool.draw("nnlab.plots.train_mnist", summary, mnist_run, tmp_path)
+    assert paths is not None  # the workers answered: nothing fell back to this process
+    names = sorted(p.name for p in paths)
+    assert names == ["confusion_matrix.png", "learning_curves.png", "misclassified.png"]
+    for name in names:
+        assert np.array_equal(pixels(tmp_path / name), pixels(mnist_run / "plots" / name)), name
+
+
+def test_a_plots_module_without_parts_is_drawn_whole_by_one_worker(tmp_path, pool):
+    import nnlab
+
+    run = nnlab.run("activations", quick=True, out=tmp_path / "runs")
+    drawn = pool.draw("nnlab.plots.activations", run.summary, run.path, tmp_path / "again")
+    assert drawn is not None and sorted(p.name for p in drawn) == sorted(p.name for p in run.figures)
+
+
+def test_a_figure_error_fails_with_its_message(mnist_run, pool, tmp_path):
+    summary = read_run(mnist_run)["summary"]
+    del summary["errors"]  # the confusion matrix's title needs it
+    with pytest.raises(figure_pool.FigureError, match="KeyError: 'errors'"):
+        pool.draw("nnlab.plots.train_mnist", summary, mnist_run, tmp_path)
+
+
+def test_a_dead_worker_leaves_the_drawing_to_this_process(mnist_run, pool, tmp_path):
+    pool.procs[1].kill()
+    pool.procs[1].wait(timeout=30)
+    assert pool.draw("nnlab.plots.train_mnist", read_run(mnist_run)["summary"], mnist_run, tmp_path) is not None
+    pool.procs[0].kill()  # now none is left: the caller (runner.draw) is told to draw in-process
+    pool.procs[0].wait(timeout=30)
+    assert pool.draw("nnlab.plots.train_mnist", read_run(mnist_run)["summary"], mnist_run, tmp_path) is None
+
+
+def test_workers_end_when_their_input_closes(pool):
+    procs = list(pool.procs)
+    pool.close()
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0
+
+
+CONSOLE = """
+import json, sys
+from nnlab import cli
+from nnlab.core import figure_pool, runner
+cli.start_figure_pool(["train-mnist"])
+outcome = runner.execute(runner.Request("train-mnist", quick=True, out={out!r},
+                                        options={{"train_samples": 300, "val_samples": 200, "test_samples": 200}}),
+                         report=False)
+print(json.dumps({{"status": outcome.status, "pool": figure_pool.active() is not None,
+                  "matplotlib": "matplotlib" in sys.modules,
+                  "figures": sorted(p.name for p in (outcome.path / "plots").iterdir())}}))
+"""
+
+
+@pytest.mark.slow
+def test_the_console_script_never_imports_matplotlib_itself(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", CONSOLE.format(out=str(tmp_path))], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["status"] == "completed" and seen["pool"]
+    assert not seen["matplotlib"], "the main process drew a figure itself"
+    assert seen["figures"] == ["confusion_matrix.png", "learning_curves.png", "misclassified.png"]
+
+
+LEAVE = """
+import atexit, sys
+atexit.register(lambda: open({marker!r}, "w").write("ran"))
+from nnlab.cli import leave
+print("flushed", end="")  # still in the buffer when leave() is called
+leave({code})
+"""
+
+
+@pytest.mark.parametrize("code, status, stderr", [("3", 3, ""), ("None", 0, ""), ("'a message'", 1, "a message")])
+def test_leave_runs_atexit_flushes_and_exits_with_sys_exit_codes(tmp_path, code, status, stderr):
+    marker = tmp_path / "atexit"
+    script = LEAVE.format(marker=str(marker), code=code)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == status
+    assert proc.stdout == "flushed" and proc.stderr.strip() == stderr
+    assert marker.read_text() == "ran"
+
+
+def test_leave_waits_for_a_running_thread(tmp_path):
+    marker = tmp_path / "thread"
+    script = (f"import threading, time\nfrom nnlab.cli import leave\n"
+              f"def work():\n    time.sleep(0.5)\n    open({str(marker)!r}, 'w').write('done')\n"
+              f"threading.Thread(target=work).start()\nleave(0)\n")
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert marker.read_text() == "done" and time.perf_counter() - start >= 0.5
+
+
+@pytest.mark.parametrize("setting, workers", [("", 2), ("0", 0), ("3", 3), ("many", 2)])
+def test_the_number_of_workers_comes_from_the_environment(monkeypatch, setting, workers):
+    monkeypatch.setenv(figure_pool.WORKERS_ENV, setting)
+    monkeypatch.setattr(figure_pool, "_pool", None)
+    figure_pool.start()
+    started = figure_pool.active()
+    try:
+        assert (len(started.procs) if started else 0) == workers
+    finally:
+        if started:
+            started.close()

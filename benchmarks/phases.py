@@ -18,8 +18,10 @@ timed in-process, without touching nnlab's code:
   where it has one); "cli and other" is the rest. Where the checkout has figure workers
   (`cli.start_figure_pool`), they start as the console script starts them, and "plots" is the wait for them.
 Every phase is exclusive (a nested phase is subtracted from its parent), so the rows add up to the
-command's wall time. CPU time (user + system, all threads) is printed beside wall time: on a shared,
-loaded machine wall time includes waiting for a core, CPU time mostly does not.
+command's wall time; for train-mnist the run's own training-loop time (summary.json's train_time_s) and
+the wall time beyond it follow (medians of the per-run values). CPU time (user + system, all threads) is
+printed beside wall time: on a shared, loaded machine wall time includes waiting for a core, CPU time
+mostly does not.
 """
 
 from __future__ import annotations
@@ -202,7 +204,18 @@ def measure(tree: str, argv: list[str], out_dir: str) -> dict:
     add("interpreter exit", done - data["end"], max(cpu_total - data["end_cpu"], 0.0))
     imports = {k[len("import "):]: (w, data["cpu"][k]) for k, w in data["wall"].items() if k.startswith("import ")}
     return {"rows": rows, "imports": imports, "wall": done - launch, "cpu": cpu_total, "dynamo": data["dynamo"],
-            "pyplot": data["pyplot"], "maxrss_mb": data["maxrss_mb"]}
+            "pyplot": data["pyplot"], "maxrss_mb": data["maxrss_mb"], "loop": training_loop(out_dir, argv[0], launch)}
+
+
+def training_loop(out_dir: str, command: str, since: float) -> float | None:
+    """The run's own training-loop seconds (summary.json's train_time_s, train-mnist's), for the run just made."""
+    from pathlib import Path
+
+    made = [p for p in (Path(out_dir) / command).glob("*/summary.json") if p.stat().st_mtime >= since]
+    if not made:
+        return None
+    value = json.loads(max(made, key=lambda p: p.stat().st_mtime).read_text()).get("train_time_s")
+    return value if isinstance(value, (int, float)) else None
 
 
 def median_of(results: list[dict]) -> dict:
@@ -214,7 +227,10 @@ def median_of(results: list[dict]) -> dict:
     modules = {m for r in results for m in r["imports"]}
     imports = {m: [statistics.median(r["imports"].get(m, (0.0, 0.0))[i] for r in results) for i in (0, 1)]
                for m in modules}
+    loops = [r["loop"] for r in results if r.get("loop") is not None]
     return {"rows": rows, "imports": imports, "wall": statistics.median(r["wall"] for r in results),
+            "loop": statistics.median(loops) if loops else None,
+            "beyond_loop": statistics.median(r["wall"] - r["loop"] for r in results) if loops else None,
             "cpu": statistics.median(r["cpu"] for r in results), "dynamo": any(r["dynamo"] for r in results),
             "pyplot": any(r["pyplot"] for r in results), "repeats": len(results)}
 
@@ -244,6 +260,10 @@ def print_table(title: str, trees: list[str], results: dict[str, dict]) -> None:
     for t in trees:
         line += f"{results[t]['wall']:>9.2f}{'':>7}{results[t]['cpu']:>8.2f}"
     print(line)
+    if any(results[t].get("loop") is not None for t in trees):  # train-mnist: its summary's train_time_s
+        for key, label in (("loop", "training loop"), ("beyond_loop", "wall - training loop")):
+            print(f"{label:<22}" + "".join(f"{results[t][key]:>9.2f}{'':>15}" if results[t].get(key) is not None
+                                           else f"{'-':>9}{'':>15}" for t in trees))
     print(f"{'torch._dynamo loaded':<22}" + "".join(f"{str(results[t]['dynamo']):>24}" for t in trees))
     print(f"{'pyplot loaded':<22}" + "".join(f"{str(results[t]['pyplot']):>24}" for t in trees))
 

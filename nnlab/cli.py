@@ -137,6 +137,8 @@ def leave(code: Any) -> typing.NoReturn:
         code = 1
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         sys.exit(code)
+    if "nnlab.core.figure_pool" in sys.modules:
+        sys.modules["nnlab.core.figure_pool"].stop()
     atexit._run_exitfuncs()  # what the interpreter would run at exit, before its teardown
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe (`nnlab runs | head`) or stream

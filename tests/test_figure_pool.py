@@ -146,3 +146,14 @@ def test_the_number_of_workers_comes_from_the_environment(monkeypatch, setting, 
     finally:
         if started:
             started.close()
+
+
+def test_stop_ends_the_workers_at_once(monkeypatch):
+    monkeypatch.setenv(figure_pool.WORKERS_ENV, "2")
+    monkeypatch.setattr(figure_pool, "_pool", None)
+    figure_pool.start()
+    procs = list(figure_pool.active().procs)
+    figure_pool.stop()  # while they are still importing matplotlib
+    assert figure_pool.active() is None
+    for proc in procs:
+        assert proc.wait(timeout=30) != 0  # ended by a signal, not by finishing

@@ -56,6 +56,13 @@ def test_train_mnist_quick_imports_no_dynamo_and_no_pyplot(tmp_path):
     assert not seen["pyplot"]
 
 
+@pytest.mark.slow
+def test_approx_fit_train_imports_no_dynamo(tmp_path):
+    seen = probe(tmp_path, "approx", fit="train", dims=[1], steps=20)
+    assert seen["status"] == "completed" and seen["figures"] > 0
+    assert not seen["dynamo"], "a torch.optim optimizer (or something else) imported torch._dynamo"
+
+
 def test_a_figure_is_written_without_pyplot(tmp_path):
     code = (f"import sys; from nnlab.core import plotting; fig, axes = plotting.subplots(1, 2, figsize=(4, 2), "
             f"sharey=True); axes[0, 0].plot([0, 1], [1, 0]); plotting.save(fig, {str(tmp_path / 'f.png')!r}); "

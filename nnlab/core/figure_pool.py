@@ -113,6 +113,16 @@ def active() -> FigurePool | None:
     return _pool
 
 
+def stop() -> None:
+    """End the workers now (the command is over): a command refused at once leaves none importing matplotlib."""
+    global _pool
+    if _pool is not None:
+        for proc in _pool.procs:
+            with contextlib.suppress(OSError):
+                proc.terminate()
+        _pool = None
+
+
 # ----------------------------------------------------------------------------------------------------
 # The worker (python -m nnlab.core.figure_pool)
 

@@ -35,6 +35,21 @@ def test_check_resume_without_resume_keys_breaks_the_contract(monkeypatch):
     assert "check_resume() without RESUME_MAY_CHANGE" in experiment.contract_problems("init")
 
 
+def test_parts_with_the_wrong_signature_break_the_contract(monkeypatch):
+    import nnlab.plots.init as plots
+
+    monkeypatch.setattr(plots, "parts", lambda summary: [])
+    assert experiment.contract_problems("init") == ["nnlab.plots.init.parts() must take 3 parameters"]
+
+
+@pytest.mark.parametrize("command", list(EXPERIMENTS))
+def test_every_plots_module_lists_its_figures_as_parts(command):
+    """So the console script's two figure workers can share any command's figures out (core.figure_pool)."""
+    import importlib
+
+    assert hasattr(importlib.import_module(experiment.load(command).plots), "parts")
+
+
 def test_unknown_command_suggests_the_closest():
     from nnlab.core.errors import UserError
 

@@ -50,12 +50,39 @@ def test_workers_draw_the_in_process_pixels_sharing_the_figures_out(mnist_run, p
         assert np.array_equal(pixels(tmp_path / name), pixels(mnist_run / "plots" / name)), name
 
 
-def test_a_plots_module_without_parts_is_drawn_whole_by_one_worker(tmp_path, pool):
+def test_activations_figures_match_too(tmp_path, pool):
     import nnlab
 
     run = nnlab.run("activations", quick=True, out=tmp_path / "runs")
     drawn = pool.draw("nnlab.plots.activations", run.summary, run.path, tmp_path / "again")
     assert drawn is not None and sorted(p.name for p in drawn) == sorted(p.name for p in run.figures)
+    for path in drawn:
+        assert np.array_equal(pixels(path), pixels(run.path / "plots" / path.name)), path.name
+
+
+WHOLE = """
+from nnlab.core import plotting
+
+
+def draw(summary, metrics, plots_dir):
+    paths = []
+    for name in summary["names"]:
+        fig, axes = plotting.subplots()
+        axes[0, 0].plot([0, 1], [0, 1])
+        paths.append(plotting.save(fig, plots_dir / name))
+    return paths
+"""
+
+
+def test_a_plots_module_without_parts_is_drawn_whole_by_one_worker(tmp_path, mnist_run, monkeypatch):
+    (tmp_path / "whole_plots.py").write_text(WHOLE)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the workers find the module there
+    started = figure_pool.FigurePool()
+    try:
+        drawn = started.draw("whole_plots", {"names": ["a.png", "b.png"]}, mnist_run, tmp_path / "plots")
+    finally:
+        started.close()
+    assert drawn is not None and sorted(p.name for p in drawn) == ["a.png", "b.png"]
 
 
 def test_a_figure_error_fails_with_its_message(mnist_run, pool, tmp_path):

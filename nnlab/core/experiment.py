@@ -22,6 +22,9 @@ optional:
 `nnlab/plots/<name>.py`, required:
     draw(summary, metrics, plots_dir) -> list of written paths; draws only from what the run logged
                       (summary.json and metrics.jsonl), so `nnlab redraw` needs no experiment module
+optional:
+    parts(summary, metrics, plots_dir) -> one callable per figure (draw() then draws them all), so the
+                      console script's figure workers can share a run's figures out (core.figure_pool)
 
 The runner (core.runner) does everything else: run directories, config.yaml and meta.json, signals,
 drawing, closing the run and printing the result.
@@ -118,4 +121,7 @@ def contract_problems(name: str) -> list[str]:
         problems.append(f"{loaded.plots} has no draw(summary, metrics, plots_dir)")
     elif len(inspect.signature(plots.draw).parameters) != 3:
         problems.append(f"{loaded.plots}.draw() must take 3 parameters")
+    parts = getattr(plots, "parts", None)
+    if parts is not None and (not callable(parts) or len(inspect.signature(parts).parameters) != 3):
+        problems.append(f"{loaded.plots}.parts() must take 3 parameters")
     return problems

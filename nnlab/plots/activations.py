@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from nnlab.core import plotting
+from nnlab.plots import drawn
+
+
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path]]:
+    return [
+        partial(panels, summary, "fn", "sigma(z)", plots_dir / "functions.png"),
+        partial(panels, summary, "grad", "sigma'(z)", plots_dir / "derivatives.png"),
+        partial(vanishing, summary, plots_dir / "vanishing_gradient.png"),
+    ]
 
 
 def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
-    return [
-        panels(summary, "fn", "sigma(z)", plots_dir / "functions.png"),
-        panels(summary, "grad", "sigma'(z)", plots_dir / "derivatives.png"),
-        vanishing(summary, plots_dir / "vanishing_gradient.png"),
-    ]
+    return drawn(parts(summary, metrics, plots_dir))
 
 
 def _grid(n: int) -> tuple[int, int]:

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from nnlab.core import plotting
 from nnlab.core.summaries import curve, fitted_slope
+from nnlab.plots import drawn
 
 STYLE = {"polynomial": ("s", "--"), "kernel": ("^", "--"), "linear": ("", ":")}
 
 
-def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
-    paths = [
-        errors(summary, "rel_mse", "relative squared L2 error  MSE / Var f", plots_dir / "error_vs_width.png"),
-        errors(summary, "sup", "sup error  max |F - f|", plots_dir / "sup_vs_width.png"),
-        curse(summary, plots_dir / "width_needed.png"),
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path]]:
+    jobs = [
+        partial(errors, summary, "rel_mse", "relative squared L2 error  MSE / Var f", plots_dir / "error_vs_width.png"),
+        partial(errors, summary, "sup", "sup error  max |F - f|", plots_dir / "sup_vs_width.png"),
+        partial(curse, summary, plots_dir / "width_needed.png"),
     ]
     if summary.get("fits_1d"):
-        paths.append(fits(summary, plots_dir / "fits_1d.png"))
-    return paths
+        jobs.append(partial(fits, summary, plots_dir / "fits_1d.png"))
+    return jobs
+
+
+def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+    return drawn(parts(summary, metrics, plots_dir))
 
 
 def errors(summary: dict[str, Any], key: str, label: str, path: Path) -> Path:

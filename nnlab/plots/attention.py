@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nnlab.core.plotting import save, subplots
+from nnlab.plots import drawn
+
+
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path]]:
+    jobs = [partial(entropy, summary, plots_dir / "entropy.png")]
+    if summary["task"] == "retrieve":
+        jobs += [partial(retrieve_curves, summary, metrics, plots_dir / "training_curves.png")]
+        if summary.get("maps"):
+            jobs.append(partial(retrieve_maps, summary, plots_dir / "attention_maps.png"))
+    else:
+        jobs += [partial(vit_curves, summary, metrics, plots_dir / "training_curves.png"),
+                 partial(vit_maps, summary, plots_dir / "attention_maps.png"),
+                 partial(positional_encoding, summary, plots_dir / "positional_encoding.png")]
+    return jobs
 
 
 def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
-    paths = [entropy(summary, plots_dir / "entropy.png")]
-    if summary["task"] == "retrieve":
-        paths += [retrieve_curves(summary, metrics, plots_dir / "training_curves.png")]
-        if summary.get("maps"):
-            paths.append(retrieve_maps(summary, plots_dir / "attention_maps.png"))
-    else:
-        paths += [vit_curves(summary, metrics, plots_dir / "training_curves.png"),
-                  vit_maps(summary, plots_dir / "attention_maps.png"),
-                  positional_encoding(summary, plots_dir / "positional_encoding.png")]
-    return paths
+    return drawn(parts(summary, metrics, plots_dir))
 
 
 def entropy(summary: dict[str, Any], path: Path) -> Path:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from nnlab.core import plotting
+from nnlab.plots import drawn
 
 MAX_EDGE_LABELS = 40  # beyond this many nodes, edges carry no labels (they would overlap)
 
@@ -14,14 +17,18 @@ def _slope(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
-    paths = [graph(summary, plots_dir / "graph.png")]
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path]]:
+    jobs = [partial(graph, summary, plots_dir / "graph.png")]
     if "cost" in summary:
-        paths.append(cost(summary["cost"], plots_dir / "cost.png"))
+        jobs.append(partial(cost, summary["cost"], plots_dir / "cost.png"))
     train_rows = [m for m in metrics if m.get("section") == "train"]
     if "train" in summary and train_rows:
-        paths.append(training(summary["train"], train_rows, plots_dir / "train.png"))
-    return paths
+        jobs.append(partial(training, summary["train"], train_rows, plots_dir / "train.png"))
+    return jobs
+
+
+def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+    return drawn(parts(summary, metrics, plots_dir))
 
 
 def _fmt(v: float) -> str:

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from nnlab.core import plotting
 from nnlab.core.summaries import layers_by_scale
+from nnlab.plots import drawn
+
+
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path]]:
+    by_scale = layers_by_scale(summary)
+    return [
+        partial(histograms, summary, plots_dir / "histograms.png"),
+        partial(statistics, by_scale, summary["activation"], plots_dir / "statistics.png"),
+        partial(gradients, by_scale, summary["input_grad_std"], plots_dir / "gradients.png"),
+    ]
 
 
 def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
-    by_scale = layers_by_scale(summary)
-    return [
-        histograms(summary, plots_dir / "histograms.png"),
-        statistics(by_scale, summary["activation"], plots_dir / "statistics.png"),
-        gradients(by_scale, summary["input_grad_std"], plots_dir / "gradients.png"),
-    ]
+    return drawn(parts(summary, metrics, plots_dir))
 
 
 def histograms(summary: dict[str, Any], path: Path) -> Path:

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nnlab.core import plotting
+from nnlab.plots import drawn
+
+
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path]]:
+    jobs = []
+    if "layernorm" in summary:
+        jobs.append(partial(layernorm, summary["layernorm"], plots_dir / "layernorm.png"))
+    if "residual" in summary:
+        jobs.append(partial(residual, summary["residual"], plots_dir / "residual_euler.png"))
+    if "conv" in summary:
+        jobs += [partial(filters, summary["conv"], plots_dir / "conv_filters.png"),
+                 partial(pooling, summary["conv"], plots_dir / "conv_pooling.png")]
+    if "unet" in summary:
+        jobs.append(partial(unet, summary["unet"], plots_dir / "unet_denoising.png"))
+    return jobs
 
 
 def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
-    paths = []
-    if "layernorm" in summary:
-        paths.append(layernorm(summary["layernorm"], plots_dir / "layernorm.png"))
-    if "residual" in summary:
-        paths.append(residual(summary["residual"], plots_dir / "residual_euler.png"))
-    if "conv" in summary:
-        paths += [filters(summary["conv"], plots_dir / "conv_filters.png"),
-                  pooling(summary["conv"], plots_dir / "conv_pooling.png")]
-    if "unet" in summary:
-        paths.append(unet(summary["unet"], plots_dir / "unet_denoising.png"))
-    return paths
+    return drawn(parts(summary, metrics, plots_dir))
 
 
 def layernorm(s: dict[str, Any], path: Path) -> Path:

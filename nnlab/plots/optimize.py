@@ -3,6 +3,8 @@ the problem's name and kappa in the summary)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import numpy as np
 
 from nnlab.core import plotting
 from nnlab.nn import landscapes, optimizers
+from nnlab.plots import drawn
 
 GIF_FRAMES = 24
 FLOOR = 1e-20  # loss gaps are drawn no lower than this (float64 reaches 1e-300 and squashes the rest)
@@ -28,18 +31,22 @@ def by_method(metrics: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path]]:
     rows = by_method(metrics)
-    paths = [loss_curves(summary, rows, plots_dir / "loss.png")]
+    jobs = [partial(loss_curves, summary, rows, plots_dir / "loss.png")]
     if summary["problem"] in landscapes.PROBLEMS_2D:
-        paths.append(contour_paths(summary, rows, plots_dir / "paths.png"))
+        jobs.append(partial(contour_paths, summary, rows, plots_dir / "paths.png"))
         if summary.get("gif"):
-            paths.append(animation(summary, rows, plots_dir / "paths.gif"))
+            jobs.append(partial(animation, summary, rows, plots_dir / "paths.gif"))
     if summary.get("lr_sweep"):
-        paths.append(lr_sweep(summary, plots_dir / "lr_sweep.png"))
+        jobs.append(partial(lr_sweep, summary, plots_dir / "lr_sweep.png"))
     if summary.get("sharpness"):
-        paths.append(sharpness(summary, plots_dir / "sharpness.png"))
-    return paths
+        jobs.append(partial(sharpness, summary, plots_dir / "sharpness.png"))
+    return jobs
+
+
+def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+    return drawn(parts(summary, metrics, plots_dir))
 
 
 # Paths are told apart by more than colour: SGD (noisy) is drawn first, widest and faint, so that a deterministic

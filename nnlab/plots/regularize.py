@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nnlab.core import plotting
+from nnlab.plots import drawn
 
 COLORS = {"none": "C3", "l2": "C0", "l1": "C2", "elastic": "C4", "dropout": "C1"}
 
 
-def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path]]:
     settings = summary["settings"]
-    paths = [curves(settings, plots_dir / "curves.png"), histograms(settings, plots_dir / "weights.png")]
+    jobs = [partial(curves, settings, plots_dir / "curves.png"),
+            partial(histograms, settings, plots_dir / "weights.png")]
     if any(res["sweep"] for res in settings.values()):
-        paths.append(lambda_sweep(settings, plots_dir / "lambda.png"))
+        jobs.append(partial(lambda_sweep, settings, plots_dir / "lambda.png"))
     if "regression" in settings:
-        paths.append(fits(settings["regression"], plots_dir / "fits.png"))
+        jobs.append(partial(fits, settings["regression"], plots_dir / "fits.png"))
     if any("ensemble" in res for res in settings.values()):
-        paths.append(ensemble(settings, plots_dir / "dropout.png"))
-    return paths
+        jobs.append(partial(ensemble, settings, plots_dir / "dropout.png"))
+    return jobs
+
+
+def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+    return drawn(parts(summary, metrics, plots_dir))
 
 
 def _finite(values) -> np.ndarray:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nnlab.core.plotting import save, subplots
+from nnlab.plots import drawn
 
 PAD, LABEL = 3, 9  # misclassified grid: pixels around each digit, pixels above it for its label
 
@@ -91,15 +94,14 @@ def misclassified(summary: dict[str, Any], path: Path) -> Path | None:
     return save(fig, path)
 
 
-def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list:
-    """One callable per figure (the figure workers share them out); none for a run that ended early."""
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path | None]]:
     if "confusion" not in summary:  # interrupted or failed before the end: nothing to draw
         return []
-    # in this order two workers get {confusion, misclassified} and {curves}: ~0.35 and ~0.25 s of drawing
-    return [lambda: confusion_matrix(summary, plots_dir / "confusion_matrix.png"),
-            lambda: learning_curves(summary, metrics, plots_dir / "learning_curves.png"),
-            lambda: misclassified(summary, plots_dir / "misclassified.png")]
+    # in this order two figure workers get {confusion, misclassified} and {curves}: ~0.3 s of drawing each
+    return [partial(confusion_matrix, summary, plots_dir / "confusion_matrix.png"),
+            partial(learning_curves, summary, metrics, plots_dir / "learning_curves.png"),
+            partial(misclassified, summary, plots_dir / "misclassified.png")]
 
 
 def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
-    return [p for p in (figure() for figure in parts(summary, metrics, plots_dir)) if p is not None]
+    return drawn(parts(summary, metrics, plots_dir))

@@ -433,3 +433,26 @@ def test_every_claim_can_flip(invoke):
     assert [c["id"] for c in training.accuracy_claims("cnn", 0.5, 1_000, 2_000)] == ["train-mnist.recognises-digits"]
     full = training.accuracy_claims("cnn", 0.995, 10_000, 55_000)
     assert all("on 10,000 test images" in c["claim"] and "subset" not in c["claim"] for c in full)
+
+
+@pytest.mark.parametrize("config, onednn", [
+    (TrainMnistConfig(), True),
+    (TrainMnistConfig(block="conv-bn-act-pool"), True),
+    (TrainMnistConfig(batch_norm=False, hidden=[32], dropout=0.3), True),
+    (TrainMnistConfig(activation="tanh"), False),  # not a layer oneDNN runs: the model itself
+    (TrainMnistConfig(model="mlp"), False),
+])
+def test_evaluation_runs_the_same_function_faster(config, onednn):
+    """evaluate() may run a CNN's blocks in oneDNN's layout; its logits are the model's to float32 rounding."""
+    torch.manual_seed(0)
+    model = train_mnist.build_model(config).to(memory_format=torch.channels_last)
+    with torch.no_grad():  # batch statistics that are not the identity, so BN's eval path matters
+        model(torch.randn(64, 1, 28, 28) * 2 + 0.5)
+    model.eval()
+    forward = training.inference_forward(model, "cpu", None)
+    assert (forward is not model) == onednn
+    x = torch.randn(300, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        ours, theirs = forward(x), model(x)
+    assert torch.allclose(ours, theirs, rtol=1e-4, atol=1e-5), float((ours - theirs).abs().max())
+    assert training.inference_forward(model, "cuda", None) is model  # other devices: the model as it is

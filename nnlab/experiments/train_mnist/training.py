@@ -51,10 +51,11 @@ def evaluate(model, x, y, dtype, memory_format, batch: int = 256):
     import torch.nn.functional as F
 
     model.eval()
+    forward = inference_forward(model, x.device.type, dtype)
     loss, preds, confs = 0.0, [], []
     with torch.inference_mode(), torch.autocast(x.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
         for i in range(0, len(x), batch):
-            logits = model(x[i:i + batch].contiguous(memory_format=memory_format)).float()
+            logits = forward(x[i:i + batch].contiguous(memory_format=memory_format)).float()
             loss += float(F.cross_entropy(logits, y[i:i + batch], reduction="sum"))
             p = logits.softmax(1)
             conf, pred = p.max(1)
@@ -63,6 +64,49 @@ def evaluate(model, x, y, dtype, memory_format, batch: int = 256):
     pred, conf = torch.cat(preds), torch.cat(confs)
     model.train()
     return loss / len(x), float((pred == y).double().mean()), pred, conf
+
+
+ONEDNN_LAYERS = ("Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d")  # what inference_forward runs in oneDNN's layout
+
+
+def inference_forward(model, device: str, dtype):
+    """What evaluate() calls on each chunk: the model itself, or on the CPU in float32, for a CNN whose
+    convolution blocks are all ONEDNN_LAYERS, those blocks on oneDNN (mkldnn) tensors, its own blocked layout
+    (max-pooling without an int64 index tensor, no layout changes between layers), and the head as it is.
+    The same function: logits agree with the model's to float32 rounding (tests/test_train_mnist.py); 0.31-0.38 s
+    against 0.51-0.74 s for the default CNN on 15,000 images here. Converting takes ~2 ms."""
+    import torch
+    import torch.nn.functional as F
+
+    names = [type(m).__name__ for m in model]
+    cut = names.index("Flatten") if "Flatten" in names else 0
+    if device != "cpu" or dtype is not None or cut == 0 or not torch.backends.mkldnn.is_available() \
+            or any(name not in ONEDNN_LAYERS for name in names[:cut]):
+        return model
+    steps = []
+    for layer in model[:cut]:
+        kind = type(layer).__name__
+        if kind == "Conv2d":
+            weight, bias = layer.weight.detach().contiguous().to_mkldnn(), layer.bias
+            steps.append(lambda x, c=layer, w=weight, b=bias: torch.mkldnn_convolution(
+                x, w, None if b is None else b.detach(), c.padding, c.stride, c.dilation, c.groups))
+        elif kind == "BatchNorm2d":  # eval mode: the running statistics
+            stats = [t.detach().to_mkldnn() for t in (layer.weight, layer.bias, layer.running_mean, layer.running_var)]
+            steps.append(lambda x, bn=layer, s=stats: torch.batch_norm(x, *s, False, 0.0, bn.eps, False))
+        elif kind == "ReLU":
+            steps.append(torch.relu)
+        else:
+            steps.append(lambda x, p=layer: F.max_pool2d(x, p.kernel_size, p.stride, p.padding, p.dilation,
+                                                         p.ceil_mode))
+    head = model[cut:]
+
+    def forward(chunk):
+        x = chunk.contiguous().to_mkldnn()
+        for step in steps:
+            x = step(x)
+        return head(x.to_dense())
+
+    return forward
 
 
 # ----------------------------------------------------------------------------------------------------

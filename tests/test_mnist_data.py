@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import socket
 import threading
@@ -126,6 +127,20 @@ def test_cache_returns_identical_arrays_and_survives_corruption(tmp_path):
     third = load_mnist()
     assert not third.cached
     np.testing.assert_array_equal(third.train_images, first.train_images)
+
+
+def test_a_run_reads_the_data_its_prepare_checked_once_unless_the_files_changed(tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist, "_kept", None)
+    folder = copy_package_files(tmp_path / "data")
+    prepared = mnist.prepare_mnist(folder)
+    assert mnist.run_mnist(folder) is prepared  # no second read, hash and decode
+    other = copy_package_files(tmp_path / "other")
+    assert mnist.run_mnist(other) is not prepared  # another folder: loaded on its own
+    path = folder / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(path.read_bytes())  # rewritten in place: the same bytes, a new mtime
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    again = mnist.run_mnist(folder)
+    assert again is not prepared and np.array_equal(again.test_labels, prepared.test_labels)
 
 
 def test_data_dir_env_and_wrong_file(tmp_path, monkeypatch):

@@ -286,29 +286,35 @@ def load_mnist(data_dir: str | Path | None = None, *, download: bool = True, cac
 # One load a run: an experiment's prepare() checks the data before its run directory exists; its run()
 # takes the same arrays instead of reading, hashing and decoding them again (~0.2 s of one core each time)
 
-_kept: tuple[tuple[Path, str], MnistData] | None = None  # ((folder, key of its source files), the data)
+_kept: tuple[tuple, MnistData] | None = None  # (the source files' identity when loaded, the data)
 
 
-def source_key(data_dir: str | Path | None) -> tuple[Path, str] | None:
-    """Which files a load of `data_dir` would read, by content; None when some are missing."""
+def source_key(data_dir: str | Path | None) -> tuple | None:
+    """The files a load of `data_dir` reads, as (folder, (name, size, mtime, inode) each); None when some are
+    missing. Cheap (no hashing): it only tells prepare's files from other ones within one process, and
+    load_mnist itself still checks every byte it reads against the published SHA-256."""
     folder = data_dir_for(data_dir)
     try:
-        return folder, cache_key(ensure_files(folder, download=False))
-    except MnistError:
+        stats = []
+        for name, path in sorted(ensure_files(folder, download=False).items()):
+            st = path.stat()
+            stats.append((name, st.st_size, st.st_mtime_ns, st.st_ino))
+    except (MnistError, OSError):
         return None
+    return folder, tuple(stats)
 
 
 def prepare_mnist(data_dir: str | Path | None = None) -> MnistData:
     """load_mnist, kept for the run that follows (see run_mnist)."""
     global _kept
-    data = load_mnist(data_dir)
     key = source_key(data_dir)
-    _kept = (key, data) if key is not None else None
+    data = load_mnist(data_dir)
+    _kept = (key, data) if key is not None and key == source_key(data_dir) else None  # unchanged while loading
     return data
 
 
 def run_mnist(data_dir: str | Path | None = None) -> MnistData:
-    """The arrays prepare_mnist kept, while the source files still hash to what they did then; else load_mnist."""
+    """The arrays prepare_mnist kept, while the source files are still the same ones; else load_mnist."""
     if _kept is not None and _kept[0] == source_key(data_dir):
         return _kept[1]
     return load_mnist(data_dir)

@@ -44,14 +44,16 @@ def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-def save(fig, path: str | Path) -> Path:
-    """Write `fig` to `path` (PNG) atomically."""
+def save(fig, path: str | Path, tight: bool = True) -> Path:
+    """Write `fig` to `path` (PNG) atomically. tight=False keeps the margins the caller set (fig.subplots_adjust):
+    for a figure whose labels never change size, it saves tight_layout's measuring pass (30-40% of the time)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    # tight_layout leaves a placeholder layout engine behind, for which savefig draws the whole figure once
-    # more before drawing it for real (~a third of the saving time); the layout is done, so drop it
-    fig.set_layout_engine(None)
+    if tight:
+        fig.tight_layout()
+        # tight_layout leaves a placeholder layout engine behind, for which savefig draws the whole figure once
+        # more before drawing it for real (~a third of the saving time); the layout is done, so drop it
+        fig.set_layout_engine(None)
     with atomic.atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     close(fig)

@@ -62,7 +62,8 @@ def confusion_matrix(summary: dict[str, Any], path: Path) -> Path:
            title=f"Confusion matrix ({summary['errors']} errors of {cm.sum()})")
     ax.grid(False)
     fig.colorbar(im, ax=ax, fraction=0.046, label="count (off-diagonal)")
-    return save(fig, path)
+    fig.subplots_adjust(left=0.1, right=0.9, bottom=0.1, top=0.93)  # fixed: ten digits a side, one title line
+    return save(fig, path, tight=False)
 
 
 def misclassified(summary: dict[str, Any], path: Path) -> Path | None:
@@ -91,7 +92,8 @@ def misclassified(summary: dict[str, Any], path: Path) -> Path | None:
                 color="tab:red", ha="center", va="bottom")
     ax.axis("off")
     ax.set_title("Misclassified test digits (most confident first)", fontsize=9)
-    return save(fig, path)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.3 / (1.45 * rows + 0.3))  # title: 0.3 in
+    return save(fig, path, tight=False)
 
 
 def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path | None]]:

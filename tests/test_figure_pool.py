@@ -67,6 +67,7 @@ from nnlab.core import plotting
 def draw(summary, metrics, plots_dir):
     paths = []
     for name in summary["names"]:
+        print("drawing", name)  # a figure that prints must not garble the worker's replies
         fig, axes = plotting.subplots()
         axes[0, 0].plot([0, 1], [0, 1])
         paths.append(plotting.save(fig, plots_dir / name))
@@ -76,7 +77,7 @@ def draw(summary, metrics, plots_dir):
 
 def test_a_plots_module_without_parts_is_drawn_whole_by_one_worker(tmp_path, mnist_run, monkeypatch):
     (tmp_path / "whole_plots.py").write_text(WHOLE)
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the workers find the module there
+    monkeypatch.syspath_prepend(str(tmp_path))  # the workers import with this process's path
     started = figure_pool.FigurePool()
     try:
         drawn = started.draw("whole_plots", {"names": ["a.png", "b.png"]}, mnist_run, tmp_path / "plots")

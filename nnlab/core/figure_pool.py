@@ -40,12 +40,11 @@ class FigureError(Exception):
 
 class FigurePool:
     def __init__(self, workers: int = WORKERS):
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parents[2])  # the folder holding this nnlab package
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        # this process's own import path: the workers import the same nnlab and libraries it does
+        code = f"import sys; sys.path[:] = {sys.path!r}; from nnlab.core.figure_pool import serve; serve()"
         self.procs = [
-            subprocess.Popen([sys.executable, "-m", "nnlab.core.figure_pool"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True, encoding="utf-8")
+            subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True, encoding="utf-8")
             for _ in range(workers)
         ]
 
@@ -124,7 +123,7 @@ def stop() -> None:
 
 
 # ----------------------------------------------------------------------------------------------------
-# The worker (python -m nnlab.core.figure_pool)
+# The worker
 
 
 def shares(module: Any, summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list:
@@ -144,6 +143,7 @@ def serve() -> None:
         # below the main process: the workers' start-up (~0.8 s of CPU each) is meant for the core that the
         # main process's single-threaded start leaves idle, not for the cores its training uses
         os.nice(10)
+    replies, sys.stdout = sys.stdout, sys.stderr  # a figure that prints cannot garble the replies
     from nnlab.core import plotting
     from nnlab.core.run import read_run
 
@@ -165,9 +165,5 @@ def serve() -> None:
             reply: dict[str, Any] = {"paths": paths}
         except Exception as exc:  # the figure's error, for the main process to fail the run with
             reply = {"error": f"{type(exc).__name__}: {exc}"}
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
-
-
-if __name__ == "__main__":
-    serve()
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()

@@ -456,3 +456,9 @@ def test_evaluation_runs_the_same_function_faster(config, onednn):
         ours, theirs = forward(x), model(x)
     assert torch.allclose(ours, theirs, rtol=1e-4, atol=1e-5), float((ours - theirs).abs().max())
     assert training.inference_forward(model, "cuda", None) is model  # other devices: the model as it is
+
+
+def test_evaluation_falls_back_to_the_model_where_onednn_disagrees(monkeypatch):
+    model = train_mnist.build_model(TrainMnistConfig()).eval()
+    monkeypatch.setattr(torch, "mkldnn_convolution", lambda *args: (_ for _ in ()).throw(RuntimeError("no oneDNN")))
+    assert training.inference_forward(model, "cpu", None) is model

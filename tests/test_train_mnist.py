@@ -462,3 +462,21 @@ def test_evaluation_falls_back_to_the_model_where_onednn_disagrees(monkeypatch):
     model = train_mnist.build_model(TrainMnistConfig()).eval()
     monkeypatch.setattr(torch, "mkldnn_convolution", lambda *args: (_ for _ in ()).throw(RuntimeError("no oneDNN")))
     assert training.inference_forward(model, "cpu", None) is model
+
+
+def test_a_run_from_before_the_block_option_resumes_in_its_own_order(invoke, tmp_path, monkeypatch):
+    """Its config.yaml has no `block`: it trained conv-bn-act-pool, the default then (TrainMnistConfig.LEGACY)."""
+    first = invoke("train-mnist", *TINY, "--block", "conv-bn-act-pool", "--epochs", "1", "--target-acc", "null",
+                   out=tmp_path / "a")
+    assert first.exit_code == 0, first.stderr
+    (run,) = first.runs("train-mnist")
+    saved = run / "config.yaml"
+    saved.write_text("".join(line for line in saved.read_text().splitlines(keepends=True)
+                             if not line.startswith("block:")))  # as nnlab wrote it before the option
+    with monkeypatch.context() as m:
+        m.setattr(TrainMnistConfig, "LEGACY", {})  # without the legacy value: the new default, which cannot fit
+        refused = invoke("train-mnist", "--resume", str(run), "--epochs", "2", out=tmp_path / "a")
+    assert refused.exit_code == 2 and "does not fit this run" in refused.stderr
+    resumed = invoke("train-mnist", "--resume", str(run), "--epochs", "2", out=tmp_path / "a")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert yaml.safe_load(saved.read_text())["block"] == "conv-bn-act-pool"

@@ -337,6 +337,14 @@ class Layer:
         return "--" + key.replace("_", "-") if self.option_style else f"{self.source}: {key}"
 
 
+def saved_layer(path: str | Path, command: str, config_cls: type) -> Layer:
+    """A run's config.yaml as a config layer. A key it lacks is one added after the run was made: the class's
+    LEGACY mapping (if any) says what such a run did then, where the new default would do something else."""
+    values = load_recipe(path, command)
+    legacy = {k: v for k, v in getattr(config_cls, "LEGACY", {}).items() if k not in values}
+    return Layer(str(path), {**legacy, **values})
+
+
 def resolve(cls: type, layers: Iterable[Layer]) -> Any:
     """Build a validated config of type `cls` from layers of values, lowest precedence first.
 

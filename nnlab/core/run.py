@@ -206,13 +206,13 @@ class Run:
         """
         import dataclasses
 
-        from nnlab.core.config import Layer, load_recipe, resolve
+        from nnlab.core.config import resolve, saved_layer
 
         path = Path(path)
         meta = check_resumable(path, command)
         if meta.get("status") == "completed" and not may_change:
             raise UserError(f"--resume: {path} already completed")
-        saved = resolve(type(config), [Layer(f"{path / 'config.yaml'}", load_recipe(path / "config.yaml", command))])
+        saved = resolve(type(config), [saved_layer(path / "config.yaml", command, type(config))])
         old, new = dataclasses.asdict(saved), dataclasses.asdict(config)
         differ = [f"{k}: {old[k]!r} -> {new[k]!r}" for k in new if k not in may_change and old[k] != new[k]]
         if differ:

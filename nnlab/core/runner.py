@@ -53,7 +53,7 @@ class Outcome:
 
 def build_config(loaded: Loaded, request: Request) -> Any:
     """Resolve the config: (resumed run's config.yaml <) recipe < --quick < options < --set."""
-    from nnlab.core.config import Layer, load_recipe, parse_set, resolve
+    from nnlab.core.config import Layer, load_recipe, parse_set, resolve, saved_layer
     from nnlab.core.run import check_resumable
 
     layers = []
@@ -63,8 +63,7 @@ def build_config(loaded: Loaded, request: Request) -> Any:
         if request.quick:
             raise UserError("--resume with --quick: a resumed run keeps its own config")
         check_resumable(Path(request.resume), loaded.name)
-        saved = Path(request.resume) / "config.yaml"
-        layers.append(Layer(f"{saved}", load_recipe(saved, loaded.name)))
+        layers.append(saved_layer(Path(request.resume) / "config.yaml", loaded.name, loaded.config_cls))
     if request.recipe is not None:
         if not str(request.recipe):
             raise UserError("--recipe: give a file name")

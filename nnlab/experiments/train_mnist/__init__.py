@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from nnlab.core.config import ExperimentConfig, param
 from nnlab.nn import activations
@@ -48,6 +48,9 @@ CHECKPOINT = "checkpoints/last.pt"
 
 @dataclass
 class TrainMnistConfig(ExperimentConfig):
+    # what a run's config.yaml that lacks these keys did (written before they existed): see config.saved_layer
+    LEGACY: ClassVar[dict[str, Any]] = {"block": "conv-bn-act-pool"}
+
     model: str = param("cnn", "mlp (fully connected) or cnn (convolution + pooling blocks).", choices=["mlp", "cnn"])
     hidden: list[int] = param(
         [], "Hidden layer sizes: the MLP's layers, or the CNN's fully connected layers after the convolutions. "

@@ -139,10 +139,11 @@ def serve() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the main process acts
-    with contextlib.suppress(OSError):
-        # below the main process: the workers' start-up (~0.8 s of CPU each) is meant for the core that the
-        # main process's single-threaded start leaves idle, not for the cores its training uses
-        os.nice(10)
+    if hasattr(os, "nice"):  # POSIX
+        with contextlib.suppress(OSError):
+            # below the main process: the workers' start-up (~0.8 s of CPU each) is meant for the core that the
+            # main process's single-threaded start leaves idle, not for the cores its training uses
+            os.nice(10)
     replies, sys.stdout = sys.stdout, sys.stderr  # a figure that prints cannot garble the replies
     from nnlab.core import plotting
     from nnlab.core.run import read_run

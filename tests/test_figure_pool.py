@@ -33,11 +33,20 @@ def mnist_run(tmp_path_factory) -> Path:
     return result.path
 
 
+def end(pool: figure_pool.FigurePool) -> None:
+    """Close a pool and end its workers at once (they would otherwise finish starting up, then leave)."""
+    procs = list(pool.procs)
+    pool.close()
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+
+
 @pytest.fixture
 def pool():
     started = figure_pool.FigurePool()
     yield started
-    started.close()
+    end(started)
 
 
 def test_workers_draw_the_in_process_pixels_sharing_the_figures_out(mnist_run, pool, tmp_path):
@@ -82,7 +91,7 @@ def test_a_plots_module_without_parts_is_drawn_whole_by_one_worker(tmp_path, mni
     try:
         drawn = started.draw("whole_plots", {"names": ["a.png", "b.png"]}, mnist_run, tmp_path / "plots")
     finally:
-        started.close()
+        end(started)
     assert drawn is not None and sorted(p.name for p in drawn) == ["a.png", "b.png"]
 
 
@@ -173,7 +182,7 @@ def test_the_number_of_workers_comes_from_the_environment(monkeypatch, setting, 
         assert (len(started.procs) if started else 0) == workers
     finally:
         if started:
-            started.close()
+            end(started)
 
 
 def test_stop_ends_the_workers_at_once(monkeypatch):

@@ -31,6 +31,7 @@ from typing import Any
 
 WORKERS = 2  # a 2-core laptop's second core; three or more figures split in two halves
 WORKERS_ENV = "NNLAB_FIGURE_WORKERS"
+PATH_ENV = "NNLAB_FIGURE_WORKER_PATH"  # the main process's sys.path, handed to its workers
 _pool: FigurePool | None = None
 
 
@@ -41,10 +42,12 @@ class FigureError(Exception):
 class FigurePool:
     def __init__(self, workers: int = WORKERS):
         # this process's own import path: the workers import the same nnlab and libraries it does
-        code = f"import sys; sys.path[:] = {sys.path!r}; from nnlab.core.figure_pool import serve; serve()"
+        env = {**os.environ, PATH_ENV: json.dumps(sys.path)}
+        code = (f"import json, os, sys; sys.path[:] = json.loads(os.environ[{PATH_ENV!r}]); "
+                "from nnlab.core.figure_pool import serve; serve()")
         self.procs = [
             subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True, encoding="utf-8")
+                             stderr=subprocess.DEVNULL, env=env, text=True, encoding="utf-8")
             for _ in range(workers)
         ]
 

@@ -40,6 +40,8 @@ class FigureError(Exception):
 
 
 class FigurePool:
+    """`workers` helper processes, each answering one drawing job at a time over its stdin/stdout pipes."""
+
     def __init__(self, workers: int = WORKERS):
         # this process's own import path: the workers import the same nnlab and libraries it does
         env = {**os.environ, PATH_ENV: json.dumps(sys.path)}

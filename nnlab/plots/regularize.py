@@ -52,27 +52,37 @@ def _label(method: str, best: dict[str, Any], keep_prob: float | None = None) ->
     return method
 
 
-def curves(settings: dict[str, Any], path: Path) -> Path:
-    """Train (dashed) against test (solid) loss per method at its best lambda: the overfitting gap."""
-    methods = max((list(r["curves"]) for r in settings.values()), key=len)
-    fig, axes = plotting.subplots(len(settings), len(methods), figsize=(2.9 * len(methods), 2.7 * len(settings)),
-                                  sharey="row")
+def method_grid(settings: dict[str, Any], key: str, row_height: float, **subplot_kwargs):
+    """One row per setting, one column per method that logged `key`: the figure, its axes, and each cell to
+    draw as (ax, setting, result, method, data); a cell whose setting lacks the method is left blank."""
+    methods = max((list(r[key]) for r in settings.values()), key=len)
+    fig, axes = plotting.subplots(len(settings), len(methods),
+                                  figsize=(2.9 * len(methods), row_height * len(settings)), **subplot_kwargs)
+    cells = []
     for i, (setting, res) in enumerate(settings.items()):
         for j, method in enumerate(methods):
-            ax = axes[i, j]
-            c = res["curves"].get(method)
-            if c is None:
-                ax.axis("off")
-                continue
-            for key, style in (("train_loss", "--"), ("test_loss", "-")):
-                arr = _finite(c[key])  # (evaluated epochs, replicates)
-                ax.plot(c["epochs"], arr.mean(1), style, color=COLORS[method], label=key.split("_")[0])
-                if arr.shape[1] > 1:
-                    ax.fill_between(c["epochs"], arr.min(1), arr.max(1), color=COLORS[method], alpha=0.15)
-            _log_where_possible(ax, c["train_loss"] + c["test_loss"])
-            ax.set(xscale="log", title=f"{setting}: {_label(method, res['best'][method])}", xlabel="epoch")
-            ax.title.set_fontsize(8)
-            ax.legend(fontsize=7)
+            data = res[key].get(method)
+            if data is None:
+                axes[i, j].axis("off")
+            else:
+                cells.append((axes[i, j], setting, res, method, data))
+    return fig, axes, cells
+
+
+def curves(settings: dict[str, Any], path: Path) -> Path:
+    """Train (dashed) against test (solid) loss per method at its best lambda: the overfitting gap."""
+    fig, axes, cells = method_grid(settings, "curves", 2.7, sharey="row")
+    for ax, setting, res, method, c in cells:
+        for key, style in (("train_loss", "--"), ("test_loss", "-")):
+            arr = _finite(c[key])  # (evaluated epochs, replicates)
+            ax.plot(c["epochs"], arr.mean(1), style, color=COLORS[method], label=key.split("_")[0])
+            if arr.shape[1] > 1:
+                ax.fill_between(c["epochs"], arr.min(1), arr.max(1), color=COLORS[method], alpha=0.15)
+        _log_where_possible(ax, c["train_loss"] + c["test_loss"])
+        ax.set(xscale="log", title=f"{setting}: {_label(method, res['best'][method])}", xlabel="epoch")
+        ax.title.set_fontsize(8)
+        ax.legend(fontsize=7)
+    for i, res in enumerate(settings.values()):
         axes[i, 0].set_ylabel("MSE" if res["task"] == "regression" else "cross-entropy")
     fig.suptitle("Train (dashed) vs test (solid) loss: mean over seeds, band = min..max")
     return plotting.save(fig, path)
@@ -117,19 +127,13 @@ def lambda_sweep(settings: dict[str, Any], path: Path) -> Path:
 
 def histograms(settings: dict[str, Any], path: Path) -> Path:
     """Weights per method at its best lambda (seed 0), log counts; the share exactly 0 in each title."""
-    methods = max((list(r["histograms"]) for r in settings.values()), key=len)
-    fig, axes = plotting.subplots(len(settings), len(methods), figsize=(2.9 * len(methods), 2.6 * len(settings)))
-    for i, (setting, res) in enumerate(settings.items()):
-        for j, method in enumerate(methods):
-            ax = axes[i, j]
-            h = res["histograms"].get(method)
-            if h is None:
-                ax.axis("off")
-                continue
-            ax.stairs(np.maximum(h["counts"], 0.5), h["edges"], fill=True, color=COLORS[method], baseline=0.5)
-            ax.set(yscale="log", xlabel="weight", title=f"{setting}: {_label(method, res['best'][method])}\n"
-                   f"{h['zeros'] / h['total']:.1%} exactly 0")
-            ax.title.set_fontsize(8)
+    fig, axes, cells = method_grid(settings, "histograms", 2.6)
+    for ax, setting, res, method, h in cells:
+        ax.stairs(np.maximum(h["counts"], 0.5), h["edges"], fill=True, color=COLORS[method], baseline=0.5)
+        ax.set(yscale="log", xlabel="weight", title=f"{setting}: {_label(method, res['best'][method])}\n"
+               f"{h['zeros'] / h['total']:.1%} exactly 0")
+        ax.title.set_fontsize(8)
+    for i in range(len(settings)):
         axes[i, 0].set_ylabel("count")
     return plotting.save(fig, path)
 

@@ -3,6 +3,7 @@
     python benchmarks/mnist_speed.py                 # 3 seeds of ours, the baseline until it reaches 99%
     python benchmarks/mnist_speed.py --seeds 5 --baseline-epochs 3
     python benchmarks/mnist_speed.py --quick         # a seconds-long smoke run on a subset
+    python benchmarks/mnist_speed.py --device cuda --skip-baseline --set batch_size=512 --set lr=0.4
 
 Both run in this one process, on the same machine, with the same torch thread count. Time to a target
 is training wall time only (evaluation excluded), summed over epochs up to the first epoch whose
@@ -137,7 +138,7 @@ def ours(seed: int, extra: list[str], device: str = "cpu") -> dict:
                      "cum_train_s": h["time/total_train_s"], "cum_train_cpu_s": cpu})
     print(f"  ours seed {seed}: test acc {summary['test/acc']:.4f}, train {summary['train_time_s']:.1f} s "
           f"over {summary['epochs']} epoch(s)", flush=True)
-    return {"rows": rows, "acc": summary["test/acc"], "train_s": summary["train_time_s"]}
+    return {"rows": rows, "acc": summary["test/acc"], "train_s": summary["train_time_s"], "steps": summary["steps"]}
 
 
 def time_to(rows: list[dict], target: float, key: str = "cum_train_s") -> float | None:
@@ -162,6 +163,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: small subsets, 1 seed, 1 baseline epoch")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where both recipes run")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change our recipe (repeatable; as train-mnist's --set): try another one in the same "
+                        "script as the baseline")
     args = parser.parse_args()
 
     import torch
@@ -177,7 +181,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; MNIST load {first:.3f} s, "
           f"then {cached:.3f} s from the decoded cache (cached: {data.cached})", flush=True)
 
-    extra = ["--quick"] if args.quick else []
+    extra = (["--quick"] if args.quick else []) + [arg for pair in args.set for arg in ("--set", pair)]
     seeds = 1 if args.quick else args.seeds
     runs = [ours(seed, extra, args.device) for seed in range(seeds)]
     accs = [r["acc"] for r in runs]

@@ -29,3 +29,14 @@ def test_phases_splits_a_command_into_rows_that_add_up():
 def test_mnist_speed_quick_reports_a_speed_up():
     out = bench("benchmarks/mnist_speed.py", "--quick")
     assert "ours: test accuracy" in out and "baseline:" in out
+
+
+@pytest.mark.slow
+def test_mnist_speed_passes_recipe_changes_to_our_run(tmp_path):
+    """--set reaches our recipe (benchmarks/gpu_session.sh tries larger batches this way)."""
+    import json
+
+    bench("benchmarks/mnist_speed.py", "--quick", "--skip-baseline", "--set", "batch_size=50", "--json",
+          str(tmp_path / "speed.json"))
+    (run,) = json.loads((tmp_path / "speed.json").read_text())["ours"]
+    assert run["steps"] == 40  # --quick's 2,000 images in batches of 50, not its own 63 batches of 32

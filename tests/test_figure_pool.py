@@ -102,6 +102,20 @@ def test_a_figure_error_fails_with_its_message(mnist_run, pool, tmp_path):
         pool.draw("nnlab.plots.train_mnist", summary, mnist_run, tmp_path)
 
 
+def test_jobs_handed_out_together_are_answered_in_order(mnist_run, pool, tmp_path):
+    """nnlab lecture leaves one run's figures with the workers while the next run computes: jobs queue up,
+    each gets its own answers, whichever is waited for first."""
+    summary = read_run(mnist_run)["summary"]
+    first = pool.submit("nnlab.plots.train_mnist", summary, mnist_run, tmp_path / "a")
+    second = pool.submit("nnlab.plots.train_mnist", {**summary, "padding": "x" * 300_000}, mnist_run, tmp_path / "b")
+    assert sorted(p.parent.name for p in second.wait()) == ["b"] * 3  # reads the first job's answers on the way
+    assert sorted(p.name for p in first.wait()) == ["confusion_matrix.png", "learning_curves.png", "misclassified.png"]
+    assert {p.parent.name for p in first.wait()} == {"a"} and pool.jobs == []
+    assert first.done_at <= second.done_at <= time.time()  # when the workers wrote the last figure of each
+    for name in ("confusion_matrix.png", "learning_curves.png", "misclassified.png"):
+        assert np.array_equal(pixels(tmp_path / "a" / name), pixels(tmp_path / "b" / name)), name
+
+
 def test_a_dead_worker_leaves_the_drawing_to_this_process(mnist_run, pool, tmp_path):
     pool.procs[1].kill()
     pool.procs[1].wait(timeout=30)
@@ -109,6 +123,15 @@ def test_a_dead_worker_leaves_the_drawing_to_this_process(mnist_run, pool, tmp_p
     pool.procs[0].kill()  # now none is left: the caller (runner.draw) is told to draw in-process
     pool.procs[0].wait(timeout=30)
     assert pool.draw("nnlab.plots.train_mnist", read_run(mnist_run)["summary"], mnist_run, tmp_path) is None
+
+
+def test_a_worker_dying_with_jobs_out_fails_them_all_for_this_process_to_draw(mnist_run, pool, tmp_path):
+    summary = read_run(mnist_run)["summary"]
+    jobs = [pool.submit("nnlab.plots.train_mnist", summary, mnist_run, tmp_path / k) for k in "ab"]
+    pool.procs[1].kill()
+    pool.procs[1].wait(timeout=30)
+    assert [job.wait() for job in jobs] == [None, None]  # the live worker's answers drained, the pool closed
+    assert pool.procs == [] and pool.jobs == []
 
 
 def test_workers_end_when_their_input_closes(pool):

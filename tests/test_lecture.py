@@ -12,6 +12,8 @@ import shutil
 import signal
 import struct
 import subprocess
+import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -190,6 +192,121 @@ def test_report_refuses_what_is_not_a_run(invoke, tmp_path):
         result = invoke(*args, "--out", str(tmp_path / "r"))
         assert result.exit_code == 2 and result.stderr.startswith("Error:"), args
     assert not (tmp_path / "r").exists()
+
+
+# -- figures drawn while the next experiment computes (the console script's figure workers) -------------------
+class QueuedFigures:
+    """Stands in for core.figure_pool's pool: submit() only queues a run's figures, wait() draws them here
+    (with the stubs' draw) or, as a pool does, fails (a figure error) or gives up (None: a worker died)."""
+
+    def __init__(self, plan: dict | None = None):
+        self.plan = plan or {}  # experiment -> "error" | "gone"
+        self.out: list[tuple] = []  # (experiment, job) handed out
+
+    def submit(self, plots, summary, run_dir, plots_dir):
+        from nnlab.core.figure_pool import FigureError
+
+        name, pool = Path(run_dir).parent.name, self
+
+        class Job:
+            done_at = None
+
+            def wait(self):
+                if pool.plan.get(name) == "error":
+                    raise FigureError(f"drawing the figures of {name}: KeyError: 'x'")
+                if pool.plan.get(name) == "gone":
+                    return None
+                # an hour before now: a workers' clock the test can tell from the moment the run is closed
+                self.done_at = time.time() - 3600
+                return importlib.import_module(plots).draw(summary, [], Path(plots_dir))
+
+        job = Job()
+        self.out.append((name, job))
+        return job
+
+    def draw(self, *args):
+        return None  # what a pool whose workers are all gone says: runner.draw draws in-process
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    from nnlab.core import figure_pool
+
+    pool = QueuedFigures()
+    monkeypatch.setattr(figure_pool, "_pool", pool)
+    return pool
+
+
+def test_each_run_stays_open_until_the_next_has_computed_then_closes_in_order(stubs, queued, invoke, tmp_path):
+    order = lecture_order(EXPERIMENTS)
+    seen = {}  # experiment -> the previous run's status while this one computes
+
+    def note(name):
+        def look(rec):
+            (prev,) = [p for p in rec.path.parent.parent.glob(f"{order[order.index(name) - 1]}/*")
+                       if not p.is_symlink()]
+            seen[name] = json.loads((prev / "meta.json").read_text())["status"]
+        return look
+
+    for name in order[1:]:
+        stubs[name] = note(name)
+    result = invoke("lecture", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert seen == {name: "running" for name in order[1:]}  # its figures were still out
+    assert [name for name, _ in queued.out] == order
+    page = (lecture_dir(tmp_path) / "report.html").read_text()
+    assert sections_in(page) == order and all(run_status(page, n) == "completed" for n in order)
+    lines = [line for line in result.stderr.splitlines() if re.match(r"\[\d+/\d+\]", line)]
+    assert [line.split()[2] for line in lines] == order  # reported in the lecture's order
+    for name in order:  # every run has its figure, and ended when it was drawn (by the pool's clock)
+        (run,) = [p for p in (lecture_dir(tmp_path) / name).iterdir() if not p.is_symlink()]
+        assert (run / "plots" / "stub.png").is_file()
+        meta = json.loads((run / "meta.json").read_text())
+        assert -3610 < meta["elapsed_s"] < -3500, meta
+
+
+def test_a_figure_that_fails_later_fails_its_run_and_a_gone_worker_draws_here(stubs, queued, invoke, tmp_path):
+    order = lecture_order(EXPERIMENTS)
+    queued.plan = {order[0]: "error", order[1]: "gone"}
+    result = invoke("lecture", "--out", str(tmp_path))
+    assert result.exit_code == 1  # one run failed
+    parent = lecture_dir(tmp_path)
+    page = (parent / "report.html").read_text()
+    assert run_status(page, order[0]) == "failed" and "KeyError: &#x27;x&#x27;" in page
+    assert all(run_status(page, n) == "completed" for n in order[1:])
+    (run,) = [p for p in (parent / order[1]).iterdir() if not p.is_symlink()]
+    assert (run / "plots" / "stub.png").is_file()  # drawn in this process instead
+
+
+def test_ctrl_c_while_the_next_computes_still_closes_the_drawn_run(stubs, queued, invoke, tmp_path):
+    order = lecture_order(EXPERIMENTS)
+
+    def ctrl_c(rec):
+        os.kill(os.getpid(), signal.SIGINT)
+        rec.check_stop()
+
+    stubs[order[1]] = ctrl_c
+    result = invoke("lecture", "--out", str(tmp_path))
+    assert result.exit_code == 130
+    page = (lecture_dir(tmp_path) / "report.html").read_text()
+    assert sections_in(page) == order[:2]
+    assert run_status(page, order[0]) == "completed" and run_status(page, order[1]) == "interrupted"
+
+
+@pytest.mark.slow
+def test_the_console_script_lecture_draws_with_its_workers(tmp_path):
+    """For real: `python -m nnlab lecture` with its figure workers, each run's figures drawn while the next
+    computes; every run closed completed with all its figures."""
+    proc = subprocess.run([sys.executable, "-m", "nnlab", "lecture", "--quick", "--only", "init,optimize",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parent = lecture_dir(tmp_path)
+    for name, figures in (("init", 3), ("optimize", 2)):
+        (run,) = [p for p in (parent / name).iterdir() if not p.is_symlink()]
+        meta = json.loads((run / "meta.json").read_text())
+        assert meta["status"] == "completed", meta
+        assert len(list((run / "plots").glob("*.png"))) == figures
+    assert (parent / "report.html").read_text().count("data:image/png;base64,") == 5
 
 
 # -- real runs: init and activations --quick through the lecture, approx forced to fail -----------------------

@@ -26,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,32 @@ class FigureError(Exception):
     """A figure function raised inside a worker: the run fails with its message, as an in-process draw would."""
 
 
+class Job:
+    """One run's figures handed to the workers (FigurePool.submit); wait() for them."""
+
+    def __init__(self, pool: FigurePool, procs: list[subprocess.Popen], plots: str):
+        self.pool, self.procs, self.plots = pool, procs, plots
+        self.replies: list[dict[str, Any]] | None = None  # one a worker, once read; None until then
+        self.failed = False  # a worker died or was given up on: draw this job in-process
+        self.done_at: float | None = None  # time.time() when the last share was written
+
+    def wait(self) -> list[Path] | None:
+        """The figures' paths, once every share is drawn; None when a worker is gone (the caller draws them
+        itself). Raises FigureError for an error inside a figure function."""
+        self.pool._collect(self)
+        if self.failed:
+            return None
+        errors = [r["error"] for r in self.replies if "error" in r]
+        if errors:
+            raise FigureError(f"drawing the figures of {self.plots.rsplit('.', 1)[-1]}: {errors[0]}")
+        self.done_at = max(r.get("done", 0.0) for r in self.replies)
+        return [Path(p) for r in self.replies for p in r["paths"]]
+
+
 class FigurePool:
-    """`workers` helper processes, each answering one drawing job at a time over its stdin/stdout pipes."""
+    """`workers` helper processes, each answering drawing jobs in the order they were handed out, one at a
+    time, over its stdin/stdout pipes. Several jobs may be out at once (nnlab lecture draws one run's figures
+    while the next run computes); their answers are read in that order."""
 
     def __init__(self, workers: int = WORKERS):
         # this process's own import path: the workers import the same nnlab and libraries it does
@@ -52,44 +77,65 @@ class FigurePool:
                              stderr=subprocess.DEVNULL, env=env, text=True, encoding="utf-8")
             for _ in range(workers)
         ]
+        self.jobs: list[Job] = []  # handed out and not yet read back, oldest first
 
     def draw(self, plots: str, summary: dict[str, Any], run_dir: Path, plots_dir: Path) -> list[Path] | None:
-        """Draw `plots`' figures of this run on the workers; None when no worker answered (draw in-process)."""
-        job = {"plots": plots, "summary": summary, "run": str(run_dir), "plots_dir": str(plots_dir)}
+        """Draw `plots`' figures of this run on the workers and wait; None when no worker answered (draw
+        in-process)."""
+        job = self.submit(plots, summary, run_dir, plots_dir)
+        return None if job is None else job.wait()
+
+    def submit(self, plots: str, summary: dict[str, Any], run_dir: Path, plots_dir: Path) -> Job | None:
+        """Hand `plots`' figures of this run to the workers, split between them, and return at once; None when
+        no worker is left (draw in-process)."""
         live = [p for p in self.procs if p.poll() is None]
         if not live:
-            return self._give_up([])
-        sent = []
+            self._give_up()
+            return None
+        job = Job(self, live, plots)
+        base = {"plots": plots, "summary": summary, "run": str(run_dir), "plots_dir": str(plots_dir)}
         for k, proc in enumerate(live):
             try:
-                proc.stdin.write(json.dumps({**job, "share": k, "of": len(live)}) + "\n")
+                proc.stdin.write(json.dumps({**base, "share": k, "of": len(live)}) + "\n")
                 proc.stdin.flush()
-                sent.append(proc)
             except (OSError, ValueError):  # gone since poll(): its share is missing, so draw everything here
-                return self._give_up(sent)
-        paths, errors = [], []
-        try:
-            for proc in sent:
-                line = proc.stdout.readline()
-                if not line:  # died while drawing
-                    return self._give_up([])
-                reply = json.loads(line)
-                if "error" in reply:
-                    errors.append(reply["error"])
-                else:
-                    paths += [Path(p) for p in reply["paths"]]
-        except BaseException:  # a stop (Ctrl-C) while waiting: answers may still come, so no job may follow
-            self.close()
-            raise
-        if errors:
-            raise FigureError(f"drawing the figures of {plots.rsplit('.', 1)[-1]}: {errors[0]}")
-        return paths
+                job.procs = live[:k]
+                self.jobs.append(job)
+                self._give_up()
+                return None
+        self.jobs.append(job)
+        return job
 
-    def _give_up(self, sent: list[subprocess.Popen]) -> None:
-        for proc in sent:  # drain the answers of the shares already handed out, so the pipes stay in step
-            proc.stdout.readline()
+    def _collect(self, job: Job) -> None:
+        """Read the answers of every job handed out before `job`, then of `job` (each worker answers in order)."""
+        while job.replies is None and not job.failed:
+            oldest = self.jobs[0]
+            try:
+                replies = [proc.stdout.readline() for proc in oldest.procs]
+            except BaseException:  # a stop (Ctrl-C) while waiting: answers may still come, so no job may follow
+                self._fail_all()
+                raise
+            self.jobs.pop(0)
+            if not all(replies):  # a worker died while drawing: its answers will never come
+                oldest.failed = True
+                self._give_up()
+            else:
+                oldest.replies = [json.loads(line) for line in replies]
+
+    def _give_up(self) -> None:
+        """Stop using the workers: drain the answers of every job out (the pipes stay in step and no worker
+        is still writing a figure the caller will draw), close them, fail every unanswered job."""
+        for job in self.jobs:
+            for proc in job.procs:
+                with contextlib.suppress(OSError, ValueError):
+                    proc.stdout.readline()
+        self._fail_all()
+
+    def _fail_all(self) -> None:
+        for job in self.jobs:
+            job.failed = True
+        self.jobs = []
         self.close()
-        return None
 
     def close(self) -> None:
         for proc in self.procs:
@@ -141,7 +187,9 @@ def shares(module: Any, summary: dict[str, Any], metrics: list[dict[str, Any]], 
 def serve() -> None:
     import importlib
     import io
+    import queue
     import signal
+    import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the main process acts
     if hasattr(os, "nice"):  # POSIX
@@ -150,6 +198,16 @@ def serve() -> None:
             # main process's single-threaded start leaves idle, not for the cores its training uses
             os.nice(10)
     replies, sys.stdout = sys.stdout, sys.stderr  # a figure that prints cannot garble the replies
+    # Jobs are read as they come, whatever this worker is drawing: a job (a run's summary) can outgrow the
+    # pipe's buffer, and the main process must never wait to hand one out while its next run could compute.
+    jobs: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            jobs.put(line)
+        jobs.put(None)  # stdin closed: the main process is done with this worker
+
+    threading.Thread(target=read, name="jobs", daemon=True).start()
     from nnlab.core import plotting
     from nnlab.core.run import read_run
 
@@ -158,7 +216,7 @@ def serve() -> None:
     axes[0, 0].legend()
     fig.savefig(io.BytesIO(), format="png")
     plotting.close(fig)
-    for line in sys.stdin:
+    while (line := jobs.get()) is not None:
         job = json.loads(line)
         try:
             module = importlib.import_module(job["plots"])
@@ -171,5 +229,6 @@ def serve() -> None:
             reply: dict[str, Any] = {"paths": paths}
         except Exception as exc:  # the figure's error, for the main process to fail the run with
             reply = {"error": f"{type(exc).__name__}: {exc}"}
+        reply["done"] = time.time()  # when this share was written: the run's end (runner.Ending)
         replies.write(json.dumps(reply) + "\n")
         replies.flush()

@@ -249,12 +249,14 @@ class Run:
         self.signals.check()
 
     # -- the end -------------------------------------------------------------------------------------
-    def finish(self, status: str, summary: dict[str, Any] | None = None, error: str | None = None) -> None:
-        """Write summary.json and the final meta.json; mark the run as the command's `latest`."""
+    def finish(self, status: str, summary: dict[str, Any] | None = None, error: str | None = None,
+               ended: float | None = None) -> None:
+        """Write summary.json and the final meta.json; mark the run as the command's `latest`. `ended`: when
+        its last file was written (time.time(), e.g. a figure worker's), if not now."""
         assert status in STATUSES, status
         self.status = status
         self._metrics.close()
-        ended = _now()
+        ended = _now() if ended is None else dt.datetime.fromtimestamp(ended).astimezone()
         self.meta.update(
             status=status,
             ended=ended.isoformat(timespec="seconds"),

@@ -6,9 +6,10 @@ experiments in bulk (lecture, sweep). Nothing here imports click.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,9 +88,19 @@ def execute(request: Request, *, report: bool = True) -> Outcome:
 
 
 def execute_config(loaded: Loaded, config: Any, request: Request, *, report: bool = True) -> Outcome:
-    from nnlab.core import console
+    """execute() for an already resolved config."""
+    return start(loaded, config, request, report=report).end()
+
+
+def start(loaded: Loaded, config: Any, request: Request, *, report: bool = True,
+          figures_later: bool = False) -> Ending:
+    """Everything execute_config does, up to the figures; Ending.end() finishes. With figures_later and the
+    console script's figure workers running, the figures are handed to them and this returns at once: the
+    run stays open (status running) until end() has them, so a caller can compute the next run meanwhile
+    (nnlab lecture). Otherwise the run is drawn and closed before this returns."""
+    from nnlab.core import console, figure_pool
     from nnlab.core.device import describe, resolve_device
-    from nnlab.core.run import Interrupted, Run, Signals, check_tag
+    from nnlab.core.run import Run, Signals, check_tag
 
     module = loaded.module
     argv = request.argv or ["nnlab.run", loaded.name]
@@ -117,23 +128,59 @@ def execute_config(loaded: Loaded, config: Any, request: Request, *, report: boo
             rec.meta["device"] = describe(device)
         if report:
             console.err.print(f"run directory {rec.path}", soft_wrap=True, markup=False)
-        summary: dict[str, Any] | None = None
-        try:
+        ending = Ending(loaded, rec, report)
+        with ending.closed_on_error():
             rec.check_stop()  # a stop asked for while the directory was being made
-            summary = finish_summary(loaded.name, module.run(config, rec))
+            ending.summary = finish_summary(loaded.name, module.run(config, rec))
             rec.check_stop()  # asked for after the experiment's last safe point: still a stop
-            draw(loaded, summary, rec)
-            rec.check_stop()
+            pool = figure_pool.active() if figures_later else None
+            ending.job = pool.submit(loaded.plots, ending.summary, rec.path, rec.plots_dir) if pool else None
+        if ending.job is None:
+            ending.close()
+    return ending
+
+
+class Ending:
+    """A run whose experiment has returned (start() makes it): its figures, its closing, its report."""
+
+    def __init__(self, loaded: Loaded, rec: Any, report: bool):
+        self.loaded, self.rec, self.report = loaded, rec, report
+        self.summary: dict[str, Any] | None = None
+        self.job: Any = None  # figure_pool.Job: the figures being drawn by the workers, or None
+        self.closed = False
+
+    @contextlib.contextmanager
+    def closed_on_error(self) -> Iterator[None]:
+        """A stop closes the run as interrupted (raising RunInterrupted), any other error as failed."""
+        from nnlab.core.run import Interrupted
+
+        try:
+            yield
         except (Interrupted, KeyboardInterrupt) as exc:
-            rec.finish("interrupted", summary)
-            raise RunInterrupted(rec.path, exc.signum if isinstance(exc, Interrupted) else 2) from None
+            self.closed = True
+            self.rec.finish("interrupted", self.summary)
+            raise RunInterrupted(self.rec.path, exc.signum if isinstance(exc, Interrupted) else 2) from None
         except BaseException as exc:
-            rec.finish("failed", summary, error=f"{type(exc).__name__}: {exc}")
+            self.closed = True
+            self.rec.finish("failed", self.summary, error=f"{type(exc).__name__}: {exc}")
             raise
-        rec.finish(summary.get("status", "completed"), summary)
-    if report:
-        print_report(module, summary, rec)
-    return Outcome(rec.path, rec.status, summary)
+
+    def close(self) -> None:
+        """Draw (or wait for) the figures, then close the run; the run's signal handlers must be installed."""
+        with self.closed_on_error():
+            drawn_at = draw(self.loaded, self.summary, self.rec, self.job)
+            self.rec.check_stop()
+        self.closed = True
+        self.rec.finish(self.summary.get("status", "completed"), self.summary, ended=drawn_at)
+
+    def end(self) -> Outcome:
+        """Close the run if start() left it open (waiting for its figures), print its report, return it."""
+        if not self.closed:
+            with self.rec.signals.installed():
+                self.close()
+        if self.report:
+            print_report(self.loaded.module, self.summary, self.rec)
+        return Outcome(self.rec.path, self.rec.status, self.summary)
 
 
 def finish_summary(command: str, summary: dict[str, Any]) -> dict[str, Any]:
@@ -155,15 +202,20 @@ def finish_summary(command: str, summary: dict[str, Any]) -> dict[str, Any]:
     return json.loads(atomic.dumps(summary))
 
 
-def draw(loaded: Loaded, summary: dict[str, Any], rec: Any) -> None:
-    """The run's figures: on the console script's figure workers when it has them (core.figure_pool), else here."""
+def draw(loaded: Loaded, summary: dict[str, Any], rec: Any, job: Any = None) -> float | None:
+    """The run's figures: `job`'s (handed to the figure workers by start()), else drawn on the console script's
+    figure workers when it has them (core.figure_pool), else here. Returns when the workers wrote the last
+    one (time.time()), None when drawn here (now)."""
     from nnlab.core import figure_pool
     from nnlab.core.run import read_run
 
+    if job is not None and job.wait() is not None:
+        return job.done_at
     pool = figure_pool.active()
     if pool is not None and pool.draw(loaded.plots, summary, rec.path, rec.plots_dir) is not None:
-        return
+        return None
     importlib.import_module(loaded.plots).draw(summary, read_run(rec.path)["metrics"], rec.plots_dir)
+    return None
 
 
 def check_memory(loaded: Loaded, config: Any) -> None:

@@ -119,15 +119,29 @@ def stop_requests() -> Iterator[Callable[[], int | None]]:
         writer.close()
 
 
-def run_one(loaded: Any, config: Any, request: Any) -> tuple[Any, int | None]:
-    """Run one experiment; (its report Entry, the signal that interrupted it or None). Never raises for the
+def start_one(loaded: Any, config: Any, request: Any) -> tuple[Any, int | None]:
+    """Start one experiment: (a runner.Ending whose figures the workers may still be drawing, or the report
+    Entry of a run that ended early; the signal that interrupted it or None). Never raises for the
     experiment's own errors: a failure is an Entry with status failed and its error line."""
-    from nnlab.core.runner import RunInterrupted, execute_config
+    from nnlab.core.runner import start
+
+    return ended_as(loaded, request, lambda: start(loaded, config, request, report=False, figures_later=True))
+
+
+def end_one(loaded: Any, request: Any, ending: Any) -> tuple[Any, int | None]:
+    """Wait for an experiment's figures and close its run: (its report Entry, the signal that stopped it)."""
+    from nnlab.report import read_entry
+
+    return ended_as(loaded, request, lambda: read_entry(ending.end().path))
+
+
+def ended_as(loaded: Any, request: Any, step: Callable[[], Any]) -> tuple[Any, int | None]:
+    """step()'s result, or the Entry of the run it left behind when it was stopped or failed."""
+    from nnlab.core.runner import RunInterrupted
     from nnlab.report import Entry, read_entry
 
     try:
-        outcome = execute_config(loaded, config, request, report=False)
-        return read_entry(outcome.path), None
+        return step(), None
     except RunInterrupted as exc:
         return read_entry(exc.path), exc.signum
     except KeyboardInterrupt:
@@ -190,7 +204,7 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
 
     from nnlab.core import console
     from nnlab.core.run import _point_latest, claim_directory
-    from nnlab.report import Report, write
+    from nnlab.report import Entry, Report, write
 
     argv = (ctx.obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
     options = {k: v for k, v in (("device", device), ("seed", seed)) if v is not None}
@@ -201,19 +215,41 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
     parent = claim_directory(out, "lecture", None, dt.datetime.now().astimezone())
     console.err.print(f"lecture directory {parent}", soft_wrap=True, markup=False)
 
-    entries, stopped = [], None
+    entries, stopped, drawing = [], None, None
     with stop_requests() as stop_signal, progress() as bar:
         task = bar.add_task("", total=len(steps))
+
+        def done(entry: Any) -> None:
+            entries.append(entry)
+            bar.console.print(line(len(entries), len(steps), entry), soft_wrap=True)
+            bar.advance(task)
+
+        # Each run's figures are drawn by the figure workers while the next experiment computes (on the core
+        # it leaves idle); the run is closed, and reported, once the next one has computed.
         for i, (loaded, config, request) in enumerate(steps, 1):
             bar.update(task, description=f"{loaded.name} ({i}/{len(steps)})")
             request.out = parent
-            entry, signum = run_one(loaded, config, request)
-            entries.append(entry)
-            bar.console.print(line(i, len(steps), entry), soft_wrap=True)
-            bar.advance(task)
+            begun, signum = start_one(loaded, config, request)
+            if drawing is not None:
+                entry, stop = end_one(*drawing)
+                done(entry)
+                signum = signum or stop
+            drawing = None
+            if isinstance(begun, Entry):
+                done(begun)
+            elif begun.closed:  # drawn already (no figure workers): nothing to overlap
+                entry, stop = end_one(loaded, request, begun)
+                done(entry)
+                signum = signum or stop
+            else:
+                drawing = (loaded, request, begun)
             stopped = stop_signal() or signum
             if stopped is not None:
                 break
+        if drawing is not None:
+            entry, stop = end_one(*drawing)
+            done(entry)
+            stopped = stopped or stop
 
     notes = []
     if stopped is not None:

@@ -7,6 +7,8 @@ run's summary is final, runner.draw hands the figures to the workers instead of 
 plots module with parts() (one callable per figure) has them shared out between the workers, which draw in
 parallel; any other module is drawn whole by one worker. The workers run the same drawing code on the same
 summary and metrics, so the PNG files are the ones an in-process draw writes (tests/test_figure_pool.py).
+`nnlab lecture` does not wait: it submits a run's figures and computes the next run meanwhile
+(runner.start); jobs queue up in the workers, which answer them in order.
 
 Only the console script starts a pool ($NNLAB_FIGURE_WORKERS workers, default 2; 0: none). The Python API,
 the tests' in-process CLI and `nnlab redraw` draw in their own process. A worker that is gone (killed, out of
@@ -14,7 +16,8 @@ memory) costs nothing but speed: its figures are drawn in-process instead. An er
 fails the run as it would in-process.
 
 Protocol, one JSON line each way: {"plots": module, "summary": {...}, "run": dir, "plots_dir": dir,
-"share": k, "of": n} -> {"paths": [...]} or {"error": "Type: message"}. A worker ignores SIGINT (the main
+"share": k, "of": n} -> {"paths": [...], "done": time} or {"error": "Type: message", "done": time}. A worker
+reads its jobs as they come (a job can outgrow the pipe's buffer), ignores SIGINT (the main
 process handles Ctrl-C for the whole command) and exits when its stdin closes: when the main process
 ends, however it ends.
 """

@@ -212,6 +212,8 @@ class QueuedFigures:
             done_at = None
 
             def wait(self):
+                if pool.plan.get(name) == "ctrl-c":
+                    os.kill(os.getpid(), signal.SIGINT)  # while the lecture waits for these figures
                 if pool.plan.get(name) == "error":
                     raise FigureError(f"drawing the figures of {name}: KeyError: 'x'")
                 if pool.plan.get(name) == "gone":
@@ -291,6 +293,19 @@ def test_ctrl_c_while_the_next_computes_still_closes_the_drawn_run(stubs, queued
     page = (lecture_dir(tmp_path) / "report.html").read_text()
     assert sections_in(page) == order[:2]
     assert run_status(page, order[0]) == "completed" and run_status(page, order[1]) == "interrupted"
+
+
+def test_ctrl_c_while_waiting_for_figures_keeps_the_finished_runs_and_stops(stubs, queued, invoke, tmp_path):
+    """The first experiment's figures are waited for after the second has computed: a Ctrl-C then keeps
+    both (their experiments are over) and starts nothing more."""
+    order = lecture_order(EXPERIMENTS)
+    queued.plan = {order[0]: "ctrl-c"}
+    result = invoke("lecture", "--out", str(tmp_path))
+    assert result.exit_code == 130
+    page = (lecture_dir(tmp_path) / "report.html").read_text()
+    assert sections_in(page) == order[:2]
+    assert run_status(page, order[0]) == run_status(page, order[1]) == "completed"
+    assert f"Stopped by SIGINT; not run: {', '.join(order[2:])}" in page
 
 
 @pytest.mark.slow

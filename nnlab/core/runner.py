@@ -165,19 +165,24 @@ class Ending:
             self.rec.finish("failed", self.summary, error=f"{type(exc).__name__}: {exc}")
             raise
 
-    def close(self) -> None:
-        """Draw (or wait for) the figures, then close the run; the run's signal handlers must be installed."""
+    def close(self, *, stop_after_drawing: bool = True) -> None:
+        """Draw (or wait for) the figures, then close the run; the run's signal handlers must be installed.
+        stop_after_drawing: a stop asked for while drawing closes the run as interrupted, as at any point of
+        a run; False keeps the run once its figures are in (a second signal still stops the wait)."""
         with self.closed_on_error():
             drawn_at = draw(self.loaded, self.summary, self.rec, self.job)
-            self.rec.check_stop()
+            if stop_after_drawing:
+                self.rec.check_stop()
         self.closed = True
         self.rec.finish(self.summary.get("status", "completed"), self.summary, ended=drawn_at)
 
     def end(self) -> Outcome:
-        """Close the run if start() left it open (waiting for its figures), print its report, return it."""
+        """Close the run if start() left it open (waiting for its figures), print its report, return it.
+        Its experiment is over by then (the caller has gone on to the next), so a first Ctrl-C while its
+        figures are drawn keeps it: the caller sees the signal and stops after it (nnlab lecture)."""
         if not self.closed:
             with self.rec.signals.installed():
-                self.close()
+                self.close(stop_after_drawing=False)
         if self.report:
             print_report(self.loaded.module, self.summary, self.rec)
         return Outcome(self.rec.path, self.rec.status, self.summary)

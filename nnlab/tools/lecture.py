@@ -8,11 +8,12 @@
 
 Each experiment runs in this process through the same runner as `nnlab <command>`, into its own run
 directory under outputs/lecture/<time>/<command>/; the console script's figure workers draw its figures
-while the next experiment computes. report.html there is one self-contained page (open it
-from anywhere, print it); report.md is the same for a code host. An experiment that fails is reported with
-its error and the others still run. Ctrl-C closes the current experiment as interrupted, stops, and still
-writes the report of what ran. Exit code: 0 when every experiment ran (completed or diverged), 1 when one
-failed (or, with --strict, a claim did not hold), 130 after Ctrl-C. `nnlab report DIR` redoes the report.
+while the next experiment computes. report.html there is one self-contained page (open it from anywhere,
+print it); report.md is the same for a code host. An experiment that fails is reported with its error and
+the others still run. Ctrl-C closes the current experiment as interrupted (a finished one whose figures
+are being drawn is kept), stops, and still writes the report of what ran. Exit code: 0 when every
+experiment ran (completed or diverged), 1 when one failed (or, with --strict, a claim did not hold), 130
+after Ctrl-C. `nnlab report DIR` redoes the report.
 """
 
 from __future__ import annotations

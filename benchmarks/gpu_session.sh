@@ -11,17 +11,21 @@
 set -u
 out=${1:-${OUT:-gpu-results}}
 mkdir -p "$out"
-export PYTHONPATH=${PYTHONPATH:-$PWD}
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # this checkout first
 step() {  # step NAME SECONDS COMMAND...: run it, keep its output, say how it ended
     local name=$1 limit=$2
     shift 2
     echo "== $name (limit ${limit}s)"
-    timeout "$limit" "$@" >"$out/$name.txt" 2>&1
+    timeout -k 10 "$limit" "$@" >"$out/$name.txt" 2>&1  # TERM asks nnlab to stop; KILL 10 s later
     echo "   exit $? after ${SECONDS}s in all; output: $out/$name.txt"
     tail -n 8 "$out/$name.txt"
 }
-{ nvidia-smi; python3 -c "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name(0))"; } \
-    >"$out/device.txt" 2>&1
+{
+    nvidia-smi
+    python3 -c "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name(0))"
+    # what every step imports besides torch (pytest: the tests; PIL: the pytorch/examples baseline)
+    python3 -c "import click, matplotlib, numpy, PIL, pytest, rich, yaml; print('libraries: ok')"
+} >"$out/device.txt" 2>&1
 cat "$out/device.txt"
 step cuda-tests 120 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py
 step mnist-speed 200 python3 benchmarks/mnist_speed.py --device cuda --json "$out/mnist-speed.json"

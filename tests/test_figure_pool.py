@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -98,8 +99,10 @@ def test_a_plots_module_without_parts_is_drawn_whole_by_one_worker(tmp_path, mni
 def test_a_figure_error_fails_with_its_message(mnist_run, pool, tmp_path):
     summary = read_run(mnist_run)["summary"]
     del summary["errors"]  # the confusion matrix's title needs it
+    job = pool.submit("nnlab.plots.train_mnist", summary, mnist_run, tmp_path)
     with pytest.raises(figure_pool.FigureError, match="KeyError: 'errors'"):
-        pool.draw("nnlab.plots.train_mnist", summary, mnist_run, tmp_path)
+        job.wait()
+    assert job.done_at <= time.time()  # when the workers answered: the failed run's end
 
 
 def test_jobs_handed_out_together_are_answered_in_order(mnist_run, pool, tmp_path):
@@ -123,6 +126,33 @@ def test_a_dead_worker_leaves_the_drawing_to_this_process(mnist_run, pool, tmp_p
     pool.procs[0].kill()  # now none is left: the caller (runner.draw) is told to draw in-process
     pool.procs[0].wait(timeout=30)
     assert pool.draw("nnlab.plots.train_mnist", read_run(mnist_run)["summary"], mnist_run, tmp_path) is None
+
+
+SLOW_PLOTS = """
+import time
+
+
+def parts(summary, metrics, plots_dir):
+    return [lambda: time.sleep(60)]  # one figure that keeps its worker busy
+"""
+
+
+def test_a_job_is_handed_out_while_its_worker_is_busy_drawing(mnist_run, tmp_path, monkeypatch):
+    """A job carries the run's summary, up to ~1 MB: more than a pipe holds. The worker reads it while it
+    draws (on its reading thread), so handing it out does not wait for the figure in progress (60 s)."""
+    (tmp_path / "slow_plots.py").write_text(SLOW_PLOTS)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the workers get this process's sys.path
+    pool = figure_pool.FigurePool(workers=1)
+    try:
+        pool.submit("slow_plots", {}, mnist_run, tmp_path)
+        handed_out = threading.Event()
+        big = {"padding": "x" * 2_000_000}
+        threading.Thread(target=lambda: (pool.submit("slow_plots", big, mnist_run, tmp_path), handed_out.set()),
+                         daemon=True).start()
+        # without the reading thread the second job stays in the pipe until the first figure is done (60 s)
+        assert handed_out.wait(timeout=30), "handing out a job waited for the worker to finish a figure"
+    finally:
+        end(pool)
 
 
 def test_a_worker_dying_with_jobs_out_fails_them_all_for_this_process_to_draw(mnist_run, pool, tmp_path):

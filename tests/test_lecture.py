@@ -308,6 +308,24 @@ def test_ctrl_c_while_waiting_for_figures_keeps_the_finished_runs_and_stops(stub
     assert f"Stopped by SIGINT; not run: {', '.join(order[2:])}" in page
 
 
+def test_after_a_stop_the_next_ctrl_c_interrupts_the_wait_for_figures(stubs, queued, invoke, tmp_path):
+    """Ctrl-C in the second experiment stops the lecture; a second Ctrl-C, while the first run's figures are
+    waited for, interrupts that wait (no third press needed)."""
+    order = lecture_order(EXPERIMENTS)
+
+    def ctrl_c(rec):
+        os.kill(os.getpid(), signal.SIGINT)
+        rec.check_stop()
+
+    stubs[order[1]] = ctrl_c
+    queued.plan = {order[0]: "ctrl-c"}
+    result = invoke("lecture", "--out", str(tmp_path))
+    assert result.exit_code == 130
+    page = (lecture_dir(tmp_path) / "report.html").read_text()
+    assert sections_in(page) == order[:2]
+    assert run_status(page, order[0]) == run_status(page, order[1]) == "interrupted"
+
+
 @pytest.mark.slow
 def test_the_console_script_lecture_draws_with_its_workers(tmp_path):
     """For real: `python -m nnlab lecture` with its figure workers, each run's figures drawn while the next

@@ -58,10 +58,10 @@ class Job:
         self.pool._collect(self)
         if self.failed:
             return None
+        self.done_at = max(r.get("done", 0.0) for r in self.replies)  # also when a figure failed: the run's end
         errors = [r["error"] for r in self.replies if "error" in r]
         if errors:
             raise FigureError(f"drawing the figures of {self.plots.rsplit('.', 1)[-1]}: {errors[0]}")
-        self.done_at = max(r.get("done", 0.0) for r in self.replies)
         return [Path(p) for r in self.replies for p in r["paths"]]
 
 
@@ -111,28 +111,33 @@ class FigurePool:
 
     def _collect(self, job: Job) -> None:
         """Read the answers of every job handed out before `job`, then of `job` (each worker answers in order)."""
-        while job.replies is None and not job.failed:
-            oldest = self.jobs[0]
-            try:
+        try:
+            while job.replies is None and not job.failed:
+                if not self.jobs:  # given up on by an earlier stop
+                    job.failed = True
+                    break
+                oldest = self.jobs[0]
                 replies = [proc.stdout.readline() for proc in oldest.procs]
-            except BaseException:  # a stop (Ctrl-C) while waiting: answers may still come, so no job may follow
-                self._fail_all()
-                raise
-            self.jobs.pop(0)
-            if not all(replies):  # a worker died while drawing: its answers will never come
-                oldest.failed = True
-                self._give_up()
-            else:
-                oldest.replies = [json.loads(line) for line in replies]
+                self.jobs.pop(0)
+                if not all(replies):  # a worker died while drawing: its answers will never come
+                    oldest.failed = True
+                    self._give_up()
+                else:
+                    oldest.replies = [json.loads(line) for line in replies]
+        except BaseException:  # a stop (Ctrl-C) while waiting: answers may still come, so no job may follow
+            self._fail_all()
+            raise
 
     def _give_up(self) -> None:
         """Stop using the workers: drain the answers of every job out (the pipes stay in step and no worker
         is still writing a figure the caller will draw), close them, fail every unanswered job."""
-        for job in self.jobs:
-            for proc in job.procs:
-                with contextlib.suppress(OSError, ValueError):
-                    proc.stdout.readline()
-        self._fail_all()
+        try:
+            for job in self.jobs:
+                for proc in job.procs:
+                    with contextlib.suppress(OSError, ValueError):
+                        proc.stdout.readline()
+        finally:  # a stop while draining too: the pipes are out of step, so nothing more is read from them
+            self._fail_all()
 
     def _fail_all(self) -> None:
         for job in self.jobs:

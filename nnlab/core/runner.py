@@ -176,11 +176,14 @@ class Ending:
         self.closed = True
         self.rec.finish(self.summary.get("status", "completed"), self.summary, ended=drawn_at)
 
-    def end(self) -> Outcome:
+    def end(self, stopping: int | None = None) -> Outcome:
         """Close the run if start() left it open (waiting for its figures), print its report, return it.
         Its experiment is over by then (the caller has gone on to the next), so a first Ctrl-C while its
-        figures are drawn keeps it: the caller sees the signal and stops after it (nnlab lecture)."""
+        figures are drawn keeps it: the caller sees the signal and stops after it (nnlab lecture). When the
+        caller is stopping already (`stopping`: the signal), that first one has come: the next interrupts."""
         if not self.closed:
+            if stopping is not None and self.rec.signals.signum is None:
+                self.rec.signals.signum = stopping
             with self.rec.signals.installed():
                 self.close(stop_after_drawing=False)
         if self.report:

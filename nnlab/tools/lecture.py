@@ -130,11 +130,12 @@ def start_one(loaded: Any, config: Any, request: Any) -> tuple[Any, int | None]:
     return ended_as(loaded, request, lambda: start(loaded, config, request, report=False, figures_later=True))
 
 
-def end_one(loaded: Any, request: Any, ending: Any) -> tuple[Any, int | None]:
-    """Wait for an experiment's figures and close its run: (its report Entry, the signal that stopped it)."""
+def end_one(loaded: Any, request: Any, ending: Any, stop: int | None) -> tuple[Any, int | None]:
+    """Wait for an experiment's figures and close its run: (its report Entry, the signal that stopped it).
+    `stop`: the signal that already stopped the lecture, if any (the next one then interrupts the wait)."""
     from nnlab.report import read_entry
 
-    return ended_as(loaded, request, lambda: read_entry(ending.end().path))
+    return ended_as(loaded, request, lambda: read_entry(ending.end(stopping=stop).path))
 
 
 def ended_as(loaded: Any, request: Any, step: Callable[[], Any]) -> tuple[Any, int | None]:
@@ -217,7 +218,9 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
     parent = claim_directory(out, "lecture", None, dt.datetime.now().astimezone())
     console.err.print(f"lecture directory {parent}", soft_wrap=True, markup=False)
 
-    entries, stopped, drawing = [], None, None
+    entries: list[Any] = []
+    stopped: int | None = None
+    drawing: tuple[Any, Any, Any] | None = None  # (loaded, request, Ending): a run whose figures are being drawn
     with stop_requests() as stop_signal, progress() as bar:
         task = bar.add_task("", total=len(steps))
 
@@ -226,32 +229,37 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
             bar.console.print(line(len(entries), len(steps), entry), soft_wrap=True)
             bar.advance(task)
 
+        def close_drawing() -> None:
+            """Wait for the figures of the run in `drawing`, close it, report it."""
+            nonlocal drawing, stopped
+            loaded, request, ending = drawing
+            drawing = None
+            entry, signum = end_one(loaded, request, ending, stop_signal() or stopped)
+            done(entry)
+            stopped = stopped or signum
+
         # Each run's figures are drawn by the figure workers while the next experiment computes (on the core
         # it leaves idle); the run is closed, and reported, once the next one has computed.
-        for i, (loaded, config, request) in enumerate(steps, 1):
-            bar.update(task, description=f"{loaded.name} ({i}/{len(steps)})")
-            request.out = parent
-            begun, signum = start_one(loaded, config, request)
+        try:
+            for i, (loaded, config, request) in enumerate(steps, 1):
+                bar.update(task, description=f"{loaded.name} ({i}/{len(steps)})")
+                request.out = parent
+                begun, signum = start_one(loaded, config, request)
+                stopped = stopped or signum
+                if drawing is not None:
+                    close_drawing()
+                if isinstance(begun, Entry):
+                    done(begun)
+                else:
+                    drawing = (loaded, request, begun)
+                    if begun.closed:  # drawn already (no figure workers): nothing to overlap
+                        close_drawing()
+                stopped = stop_signal() or stopped
+                if stopped is not None:
+                    break
+        finally:  # whatever stops the loop, no run is left open
             if drawing is not None:
-                entry, stop = end_one(*drawing)
-                done(entry)
-                signum = signum or stop
-            drawing = None
-            if isinstance(begun, Entry):
-                done(begun)
-            elif begun.closed:  # drawn already (no figure workers): nothing to overlap
-                entry, stop = end_one(loaded, request, begun)
-                done(entry)
-                signum = signum or stop
-            else:
-                drawing = (loaded, request, begun)
-            stopped = stop_signal() or signum
-            if stopped is not None:
-                break
-        if drawing is not None:
-            entry, stop = end_one(*drawing)
-            done(entry)
-            stopped = stopped or stop
+                close_drawing()
 
     notes = []
     if stopped is not None:

@@ -86,6 +86,12 @@ def stubs(monkeypatch):
     return behaviour
 
 
+def ctrl_c(rec) -> None:
+    """A stub experiment's Ctrl-C: the signal (the runner turns it into a stop request), then a safe point."""
+    os.kill(os.getpid(), signal.SIGINT)
+    rec.check_stop()
+
+
 def test_lecture_runs_every_registered_experiment_in_the_lectures_order(stubs, invoke, tmp_path):
     result = invoke("lecture", "--quick", "--seed", "3", "--out", str(tmp_path))
     assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
@@ -123,10 +129,6 @@ def test_a_failing_experiment_is_reported_and_the_others_still_run(stubs, invoke
 def test_ctrl_c_closes_the_current_experiment_stops_and_still_reports(stubs, invoke, tmp_path):
     order = lecture_order(EXPERIMENTS)
     first, second, rest = order[0], order[1], order[2:]
-
-    def ctrl_c(rec):
-        os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends; the runner turns it into a stop request
-        rec.check_stop()
 
     stubs[second] = ctrl_c
     result = invoke("lecture", "--out", str(tmp_path))
@@ -280,50 +282,26 @@ def test_a_figure_that_fails_later_fails_its_run_and_a_gone_worker_draws_here(st
     assert (run / "plots" / "stub.png").is_file()  # drawn in this process instead
 
 
-def test_ctrl_c_while_the_next_computes_still_closes_the_drawn_run(stubs, queued, invoke, tmp_path):
+@pytest.mark.parametrize(("in_second", "while_waiting", "first", "second"), [
+    (True, False, "completed", "interrupted"),  # in the second experiment: the first, drawn meanwhile, is kept
+    (False, True, "completed", "completed"),  # while the first's figures are awaited: both are over, so kept
+    (True, True, "interrupted", "interrupted"),  # both: after a stop, the next Ctrl-C interrupts the wait
+])
+def test_ctrl_c_around_a_run_whose_figures_are_drawn(stubs, queued, invoke, tmp_path, in_second, while_waiting,
+                                                     first, second):
+    """The first run's figures are waited for after the second experiment has computed. Any Ctrl-C stops the
+    lecture there: nothing more starts, the report is written."""
     order = lecture_order(EXPERIMENTS)
-
-    def ctrl_c(rec):
-        os.kill(os.getpid(), signal.SIGINT)
-        rec.check_stop()
-
-    stubs[order[1]] = ctrl_c
+    if in_second:
+        stubs[order[1]] = ctrl_c
+    if while_waiting:
+        queued.plan = {order[0]: "ctrl-c"}
     result = invoke("lecture", "--out", str(tmp_path))
     assert result.exit_code == 130
     page = (lecture_dir(tmp_path) / "report.html").read_text()
     assert sections_in(page) == order[:2]
-    assert run_status(page, order[0]) == "completed" and run_status(page, order[1]) == "interrupted"
-
-
-def test_ctrl_c_while_waiting_for_figures_keeps_the_finished_runs_and_stops(stubs, queued, invoke, tmp_path):
-    """The first experiment's figures are waited for after the second has computed: a Ctrl-C then keeps
-    both (their experiments are over) and starts nothing more."""
-    order = lecture_order(EXPERIMENTS)
-    queued.plan = {order[0]: "ctrl-c"}
-    result = invoke("lecture", "--out", str(tmp_path))
-    assert result.exit_code == 130
-    page = (lecture_dir(tmp_path) / "report.html").read_text()
-    assert sections_in(page) == order[:2]
-    assert run_status(page, order[0]) == run_status(page, order[1]) == "completed"
+    assert (run_status(page, order[0]), run_status(page, order[1])) == (first, second)
     assert f"Stopped by SIGINT; not run: {', '.join(order[2:])}" in page
-
-
-def test_after_a_stop_the_next_ctrl_c_interrupts_the_wait_for_figures(stubs, queued, invoke, tmp_path):
-    """Ctrl-C in the second experiment stops the lecture; a second Ctrl-C, while the first run's figures are
-    waited for, interrupts that wait (no third press needed)."""
-    order = lecture_order(EXPERIMENTS)
-
-    def ctrl_c(rec):
-        os.kill(os.getpid(), signal.SIGINT)
-        rec.check_stop()
-
-    stubs[order[1]] = ctrl_c
-    queued.plan = {order[0]: "ctrl-c"}
-    result = invoke("lecture", "--out", str(tmp_path))
-    assert result.exit_code == 130
-    page = (lecture_dir(tmp_path) / "report.html").read_text()
-    assert sections_in(page) == order[:2]
-    assert run_status(page, order[0]) == run_status(page, order[1]) == "interrupted"
 
 
 @pytest.mark.slow

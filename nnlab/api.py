@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,10 @@ class Result:
 
     @property
     def figures(self) -> list[Path]:
-        return sorted((self.path / "plots").glob("*.png"))
+        """plots/*.png that are the run's own regular files (links out of the run are left out)."""
+        from nnlab.core import run_files
+
+        return run_files.figures(self.path)[0]
 
     def metrics_frame(self):
         """metrics as a pandas DataFrame (pandas is not a dependency of nnlab: install it to use this)."""
@@ -80,8 +84,10 @@ class Result:
                 rows = [["✓" if r["holds"] else "✗", r["id"], r["claim"], r["measured"], r["expected"]]
                         for r in records]
                 parts.append(f"<h5>{title}</h5>" + _html_table(["", "id", "claim", "measured", "expected"], rows))
+        from nnlab.core import run_files
+
         for fig in self.figures:
-            data = base64.b64encode(fig.read_bytes()).decode()
+            data = base64.b64encode(run_files.read_bytes(self.path, fig, run_files.PNG_CAP)).decode()
             parts.append(f'<figure><img src="data:image/png;base64,{data}" style="max-width:100%">'
                          f"<figcaption>{esc(fig.name)}</figcaption></figure>")
         return "\n".join(parts)
@@ -99,12 +105,14 @@ def load(run_dir: str | Path) -> Result:
     """Read the run in `run_dir` (finished or not) into a Result."""
     import yaml
 
+    from nnlab.core import run_files
     from nnlab.core.run import read_run
 
     path = Path(run_dir)
     data = read_run(path)
     config_path = path / "config.yaml"
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    config = (yaml.safe_load(run_files.read_text(path, config_path, run_files.JSON_CAP))
+              if os.path.lexists(config_path) else {})
     return Result(path, data["meta"], config or {}, data["summary"], data["metrics"])
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from nnlab import __version__
-from nnlab.core import atomic
+from nnlab.core import atomic, run_files
 from nnlab.core.config import to_recipe_yaml
 from nnlab.core.errors import UserError
 
@@ -338,30 +338,28 @@ def read_run(path: str | Path) -> dict[str, Any]:
         raise UserError(f"{path} is not a run directory (no meta.json)")
     metrics = []
     log = path / "metrics.jsonl"
-    if log.is_file():
-        for line in _read(log).splitlines():
+    if log.is_file() or log.is_symlink():
+        for line in _read(log, path, run_files.LOG_CAP).splitlines():
             with contextlib.suppress(json.JSONDecodeError):
                 record = json.loads(line)
                 if isinstance(record, dict):
                     metrics.append(record)
     summary_path = path / "summary.json"
     return {
-        "meta": _read_object(path / "meta.json"),
-        "summary": _read_object(summary_path) if summary_path.is_file() else {},
+        "meta": _read_object(path / "meta.json", path),
+        "summary": _read_object(summary_path, path) if os.path.lexists(summary_path) else {},
         "metrics": metrics,
     }
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read ({exc})") from None
+def _read(path: Path, run_dir: Path, cap: int) -> str:
+    """A file of the run: a regular file inside it, at most `cap` bytes (core.run_files)."""
+    return run_files.read_text(run_dir, path, cap)
 
 
-def _read_object(path: Path) -> dict[str, Any]:
+def _read_object(path: Path, run_dir: Path) -> dict[str, Any]:
     try:
-        data = json.loads(_read(path))
+        data = json.loads(_read(path, run_dir, run_files.JSON_CAP))
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(data, dict):

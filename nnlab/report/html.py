@@ -7,6 +7,7 @@ import base64
 from html import escape
 from typing import Any
 
+from nnlab.core import run_files
 from nnlab.core.console import fmt
 from nnlab.core.sections import Section, caption
 from nnlab.report.model import SUBTITLE, Entry, Report, format_seconds, relative_link
@@ -111,7 +112,10 @@ def claims_table(records: list[dict[str, Any]], with_source: bool) -> str:
 
 
 def figure(entry: Entry, path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    try:
+        data = base64.b64encode(run_files.read_bytes(entry.path, path, run_files.PNG_CAP)).decode("ascii")
+    except run_files.Refused as exc:
+        return f'<p class="error">figure not embedded: {escape(str(exc))}</p>'
     text = caption(entry.command, path.name)
     return (f'<figure><img src="data:image/png;base64,{data}" alt="{escape(text)}">'
             f"<figcaption>{escape(text)} <span class=\"muted\">({escape(path.name)})</span></figcaption></figure>")
@@ -126,6 +130,8 @@ def run_block(report: Report, entry: Entry) -> str:
     if entry.error:
         parts.append(f'<p class="error">{escape(entry.error)}</p>')
     parts += [figure(entry, p) for p in entry.figures]
+    parts += [f'<p class="error">figure not embedded: {escape(p.name)} is not a file of this run (a link or '
+              f"a special file)</p>" for p in entry.refused_figures]
     headline = entry.headline()
     parts.append("<h3>Headline</h3>")
     parts.append(f'<p class="muted">{escape(headline)}</p>' if isinstance(headline, str) else table(*headline))

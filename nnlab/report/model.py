@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nnlab.core import run_files
 from nnlab.core.errors import UserError
 from nnlab.core.sections import Section, lecture_order, section
 
@@ -44,12 +45,18 @@ class Entry:
 
     @property
     def figures(self) -> list[Path]:
-        """The run's plots: those the section knows in its order (the lecture's), then the rest by name."""
+        """The run's plots: those the section knows in its order (the lecture's), then the rest by name. Only
+        the run's own regular files (core.run_files): a link out of the run is never embedded."""
         if not self.path:
             return []
         known = list(section(self.command).captions)
-        return sorted((self.path / "plots").glob("*.png"),
+        return sorted(run_files.figures(self.path)[0],
                       key=lambda p: (known.index(p.name) if p.name in known else len(known), p.name))
+
+    @property
+    def refused_figures(self) -> list[Path]:
+        """plots/*.png entries that are not the run's own regular files (links, FIFOs): named, never read."""
+        return run_files.figures(self.path)[1] if self.path else []
 
     def headline(self) -> tuple[list[str], list[list[Any]]] | str:
         """The experiment's own headline table, or why there is none."""

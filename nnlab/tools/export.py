@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from nnlab.core import run_files
 from nnlab.core.errors import UserError
 
 
@@ -67,10 +68,13 @@ def write_run(writer: Any, run: dict[str, Any], run_dir: Path) -> dict[str, int]
             if value is not None:
                 writer.add_scalar(f"headline/{name}", value, 0)
                 scalars += 1
-    for png in sorted((run_dir / "plots").glob("*.png")):
+    for png in run_files.figures(run_dir)[0]:  # the run's own files only: a link out of it is never read
+        import io
+
         import matplotlib.image
 
-        pixels = matplotlib.image.imread(png)[..., :3]  # (H, W, 3) floats in [0, 1]
+        data = io.BytesIO(run_files.read_bytes(run_dir, png, run_files.PNG_CAP))
+        pixels = matplotlib.image.imread(data, format="png")[..., :3]  # (H, W, 3) floats in [0, 1]
         writer.add_image(f"plots/{png.stem}", pixels, 0, dataformats="HWC")
         images += 1
     records = [*summary.get("claims", []), *summary.get("checks", [])]

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from nnlab.core import run_files
 from nnlab.core.errors import UserError
 
 TOOL_DIRS = ("sweep", "compare")
@@ -71,8 +72,8 @@ def find(root: Path, commands: list[str]) -> list[dict[str, Any]]:
             if path.is_symlink() or not (path / "meta.json").is_file():
                 continue
             try:
-                meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                meta = json.loads(run_files.read_text(path, path / "meta.json", run_files.JSON_CAP))
+            except (OSError, ValueError, run_files.Refused):  # a link, a FIFO, an endless file: not listed
                 continue
             headline, claims = describe(path, meta)
             started = (meta.get("started") or "")[5:16].replace("T", " ")  # MM-DD HH:MM
@@ -92,8 +93,8 @@ def describe(path: Path, meta: dict[str, Any]) -> tuple[str, str]:
         return str(meta["headline"]), ""
     command = meta.get("command")
     try:
-        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        summary = json.loads(run_files.read_text(path, path / "summary.json", run_files.JSON_CAP))
+    except (OSError, ValueError, run_files.Refused):
         return "", ""
     if command not in EXPERIMENTS:
         return "", ""
@@ -112,8 +113,8 @@ def _config_keys(path: Path) -> set[str]:
     import yaml
 
     try:
-        config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        config = yaml.safe_load(run_files.read_text(path, path / "config.yaml", run_files.JSON_CAP))
+    except (OSError, run_files.Refused, yaml.YAMLError):
         return set()
     return set(config) if isinstance(config, dict) else set()
 

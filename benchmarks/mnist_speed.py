@@ -170,7 +170,7 @@ def main() -> None:
 
     import torch
 
-    from nnlab.core.mnist import load_mnist
+    from nnlab.data.mnist import load_mnist
 
     t0 = time.perf_counter()
     load_mnist()  # decodes and caches on a first run

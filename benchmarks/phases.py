@@ -36,7 +36,8 @@ T0_WALL, T0_CPU = time.time(), time.process_time()  # before anything else: the 
 WATCH = ("torch", "torch._dynamo", "numpy", "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg",
          "matplotlib.pyplot", "scipy", "rich", "yaml", "click", "PIL")
 # Evaluation functions to time apart from training, per command ("module:function"); absent ones are skipped.
-EVALUATION = {"train-mnist": ["nnlab.experiments.train_mnist.training:evaluate"]}
+EVALUATION = {"train-mnist": ["nnlab.commands.train_mnist.training:evaluate",
+                              "nnlab.experiments.train_mnist.training:evaluate"]}  # (before the one-home layout)
 COMMANDS = {
     "train-mnist": ["train-mnist"],
     "init": ["init"],
@@ -101,15 +102,50 @@ def install_import_hook(phases: Phases) -> None:
 
 def instrument(phases: Phases, command: str) -> None:
     """Wrap the runner's steps (module attributes, looked up at call time)."""
+    import dataclasses
     import importlib
 
-    from nnlab.core import experiment, run, runner
+    from nnlab.core import run, runner
 
     runner.build_config = phases.wrap("config", runner.build_config)
     runner.draw = phases.wrap("plots", runner.draw)
     runner.print_report = phases.wrap("report", runner.print_report)
     run.Run.create = phases.wrap("files", run.Run.create)
     run.Run.finish = phases.wrap("files", run.Run.finish)
+    if command == "lecture":
+        import nnlab.report
+
+        nnlab.report.write = phases.wrap("report", nnlab.report.write)
+    try:
+        from nnlab.core import command as contract
+    except ImportError:  # a checkout from before the typed spec (44f2871 and older)
+        _instrument_modules(phases)
+        return
+    load, wrapped = contract.load, {}
+
+    def load_wrapped(name):
+        if name not in wrapped:
+            spec = load(name)
+            prepare = phases.wrap("data", spec.prepare) if spec.prepare else None
+            wrapped[name] = dataclasses.replace(spec, run=phases.wrap("train", spec.run), prepare=prepare)
+            for target in EVALUATION.get(name, []):
+                mod_name, fn_name = target.split(":")
+                try:
+                    mod = importlib.import_module(mod_name)
+                    setattr(mod, fn_name, phases.wrap("evaluation", getattr(mod, fn_name)))
+                except (ImportError, AttributeError):
+                    pass
+        return wrapped[name]
+
+    contract.load = runner.load = load_wrapped
+
+
+def _instrument_modules(phases: Phases) -> None:
+    """instrument() for a checkout whose commands are modules with attributes (before the typed spec)."""
+    import importlib
+
+    from nnlab.core import experiment, runner
+
     load = experiment.load
 
     def load_wrapped(name):
@@ -130,10 +166,6 @@ def instrument(phases: Phases, command: str) -> None:
         return loaded
 
     experiment.load = runner.load = load_wrapped
-    if command == "lecture":
-        import nnlab.report
-
-        nnlab.report.write = phases.wrap("report", nnlab.report.write)
 
 
 def child(argv: list[str], out_json: str) -> None:

@@ -10,8 +10,7 @@ Importing this package is cheap on purpose: no torch, numpy or matplotlib until 
 from typing import Any
 
 from nnlab.core.errors import UserError
-
-__version__ = "0.1.0"
+from nnlab.version import __version__
 
 
 def run(command: str, **kwargs: Any):

@@ -14,47 +14,17 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nnlab.core.errors import UserError
+from nnlab.core.record import RunRecord
 
 
-@dataclass
-class Result:
-    """A finished run, read from its directory."""
-
-    path: Path
-    meta: dict[str, Any]
-    config: dict[str, Any]
-    summary: dict[str, Any]
-    metrics: list[dict[str, Any]]  # metrics.jsonl, one dict per logged line
-
-    @property
-    def command(self) -> str:
-        return self.meta.get("command", "?")
-
-    @property
-    def status(self) -> str:
-        return self.summary.get("status", self.meta.get("status", "?"))
-
-    @property
-    def claims(self) -> list[dict[str, Any]]:
-        return list(self.summary.get("claims", []))
-
-    @property
-    def checks(self) -> list[dict[str, Any]]:
-        return list(self.summary.get("checks", []))
-
-    @property
-    def figures(self) -> list[Path]:
-        """plots/*.png that are the run's own regular files (links out of the run are left out)."""
-        from nnlab.core import run_files
-
-        return run_files.figures(self.path)[0]
+class Result(RunRecord):
+    """A run, read from its directory (core.record.RunRecord: path, meta, config, summary, metrics, command,
+    status, claims, checks, figures, numbers), with what a notebook shows of it."""
 
     def metrics_frame(self):
         """metrics as a pandas DataFrame (pandas is not a dependency of nnlab: install it to use this)."""
@@ -66,9 +36,9 @@ class Result:
         return pd.DataFrame(self.metrics)
 
     def headline(self) -> tuple[list[str], list[list[Any]]]:
-        from nnlab.core.experiment import load
+        from nnlab.core.command import load
 
-        return load(self.command).module.headline(self.summary)
+        return load(self.command).headline(self.summary)
 
     def _repr_html_(self) -> str:
         """Jupyter: the headline table, the claims and the figures inline (figures as data URIs)."""
@@ -84,10 +54,8 @@ class Result:
                 rows = [["✓" if r["holds"] else "✗", r["id"], r["claim"], r["measured"], r["expected"]]
                         for r in records]
                 parts.append(f"<h5>{title}</h5>" + _html_table(["", "id", "claim", "measured", "expected"], rows))
-        from nnlab.core import run_files
-
         for fig in self.figures:
-            data = base64.b64encode(run_files.read_bytes(self.path, fig, run_files.PNG_CAP)).decode()
+            data = base64.b64encode(self.png(fig)).decode()
             parts.append(f'<figure><img src="data:image/png;base64,{data}" style="max-width:100%">'
                          f"<figcaption>{esc(fig.name)}</figcaption></figure>")
         return "\n".join(parts)
@@ -102,34 +70,28 @@ def _html_table(columns: list[str], rows: Iterable[list[Any]]) -> str:
 
 
 def load(run_dir: str | Path) -> Result:
-    """Read the run in `run_dir` (finished or not) into a Result."""
-    import yaml
-
-    from nnlab.core import run_files
-    from nnlab.core.run import read_run
-
-    path = Path(run_dir)
-    data = read_run(path)
-    config_path = path / "config.yaml"
-    config = (yaml.safe_load(run_files.read_text(path, config_path, run_files.JSON_CAP))
-              if os.path.lexists(config_path) else {})
-    return Result(path, data["meta"], config or {}, data["summary"], data["metrics"])
+    """Read the run in `run_dir` (finished or not) into a Result: every file now, through core.run_files (a
+    link out of the run, a FIFO or an endless file is a UserError, as is a directory that is not a run)."""
+    result = Result(run_dir)
+    result.read_all()
+    return result
 
 
 def run(command: str, *, recipe: str | Path | None = None, quick: bool = False, out: str | Path | None = None,
         tag: str | None = None, resume: str | Path | None = None, set: Iterable[str] = (),  # noqa: A002
-        report: bool = False, **config: Any) -> Result:
+        report: bool = False, plots: bool = True, **config: Any) -> Result:
     """Run `nnlab <command>` in this process and return its Result.
 
     `config` keys are the command's config keys (`batch_size` or "batch-size" via **{...}); values are
-    Python values or the strings the CLI would take. `report=True` prints the tables the CLI prints.
+    Python values or the strings the CLI would take. `report=True` prints the tables the CLI prints;
+    `plots=False` skips the figures (as `--no-plots`: numbers only, `nnlab redraw` draws them later).
     Ctrl-C closes the run as interrupted and raises KeyboardInterrupt.
     """
     from nnlab.core.runner import Request, RunInterrupted, execute
 
     argv = ["nnlab.run", command, *(f"{k}={json.dumps(v, default=str)}" for k, v in config.items())]
     request = Request(command, config, recipe=recipe, quick=quick, set_pairs=tuple(set), out=out, tag=tag,
-                      resume=resume, argv=argv)
+                      resume=resume, argv=argv, draw=bool(plots))
     try:
         outcome = execute(request, report=report)
     except RunInterrupted as exc:

@@ -15,42 +15,29 @@ from typing import Any
 
 import click
 
-from nnlab import __version__
 from nnlab.core.errors import UserError
-from nnlab.registry import EXPERIMENTS, Experiment
-
-TOOLS = {
-    "redraw": ("nnlab.tools.redraw", "redraw", "Redraw the plots of a finished run from its files."),
-    "lecture": ("nnlab.tools.lecture", "lecture",
-                "The whole lecture: every experiment in the lecture's order, one HTML/Markdown report."),
-    "report": ("nnlab.tools.report", "report", "Build the lecture's report (HTML, Markdown) from existing runs."),
-    "doctor": ("nnlab.tools.doctor", "doctor",
-               "Check this machine: versions, devices, data, disk, and a smoke training."),
-    "sweep": ("nnlab.tools.sweep", "sweep", "A command over a grid of settings x seeds: mean, spread, claims held."),
-    "compare": ("nnlab.tools.compare", "compare", "Put runs side by side: differing config, headline numbers, curves."),
-    "runs": ("nnlab.tools.runs", "runs", "List runs, newest first: status, time, tag, headline number."),
-    "export": ("nnlab.tools.export", "export", "Export a run's metrics and figures to TensorBoard event files."),
-}
+from nnlab.registry import COMMANDS, TOOLS
+from nnlab.version import __version__
 
 
 class NnlabGroup(click.Group):
     """A group whose subcommands load lazily and whose every error is one line."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*EXPERIMENTS, *TOOLS]
+        return [*COMMANDS, *TOOLS]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in EXPERIMENTS:
-            return experiment_command(EXPERIMENTS[name])
+        if name in COMMANDS:
+            return experiment_command(name)
         if name in TOOLS:
-            module, attr, _ = TOOLS[name]
-            return getattr(importlib.import_module(module), attr)
+            tool = TOOLS[name]
+            return getattr(importlib.import_module(tool.module), tool.attr)
         return None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help from the registry, so listing the commands imports none of them.
-        rows = [(e.name, e.short_help) for e in EXPERIMENTS.values()]
-        rows += [(name, short) for name, (_, _, short) in TOOLS.items()]
+        rows = [(e.name, e.short_help) for e in COMMANDS.values()]
+        rows += [(t.name, t.short_help) for t in TOOLS.values()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
@@ -112,7 +99,7 @@ def start_figure_pool(argv: list[str]) -> None:
     """For a command that draws: helper processes import matplotlib on the other core while torch imports here,
     then draw the figures (core.figure_pool)."""
     command = next((a for a in argv if not a.startswith("-")), None)
-    if (command in EXPERIMENTS or command == "lecture") and not {"-h", "--help"} & set(argv):
+    if (command in COMMANDS or command == "lecture") and not {"-h", "--help", "--no-plots"} & set(argv):
         from nnlab.core import figure_pool
 
         figure_pool.start()
@@ -196,24 +183,26 @@ SHARED_OPTIONS = [
                  "[default: outputs]"),
     click.Option(["--tag"], metavar="TAG", help="Suffix for the run directory's name.  [default: none]"),
     click.Option(["--quick"], is_flag=True, help="A seconds-long smoke version of the run."),
+    click.Option(["--no-plots"], is_flag=True, help="Skip the figures: numbers, claims and files only (faster; "
+                 "`nnlab redraw RUN_DIR` draws them later).  [default: off]"),
     click.Option(["--debug"], is_flag=True, help="Show the full traceback on errors."),
 ]
 
 
-def experiment_command(exp: Experiment) -> click.Command:
-    from nnlab.core.experiment import load
+def experiment_command(name: str) -> click.Command:
+    from nnlab.core.command import load
 
-    loaded = load(exp.name)
-    field_names = {f.name for f in dataclasses.fields(loaded.config_cls)}
+    spec = load(name)
+    field_names = {f.name for f in dataclasses.fields(spec.config)}
 
     def callback(recipe: str | None, set_pairs: tuple[str, ...], out: str | None, tag: str | None, quick: bool,
-                 debug: bool, resume: str | None = None, **options: Any) -> None:
+                 no_plots: bool, debug: bool, resume: str | None = None, **options: Any) -> None:
         from nnlab.core.runner import Request, RunInterrupted, execute
 
         given = {k: v for k, v in options.items() if k in field_names and v not in (None, ())}
         argv = (click.get_current_context().obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
-        request = Request(exp.name, given, recipe=recipe, quick=quick, set_pairs=set_pairs, out=out, tag=tag,
-                          resume=resume, argv=argv)
+        request = Request(spec.name, given, recipe=recipe, quick=quick, set_pairs=set_pairs, out=out, tag=tag,
+                          resume=resume, argv=argv, draw=not no_plots)
         try:
             execute(request)
         except RunInterrupted as exc:
@@ -222,16 +211,16 @@ def experiment_command(exp: Experiment) -> click.Command:
             console.err.print(str(exc), soft_wrap=True, markup=False)
             sys.exit(128 + exc.signum)
 
-    params = config_options(loaded.config_cls) + SHARED_OPTIONS
-    if loaded.resumable:  # the module names the keys a resume may change
+    params = config_options(spec.config) + SHARED_OPTIONS
+    if spec.resumable:
         params.append(click.Option(["--resume"], metavar="RUN_DIR", help="Continue an interrupted run from its "
                                    "checkpoint, in its own directory.  [default: none]"))
     return click.Command(
-        exp.name, callback=callback, params=params, help=loaded.module.__doc__, short_help=exp.short_help,
+        spec.name, callback=callback, params=params, help=spec.help, short_help=COMMANDS[name].short_help,
         context_settings=CONTEXT,
     )
 
 
 def get_command_params(name: str) -> list[click.Parameter]:
     """The options of experiment `name` (for tests that every one is documented)."""
-    return experiment_command(EXPERIMENTS[name]).params
+    return experiment_command(name).params

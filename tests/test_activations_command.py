@@ -7,6 +7,7 @@ import math
 import pytest
 
 
+@pytest.mark.draws
 def test_activations_quick_and_its_numbers(invoke):
     result = invoke("activations", "--quick")
     assert result.exit_code == 0, result.stderr
@@ -25,6 +26,11 @@ def test_activations_quick_and_its_numbers(invoke):
     assert p["monte_carlo_mean"][-1] == pytest.approx(p["expected"][-1], rel=0.1)
     assert p["expected"][-1] == pytest.approx(p["per_layer_factor"] ** 8, rel=1e-12)
     assert all(c["holds"] for c in result.summary("activations")["claims"])
+    from nnlab.commands.activations.results import numbers
+
+    named = numbers(result.summary("activations"))
+    assert named["sigmoid.grad_at_0"] == 0.25 and named["leaky_relu:0.1.saturated_fraction"] == 0.0
+    assert named["sigmoid.per_layer_factor"] == p["per_layer_factor"] and len(named) == 7 * 5
 
 
 def test_activations_bad_input(invoke):

@@ -118,6 +118,7 @@ def test_rates_helpers():
 # The commands
 
 
+@pytest.mark.draws
 def test_approx_quick_writes_every_plot_and_checks_the_claims(invoke):
     result = invoke("approx", "--quick")
     assert result.exit_code == 0, result.stderr
@@ -135,16 +136,22 @@ def test_approx_quick_writes_every_plot_and_checks_the_claims(invoke):
     assert all(math.isfinite(r["mse"]) and math.isfinite(r["sup"]) for r in summary["results"])
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert len(metrics) == 3 * 2 * 5 * 5 * 2  # one line per seed
+    from nnlab.commands.approx.results import numbers
+
+    named = numbers(summary)  # per target, d and network: 4 numbers, named whatever the row order
+    assert len(named) == 3 * 2 * 2 * 4
+    linear = [r for r in summary["results"] if (r["target"], r["d"], r["method"]) == ("linear", 2, "net:cos")]
+    assert named["linear.d2.cos.rel_mse_at_largest_width"] == max(linear, key=lambda r: r["width"])["rel_mse"]
 
 
-def test_approx_same_seed_same_summary_and_train_mode(invoke, tmp_path):
+def test_approx_train_mode_and_an_expression_target(invoke, tmp_path):
+    """(The same seed giving the same summary is tests/test_contract.py's, for every command.)"""
     args = ["approx", "--quick", "--fit", "train", "--dims", "1", "--target", "bump", "--target", "x1 * (1 - x1)",
             "--activation", "tanh", "--steps", "20"]
     first = invoke(*args, out=tmp_path / "a")
-    second = invoke(*args, out=tmp_path / "b")
-    assert first.exit_code == 0 and second.exit_code == 0, first.stderr
-    s1, s2 = first.summary("approx"), second.summary("approx")
-    assert s1["results"] == s2["results"] and s1["claims"] == s2["claims"]
+    assert first.exit_code == 0, first.stderr
+    s1 = first.summary("approx")
+    assert s1["fit"] == "train" and {r["target"] for r in s1["results"]} == {"bump", "x1 * (1 - x1)"}
     assert s1["targets"]["x1 * (1 - x1)"]["kind"] == "expression"
 
 

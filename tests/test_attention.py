@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from nnlab.experiments.attention import beats_claim, retrieve, scaling_claim, spread
+from nnlab.commands.attention import results, retrieve
+from nnlab.commands.attention.claims import beats_claim, scaling_claim, spread
 
 # Small but real: one block of width 32, two heads, a short run per mixer.
 TINY = ("--dim", "32", "--heads", "2", "--layers", "1", "--seeds", "1", "--eval-sequences", "200",
@@ -28,6 +28,7 @@ def test_help_imports_no_torch():
     assert "--heads" in out and out.strip().splitlines()[-1] == "LIGHT"
 
 
+@pytest.mark.draws
 @pytest.mark.slow
 def test_retrieve_run_holds_its_claims_and_draws(invoke):
     result = invoke("attention", *TINY, "--steps", "200")
@@ -89,21 +90,7 @@ def test_post_norm_runs(invoke):
     assert result.summary("attention")["norm"] == "post"
 
 
-def test_same_seed_same_numbers(invoke, tmp_path):
-    def summary(out: str) -> dict:
-        result = invoke("attention", *TINY, "--steps", "3", out=tmp_path / out)
-        assert result.exit_code == 0, result.stderr
-        s = result.summary("attention")
-        return {k: s[k] for k in ("results", "entropy", "matches_torch")}
-
-    a, b = summary("a"), summary("b")
-    for s in (a, b):
-        for rs in s["results"].values():
-            for r in rs:
-                r.pop("train_s")
-    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
+@pytest.mark.draws
 def test_vit_runs_draws_and_a_starved_vit_does_not_learn(invoke):
     """--train-samples 64 (one step) flips attention.vit-learns. That it holds on recipes/attention-vit.yaml
     (two epochs over 55,000 images, measured 96.35% test accuracy) takes minutes, so no test reruns it."""
@@ -150,3 +137,27 @@ def test_claim_rules():
     assert not scaling_claim(flat, 32)["holds"]
     drift = [{"m": 4, "scaled": 3.0, "unscaled": 2.0}, {"m": 1024, "scaled": 2.0, "unscaled": 0.1}]
     assert not scaling_claim(drift, 32)["holds"]
+
+
+def test_numbers_are_named_by_what_they_are():
+    """numbers(): stable dotted names from the summary alone, the same whatever order the mixers come in."""
+    common = {"matches_torch": {"mha": 1e-15, "sdpa": 3e-16, "port": 2e-15},
+              "entropy": [{"m": 4, "scaled": 3.0, "unscaled": 2.3}, {"m": 256, "scaled": 3.0, "unscaled": 0.2}]}
+    runs = {"attention": [{"eval/acc": 0.9, "train_s": 1.0}, {"eval/acc": 1.0, "train_s": 3.0}],
+            "mean": [{"eval/acc": 0.2, "train_s": 1.0}]}
+    retrieve_summary = {"task": "retrieve", **common, "results": runs, "guess_present_value_acc": 0.26,
+                        "maps": {"hits": [[0.5, 0.95], [0.7, 0.1]]}}
+    named = results.numbers(retrieve_summary)
+    assert named["matches_torch.max_error"] == 2e-15
+    assert named["entropy.unscaled.m256"] == 0.2 and named["entropy.scaled.m4"] == 3.0
+    assert named["retrieval.accuracy"] == pytest.approx(0.95) and named["retrieval.accuracy_min"] == 0.9
+    assert named["retrieval.train_s"] == 2.0 and named["mean_pooling.accuracy"] == 0.2
+    assert named["blind_guess.accuracy"] == 0.26 and named["retrieval.lookup_hits"] == 0.95
+    swapped = {**retrieve_summary, "results": {"mean": runs["mean"], "attention": runs["attention"]}}
+    assert results.numbers(swapped) == named
+    assert results.numbers({**retrieve_summary, "maps": None})["retrieval.lookup_hits"] is None
+    vit = {"task": "vit", **common, "vit": {"test/acc": 0.97, "test/loss": 0.1, "val/acc": None, "epochs": 1,
+                                            "steps": 16, "train_s": 2.5, "params": 12345}}
+    named = results.numbers(vit)
+    assert named["vit.test.acc"] == 0.97 and named["vit.val.acc"] is None and named["vit.params"] == 12345.0
+    assert not any(name.startswith("retrieval.") for name in named)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from nnlab.experiments.backprop import chain_claims
-from nnlab.experiments.backprop_cost import BACKWARD_SLOPE, MEMORY_SLOPE, RATIO_SLOPE_MAX, cost_claims
+from nnlab.commands.backprop.chain import chain_claims
+from nnlab.commands.backprop.cost import BACKWARD_SLOPE, MEMORY_SLOPE, RATIO_SLOPE_MAX, cost_claims
 from nnlab.nn import formulas
 
 CHAIN_ONLY = ("--no-cost", "--no-train")
@@ -18,6 +18,7 @@ def by_id(summary):
     return {c["id"]: c for c in summary["claims"] + summary["checks"]}
 
 
+@pytest.mark.draws
 def test_the_slide_table_and_graph(invoke):
     result = invoke("backprop", *CHAIN_ONLY)
     assert result.exit_code == 0, result.stderr
@@ -35,6 +36,11 @@ def test_the_slide_table_and_graph(invoke):
         assert text in result.output
     (run,) = result.runs("backprop")
     assert (run / "plots" / "graph.png").stat().st_size > 10000
+    from nnlab.commands.backprop.results import numbers
+
+    named = numbers(summary)
+    assert (named["value"], named["gradient.z"], named["node.w.adjoint"]) == (144.0, 72.0, 24.0)
+    assert named["cost.engine.backward_slope"] is None and named["train.test_accuracy_engine"] is None  # not run
 
 
 def test_the_slide_elsewhere(invoke):
@@ -119,6 +125,7 @@ def test_chain_claims_can_fail():
     assert not any(c["holds"] for c in chain_claims(chain, slide=True))
 
 
+@pytest.mark.draws
 @pytest.mark.slow
 def test_cost_claims_hold_for_back_propagation(invoke):
     result = invoke("backprop", *SMALL_COST, "--expr", "x*y", "--point", "1,2")
@@ -148,6 +155,7 @@ def test_recompute_without_stored_intermediates_fails_the_cost_claims(invoke):
     assert summary["cost"]["slopes"]["engine"]["backward"] > 1.35  # measured 1.54 (O(depth^2) plus overheads)
 
 
+@pytest.mark.draws
 @pytest.mark.slow
 def test_training_agrees_with_torch_and_a_tiny_learning_rate_flips_the_claim(invoke, tmp_path):
     args = ("backprop", "--no-cost", "--train-samples", "1000", "--train-steps", "60", "--train-hidden", "64",

@@ -1,7 +1,13 @@
-"""The benchmarks still run (their numbers are for README, not for assertions: speed is measured, not tested)."""
+"""The benchmarks still run (their numbers are for README, not for assertions: speed is measured, not tested).
+
+Each runs on the smallest input that still goes through all of its code: train-mnist --quick for the phases
+(its rows, evaluation and training loop are there as in a default run), one mnist_speed run for both its report
+and its --set.
+"""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +15,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# benchmarks/phases.py, its command table narrowed to train-mnist --quick (the script times what it is given)
+PHASES_QUICK = """
+import sys
+sys.path.insert(0, "benchmarks")
+sys.argv = ["benchmarks/phases.py", "--only", "train-mnist", "--repeats", "1"]
+import phases
+phases.COMMANDS["train-mnist"] = ["train-mnist", "--quick"]
+phases.main()
+"""
 
 
 def bench(*args: str) -> str:
@@ -19,24 +35,18 @@ def bench(*args: str) -> str:
 
 @pytest.mark.slow
 def test_phases_splits_a_command_into_rows_that_add_up():
-    out = bench("benchmarks/phases.py", "--only", "train-mnist", "--repeats", "1")
+    out = bench("-c", PHASES_QUICK)
     rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
     assert {"imports", "train", "evaluation", "plots", "total"} <= set(rows)
     assert "wall - training loop" in out  # train-mnist's summary gave its training-loop time
 
 
 @pytest.mark.slow
-def test_mnist_speed_quick_reports_a_speed_up():
-    out = bench("benchmarks/mnist_speed.py", "--quick")
+def test_mnist_speed_quick_reports_a_speed_up_and_passes_recipe_changes_to_our_run(tmp_path):
+    """One --quick run: both recipes report, and --set reaches ours (benchmarks/gpu_session.sh tries larger
+    batches this way)."""
+    speed = tmp_path / "speed.json"
+    out = bench("benchmarks/mnist_speed.py", "--quick", "--set", "batch_size=50", "--json", str(speed))
     assert "ours: test accuracy" in out and "baseline:" in out
-
-
-@pytest.mark.slow
-def test_mnist_speed_passes_recipe_changes_to_our_run(tmp_path):
-    """--set reaches our recipe (benchmarks/gpu_session.sh tries larger batches this way)."""
-    import json
-
-    bench("benchmarks/mnist_speed.py", "--quick", "--skip-baseline", "--set", "batch_size=50", "--json",
-          str(tmp_path / "speed.json"))
-    (run,) = json.loads((tmp_path / "speed.json").read_text())["ours"]
+    (run,) = json.loads(speed.read_text())["ours"]
     assert run["steps"] == 40  # --quick's 2,000 images in batches of 50, not its own 63 batches of 32

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from nnlab.core.command import load
+
 
 @pytest.fixture(scope="module")
 def two_init_runs(tmp_path_factory):
@@ -30,9 +32,11 @@ def test_compare_two_init_runs_writes_the_overlay_and_the_differing_keys(invoke,
     assert plot.is_file() and plot.stat().st_size > 10_000
     summary = json.loads((path / "summary.json").read_text())
     assert summary["config_differs"] == {"scale": [["0.05"], ["0.01"]]}  # width, depth, seed... are the same
-    assert summary["headline"]["0.05/std_last"][0] == pytest.approx(
-        a.summary["layers"][-1]["std"] if isinstance(a.summary["layers"], list) else None)
-    assert summary["headline"]["0.05/std_last"][1] is None  # b has no 0.05 row
+    numbers = [load("init").numbers(r.summary) for r in (a, b)]  # the command names its numbers
+    assert numbers[0] and summary["headline"] == {
+        name: [numbers[0].get(name), numbers[1].get(name)] for name in dict.fromkeys([*numbers[0], *numbers[1]])}
+    only_a = [n for n in numbers[0] if n not in numbers[1]]
+    assert only_a and all(summary["headline"][n][1] is None for n in only_a)  # b has no 0.05 scale: missing
     assert json.loads((path / "meta.json").read_text())["command"] == "compare"
     assert "scale" in result.output
 
@@ -55,7 +59,8 @@ def test_runs_lists_newest_first_with_status_tag_and_headline(invoke, two_init_r
     second = next(i for i, line in enumerate(lines) if b.path.name in line)
     assert second < first  # b started after a
     assert "big" in lines[first] and "completed" in lines[first]
-    assert "0.05/pre_std_L1" in lines[first]  # a headline number, not w (which repeats the scale)
+    shown = [n for n in load("init").numbers(a.summary) if n in lines[first]]
+    assert shown and "w" not in shown[0].replace("/", ".").split(".")  # a result, not w (which repeats the scale)
     assert "2 of 2 runs" in result.output
     bad = invoke("runs", "nope", "--out", str(out))
     assert bad.exit_code == 2 and "unknown command 'nope'" in bad.stderr

@@ -1,63 +1,126 @@
-"""The command contract (nnlab/core/experiment.py) holds for every registered experiment, and breaks loudly."""
+"""The command contract (nnlab/core/command.py) holds for every registered command, and breaks loudly."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import inspect
+import re
 import subprocess
 import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from nnlab.core import experiment
+from nnlab.core import command as contract
 from nnlab.core.claims import check, check_ids, claim, partition
-from nnlab.registry import EXPERIMENTS
+from nnlab.registry import COMMANDS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("command", list(EXPERIMENTS))
-def test_every_experiment_follows_the_contract(command):
-    assert experiment.contract_problems(command) == []
+def _takes(fn: Any, n: int) -> bool:
+    return callable(fn) and len(inspect.signature(fn).parameters) == n
 
 
-def test_a_module_without_headline_breaks_the_contract(monkeypatch):
-    module = experiment.load("init").module
-    monkeypatch.delattr(module, "headline")
-    assert experiment.contract_problems("init") == ["headline() is missing"]
+def contract_problems(name: str) -> list[str]:
+    """Every way command `name` breaks the contract of nnlab/core/command.py (empty: it follows it)."""
+    from nnlab.core.config import ExperimentConfig
+
+    spec, problems = contract.load(name), []
+    cls = spec.config
+    if not (dataclasses.is_dataclass(cls) and issubclass(cls, ExperimentConfig)):
+        problems.append(f"{cls.__name__} is not a dataclass subclassing ExperimentConfig")
+    else:
+        problems += [f"config field {f.name} has no help text" for f in dataclasses.fields(cls)
+                     if not f.metadata.get("help")]
+    keys = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
+    if not isinstance(spec.quick, Mapping):
+        problems.append("quick is not a mapping")
+    else:
+        problems += [f"quick names unknown key {k!r}" for k in spec.quick if k not in keys]
+    for label, fn, n in (("run", spec.run, 2), ("headline", spec.headline, 1), ("numbers", spec.numbers, 1),
+                         ("memory_bytes", spec.memory_bytes, 1), ("prepare", spec.prepare, 1)):
+        if fn is not None and not _takes(fn, n):
+            problems.append(f"{label}() must take {n} parameter(s)")
+    if spec.resume is not None:
+        problems += [f"resume.may_change names unknown key {k!r}" for k in spec.resume.may_change if k not in keys]
+        if spec.resume.check is not None and not _takes(spec.resume.check, 2):
+            problems.append("resume.check() must take 2 parameters")
+    if spec.section.how not in ("quoted", "paraphrased"):
+        problems.append(f"section.how is {spec.section.how!r}, not 'quoted' or 'paraphrased'")
+    plots = spec.plots_module()
+    for fn in ("draw", "parts"):
+        if not _takes(getattr(plots, fn, None), 3):
+            problems.append(f"{spec.plots}.{fn}() must take 3 parameters")
+    if not isinstance(getattr(plots, "CAPTIONS", None), Mapping):
+        problems.append(f"{spec.plots}.CAPTIONS is missing or not a mapping")
+    return problems
 
 
-def test_a_run_with_the_wrong_signature_breaks_the_contract(monkeypatch):
-    module = experiment.load("init").module
-    monkeypatch.setattr(module, "run", lambda config: {})
-    assert "run() must take 2 parameter(s)" in experiment.contract_problems("init")
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_follows_the_contract(command):
+    assert contract_problems(command) == []
 
 
-def test_check_resume_without_resume_keys_breaks_the_contract(monkeypatch):
-    module = experiment.load("init").module
-    monkeypatch.setattr(module, "check_resume", lambda path, config: None, raising=False)
-    assert "check_resume() without RESUME_MAY_CHANGE" in experiment.contract_problems("init")
+def test_a_spec_with_the_wrong_signature_breaks_the_contract(monkeypatch):
+    spec = contract.load("init")
+    import nnlab.commands.init as package
+
+    monkeypatch.setattr(package, "COMMAND", dataclasses.replace(spec, run=lambda config: {}, numbers=lambda: {}))
+    assert contract_problems("init") == ["run() must take 2 parameter(s)",
+                                                  "numbers() must take 1 parameter(s)"]
+
+
+def test_resume_keys_must_be_config_keys(monkeypatch):
+    import nnlab.commands.init as package
+
+    spec = dataclasses.replace(contract.load("init"), resume=contract.Resume(may_change=("epochs",)))
+    monkeypatch.setattr(package, "COMMAND", spec)
+    assert contract_problems("init") == ["resume.may_change names unknown key 'epochs'"]
 
 
 def test_parts_with_the_wrong_signature_break_the_contract(monkeypatch):
-    import nnlab.plots.init as plots
+    import nnlab.commands.init.plots as plots
 
     monkeypatch.setattr(plots, "parts", lambda summary: [])
-    assert experiment.contract_problems("init") == ["nnlab.plots.init.parts() must take 3 parameters"]
+    assert contract_problems("init") == ["nnlab.commands.init.plots.parts() must take 3 parameters"]
 
 
-@pytest.mark.parametrize("command", list(EXPERIMENTS))
-def test_every_plots_module_lists_its_figures_as_parts(command):
-    """So the console script's two figure workers can share any command's figures out (core.figure_pool)."""
-    import importlib
+def imported_modules(path: Path) -> set[str]:
+    """Every module a source file imports, at any depth of the file (function-level imports included)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+    return names
 
-    assert hasattr(importlib.import_module(experiment.load(command).plots), "parts")
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_plots_draw_only_from_what_the_run_wrote(command):
+    """plots.py imports nothing of its command's run (so `nnlab redraw` needs no run code) and no torch."""
+    package = COMMANDS[command].module
+    plots = ROOT / (package.replace(".", "/") + "/plots.py")
+    allowed = {f"{package}.readers", f"{package}.config"}
+    bad = sorted(m for m in imported_modules(plots)
+                 if m.split(".")[0] == "torch" or (m.startswith(package + ".") and m.rpartition(".")[0] not in allowed
+                                                   and m not in allowed))
+    assert bad == []
 
 
 def test_unknown_command_suggests_the_closest():
     from nnlab.core.errors import UserError
 
     with pytest.raises(UserError, match="did you mean 'init'"):
-        experiment.load("innit")
+        contract.load("innit")
 
 
-@pytest.mark.parametrize("command", list(EXPERIMENTS))
+@pytest.mark.parametrize("command", list(COMMANDS))
 def test_command_help_imports_no_torch(command):
     code = (
         "import sys\nfrom nnlab.cli import cli\n"
@@ -103,23 +166,102 @@ def test_named_streams_are_distinct_and_reproducible():
     assert 0 <= stream_seed(2**63 - 1, "x") < 2**63
 
 
-@pytest.mark.parametrize("command", list(EXPERIMENTS))
+@pytest.mark.parametrize("command", list(COMMANDS))
 def test_every_number_has_documented_bounds_and_memory_is_estimated(command):
     """Every int and float config field is bounded below and above (a value that passes validation must not
     crash later with a run directory made), and each command estimates its memory before a run exists."""
-    import dataclasses
     import typing
 
     from nnlab.core.config import field_types
 
-    loaded = experiment.load(command)
+    spec = contract.load(command)
     unbounded = []
-    for name, tp in field_types(loaded.config_cls).items():
+    for name, tp in field_types(spec.config).items():
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         inner = args[0] if typing.get_origin(tp) is not None and args else tp
-        field = next(f for f in dataclasses.fields(loaded.config_cls) if f.name == name)
+        field = next(f for f in dataclasses.fields(spec.config) if f.name == name)
         if inner in (int, float) and (field.metadata.get("low") is None or field.metadata.get("high") is None):
             unbounded.append(name)
     assert unbounded == []
-    estimate = loaded.module.memory_bytes(loaded.config_cls())
+    estimate = spec.memory_bytes(spec.config())
     assert 100 * 2**20 < estimate < 16 * 2**30  # a default run: more than the interpreter, less than a laptop
+
+
+# -- reproducibility: one test over every command --------------------------------------------------------------
+# Keys naming a wall-clock quantity (seconds, speeds, times): they differ between two runs by design.
+WALL_CLOCK = re.compile(r"(^|_)(time|times|timing|timings|elapsed|seconds|wall|speed|throughput|cpu)(_|$)"
+                        r"|_(s|ms|us|per_s)$")
+# Per command: further paths (`/`-joined keys, a claim or check by its id) whose values come from timings.
+WALL_CLOCK_PATHS: dict[str, re.Pattern[str]] = {
+    # the O(N) cost of a gradient: ratios and slopes of measured seconds, and the claims read from them
+    "backprop": re.compile(r"^/cost/(slopes/|rows/\w+\[\d+\]/ratio$)|^/claims/backprop\.cost-"),
+}
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """The paths where two summaries differ (numbers exactly), skipping wall-clock keys; claims and checks
+    are matched by id, so a path reads `claims/<id>/measured`."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{path}/{k}" for k in set(a) ^ set(b)]
+        for k in sorted(set(a) & set(b)):
+            if not WALL_CLOCK.search(str(k)):
+                out += differences(a[k], b[k], f"{path}/{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path} (length {len(a)} vs {len(b)})"]
+        if all(isinstance(x, dict) and "id" in x for x in a + b):
+            return differences({x["id"]: x for x in a}, {x["id"]: x for x in b}, path)
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [path]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_the_same_seed_gives_the_same_summary_and_another_seed_other_numbers(command, tmp_path):
+    """Every command's --quick run, twice with the same seed (in-process, no figures), writes the same
+    summary.json but for wall-clock numbers, and a third with another seed differs (the seed reaches the
+    numbers): what the per-command reruns used to check, once for all."""
+    import json
+
+    from nnlab.core.runner import Request, execute
+
+    def summary(out: str, seed: int) -> dict:
+        request = Request(command, {"seed": seed}, quick=True, out=tmp_path / out, draw=False)
+        return json.loads((execute(request, report=False).path / "summary.json").read_text())
+
+    a, b, c = summary("a", 3), summary("b", 3), summary("c", 4)
+    assert a["status"] == "completed"
+    timings = WALL_CLOCK_PATHS.get(command)
+    assert [d for d in differences(a, b) if not (timings and timings.search(d))] == []
+    assert [d for d in differences(a, c) if not (timings and timings.search(d))] != []
+
+
+# -- the test harness itself (tests/conftest.py) -----------------------------------------------------------------
+def test_the_fake_command_follows_the_contract_and_runs(fake_command, tmp_path):
+    """conftest's fake command is a whole command in a few lines: the worked example of the contract."""
+    from nnlab.core.runner import Request, execute
+
+    assert contract_problems("fake") == []
+    outcome = execute(Request("fake", quick=True, out=tmp_path), report=False)
+    assert outcome.status == "completed" and [p.name for p in (outcome.path / "plots").iterdir()] == ["value.png"]
+    assert contract.load("fake").numbers(outcome.summary) == {"fake.value": outcome.summary["value"]}
+
+
+def test_tests_run_on_one_thread():
+    import torch
+
+    from nnlab.core import device
+
+    assert torch.get_num_threads() == 1 and device.available_cores() == 1
+
+
+@pytest.mark.threads
+def test_a_test_about_threads_sees_the_machines_cores():
+    import os
+
+    from nnlab.core import device
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no affinity mask on this platform")
+    assert device.available_cores() == len(os.sched_getaffinity(0))

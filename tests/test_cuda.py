@@ -45,8 +45,9 @@ def test_gpu_evaluation_agrees_with_the_cpu():
     """The same weights give nearly the same predictions in "float32" on both devices. cuDNN runs float32
     convolutions in TF32 by default on Ampere and later GPUs (10-bit mantissas: ~1e-3 relative error), so the
     loss agrees to 1e-2 relative and a near-tie may flip a prediction."""
-    from nnlab.experiments.train_mnist import TrainMnistConfig, build_model
-    from nnlab.experiments.train_mnist.training import evaluate
+    from nnlab.commands.train_mnist.config import TrainMnistConfig
+    from nnlab.commands.train_mnist.model import build_model
+    from nnlab.commands.train_mnist.training import evaluate
 
     torch.manual_seed(0)
     model = build_model(TrainMnistConfig()).to(memory_format=torch.channels_last)

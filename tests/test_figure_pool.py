@@ -52,7 +52,7 @@ def pool():
 
 def test_workers_draw_the_in_process_pixels_sharing_the_figures_out(mnist_run, pool, tmp_path):
     summary = read_run(mnist_run)["summary"]
-    paths = pool.draw("nnlab.plots.train_mnist", summary, mnist_run, tmp_path)
+    paths = pool.draw("nnlab.commands.train_mnist.plots", summary, mnist_run, tmp_path)
     assert paths is not None  # the workers answered: nothing fell back to this process
     names = sorted(p.name for p in paths)
     assert names == ["confusion_matrix.png", "learning_curves.png", "misclassified.png"]
@@ -64,33 +64,40 @@ def test_activations_figures_match_too(tmp_path, pool):
     import nnlab
 
     run = nnlab.run("activations", quick=True, out=tmp_path / "runs")
-    drawn = pool.draw("nnlab.plots.activations", run.summary, run.path, tmp_path / "again")
+    drawn = pool.draw("nnlab.commands.activations.plots", run.summary, run.path, tmp_path / "again")
     assert drawn is not None and sorted(p.name for p in drawn) == sorted(p.name for p in run.figures)
     for path in drawn:
         assert np.array_equal(pixels(path), pixels(run.path / "plots" / path.name)), path.name
 
 
-WHOLE = """
+PRINTING = """
+from functools import partial
+
 from nnlab.core import plotting
 
 
+def figure(name, plots_dir):
+    print("drawing", name)  # a figure that prints must not garble the worker's replies
+    fig, axes = plotting.subplots()
+    axes[0, 0].plot([0, 1], [0, 1])
+    return plotting.save(fig, plots_dir / name)
+
+
+def parts(summary, metrics, plots_dir):
+    return [partial(figure, name, plots_dir) for name in summary["names"]]
+
+
 def draw(summary, metrics, plots_dir):
-    paths = []
-    for name in summary["names"]:
-        print("drawing", name)  # a figure that prints must not garble the worker's replies
-        fig, axes = plotting.subplots()
-        axes[0, 0].plot([0, 1], [0, 1])
-        paths.append(plotting.save(fig, plots_dir / name))
-    return paths
+    return [part() for part in parts(summary, metrics, plots_dir)]
 """
 
 
-def test_a_plots_module_without_parts_is_drawn_whole_by_one_worker(tmp_path, mnist_run, monkeypatch):
-    (tmp_path / "whole_plots.py").write_text(WHOLE)
+def test_a_figure_that_prints_does_not_garble_the_workers_replies(tmp_path, mnist_run, monkeypatch):
+    (tmp_path / "printing_plots.py").write_text(PRINTING)
     monkeypatch.syspath_prepend(str(tmp_path))  # the workers import with this process's path
     started = figure_pool.FigurePool()
     try:
-        drawn = started.draw("whole_plots", {"names": ["a.png", "b.png"]}, mnist_run, tmp_path / "plots")
+        drawn = started.draw("printing_plots", {"names": ["a.png", "b.png"]}, mnist_run, tmp_path / "plots")
     finally:
         end(started)
     assert drawn is not None and sorted(p.name for p in drawn) == ["a.png", "b.png"]
@@ -99,7 +106,7 @@ def test_a_plots_module_without_parts_is_drawn_whole_by_one_worker(tmp_path, mni
 def test_a_figure_error_fails_with_its_message(mnist_run, pool, tmp_path):
     summary = read_run(mnist_run)["summary"]
     del summary["errors"]  # the confusion matrix's title needs it
-    job = pool.submit("nnlab.plots.train_mnist", summary, mnist_run, tmp_path)
+    job = pool.submit("nnlab.commands.train_mnist.plots", summary, mnist_run, tmp_path)
     with pytest.raises(figure_pool.FigureError, match="KeyError: 'errors'"):
         job.wait()
     assert job.done_at <= time.time()  # when the workers answered: the failed run's end
@@ -109,8 +116,9 @@ def test_jobs_handed_out_together_are_answered_in_order(mnist_run, pool, tmp_pat
     """nnlab lecture leaves one run's figures with the workers while the next run computes: jobs queue up,
     each gets its own answers, whichever is waited for first."""
     summary = read_run(mnist_run)["summary"]
-    first = pool.submit("nnlab.plots.train_mnist", summary, mnist_run, tmp_path / "a")
-    second = pool.submit("nnlab.plots.train_mnist", {**summary, "padding": "x" * 300_000}, mnist_run, tmp_path / "b")
+    first = pool.submit("nnlab.commands.train_mnist.plots", summary, mnist_run, tmp_path / "a")
+    second = pool.submit("nnlab.commands.train_mnist.plots", {**summary, "padding": "x" * 300_000}, mnist_run,
+                         tmp_path / "b")
     assert sorted(p.parent.name for p in second.wait()) == ["b"] * 3  # reads the first job's answers on the way
     assert sorted(p.name for p in first.wait()) == ["confusion_matrix.png", "learning_curves.png", "misclassified.png"]
     assert {p.parent.name for p in first.wait()} == {"a"} and pool.jobs == []
@@ -122,10 +130,11 @@ def test_jobs_handed_out_together_are_answered_in_order(mnist_run, pool, tmp_pat
 def test_a_dead_worker_leaves_the_drawing_to_this_process(mnist_run, pool, tmp_path):
     pool.procs[1].kill()
     pool.procs[1].wait(timeout=30)
-    assert pool.draw("nnlab.plots.train_mnist", read_run(mnist_run)["summary"], mnist_run, tmp_path) is not None
+    summary = read_run(mnist_run)["summary"]
+    assert pool.draw("nnlab.commands.train_mnist.plots", summary, mnist_run, tmp_path) is not None
     pool.procs[0].kill()  # now none is left: the caller (runner.draw) is told to draw in-process
     pool.procs[0].wait(timeout=30)
-    assert pool.draw("nnlab.plots.train_mnist", read_run(mnist_run)["summary"], mnist_run, tmp_path) is None
+    assert pool.draw("nnlab.commands.train_mnist.plots", read_run(mnist_run)["summary"], mnist_run, tmp_path) is None
 
 
 SLOW_PLOTS = """
@@ -157,7 +166,7 @@ def test_a_job_is_handed_out_while_its_worker_is_busy_drawing(mnist_run, tmp_pat
 
 def test_a_worker_dying_with_jobs_out_fails_them_all_for_this_process_to_draw(mnist_run, pool, tmp_path):
     summary = read_run(mnist_run)["summary"]
-    jobs = [pool.submit("nnlab.plots.train_mnist", summary, mnist_run, tmp_path / k) for k in "ab"]
+    jobs = [pool.submit("nnlab.commands.train_mnist.plots", summary, mnist_run, tmp_path / k) for k in "ab"]
     pool.procs[1].kill()
     pool.procs[1].wait(timeout=30)
     assert [job.wait() for job in jobs] == [None, None]  # the live worker's answers drained, the pool closed

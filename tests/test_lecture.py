@@ -3,6 +3,7 @@ reported without stopping the others, --strict, and the report checked in a real
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import importlib
 import json
@@ -10,20 +11,20 @@ import os
 import re
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import refused
 
 from nnlab.cli import cli
 from nnlab.core.claims import claim
-from nnlab.core.sections import ORDER, SECTIONS, lecture_order
-from nnlab.registry import EXPERIMENTS
+from nnlab.core.command import load
+from nnlab.registry import COMMANDS
+from nnlab.report.sections import ORDER, lecture_order, section
 
 NINE = ("activations", "approx", "modules", "init", "backprop", "optimize", "regularize", "attention", "train-mnist")
 
@@ -44,7 +45,7 @@ def run_status(page: str, command: str) -> str:
 # -- the lecture's sections ---------------------------------------------------------------------------------
 def test_sections_are_the_lecture_in_order_with_one_sentence_each():
     assert ORDER == NINE
-    for s in SECTIONS:
+    for s in map(section, ORDER):
         assert s.how in ("quoted", "paraphrased")
         assert s.says.endswith(".") and s.says.count(". ") == 0, f"{s.command}: one sentence"
         assert s.zh, f"{s.command}: the lecture's words it quotes or paraphrases"
@@ -52,26 +53,16 @@ def test_sections_are_the_lecture_in_order_with_one_sentence_each():
 
 
 # -- the lecture over stub experiments (fast: no torch, no real plots) ---------------------------------------
-def tiny_png(path: Path) -> Path:
-    """A valid 1x1 PNG, written without matplotlib."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0\xff\0\0"))
-                     + chunk(b"IEND", b""))
-    return path
-
-
 @pytest.fixture
-def stubs(monkeypatch):
+def stubs(monkeypatch, patch_command, fake_command):
     """Every registered experiment replaced by a stub that makes a real run directory with one claim and one
-    figure. `stubs[name]` = a function of `rec` run first (raise to fail, signal to interrupt);
+    figure; the fake command (conftest.py) registered too, last, as a command the lecture's sections do not
+    name. `stubs[name]` = a function of `rec` run first (raise to fail, signal to interrupt);
     `stubs["fail_claim"]` = names whose claim does not hold."""
     behaviour: dict = {"fail_claim": set()}
-    for name, exp in EXPERIMENTS.items():
-        module, plots = importlib.import_module(exp.module), importlib.import_module(exp.plots)
+    tiny_png = fake_command.tiny_png
+    for name in COMMANDS:
+        plots = importlib.import_module(load(name).plots)
 
         def run(config, rec, name=name):
             if name in behaviour:
@@ -80,8 +71,7 @@ def stubs(monkeypatch):
             return {"value": 1.5, "claims": [claim(f"{name}.stub", f"{name} stub claim", 1.5, "> 1",
                                                    name not in behaviour["fail_claim"])]}
 
-        monkeypatch.setattr(module, "run", run)
-        monkeypatch.setattr(module, "headline", lambda summary: (["value"], [[summary["value"]]]))
+        patch_command(name, run=run, headline=lambda summary: (["value"], [[summary["value"]]]))
         monkeypatch.setattr(plots, "draw", lambda summary, metrics, plots_dir: [tiny_png(plots_dir / "stub.png")])
     return behaviour
 
@@ -96,19 +86,19 @@ def test_lecture_runs_every_registered_experiment_in_the_lectures_order(stubs, i
     result = invoke("lecture", "--quick", "--seed", "3", "--out", str(tmp_path))
     assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
     parent = lecture_dir(tmp_path)
-    assert {p.name for p in parent.iterdir() if p.is_dir()} == set(EXPERIMENTS)  # one run directory each
+    assert {p.name for p in parent.iterdir() if p.is_dir()} == set(COMMANDS)  # one run directory each
     page = (parent / "report.html").read_text()
-    expected = [c for c in NINE if c in EXPERIMENTS] + [c for c in EXPERIMENTS if c not in NINE]
-    assert sections_in(page) == expected and set(expected) == set(EXPERIMENTS)
-    for s in SECTIONS:
-        assert (html.escape(s.says) in page) == (s.command in EXPERIMENTS)
-    for name in EXPERIMENTS:
+    expected = [c for c in NINE if c in COMMANDS] + [c for c in COMMANDS if c not in NINE]
+    assert sections_in(page) == expected and set(expected) == set(COMMANDS)
+    for s in map(section, ORDER):
+        assert (html.escape(s.says) in page) == (s.command in COMMANDS)
+    for name in COMMANDS:
         (run,) = [p for p in (parent / name).iterdir() if not p.is_symlink()]
         meta = json.loads((run / "meta.json").read_text())
         assert meta["status"] == "completed" and meta["seed"] == 3 and meta["argv"][:2] == ["nnlab", "lecture"]
         assert f"{name}.stub" in page and f"{name}.stub" in (parent / "report.md").read_text()
     assert str(parent / "report.html") in result.output
-    assert f"{len(EXPERIMENTS)}/{len(EXPERIMENTS)} runs finished" in page
+    assert f"{len(COMMANDS)}/{len(COMMANDS)} runs finished" in page
 
 
 def test_a_failing_experiment_is_reported_and_the_others_still_run(stubs, invoke, tmp_path):
@@ -122,12 +112,12 @@ def test_a_failing_experiment_is_reported_and_the_others_still_run(stubs, invoke
     page, md = (parent / "report.html").read_text(), (parent / "report.md").read_text()
     assert run_status(page, "init") == "failed"
     assert "RuntimeError: forced failure for the test" in page and "RuntimeError: forced failure for the test" in md
-    assert all(run_status(page, n) == "completed" for n in EXPERIMENTS if n != "init")
+    assert all(run_status(page, n) == "completed" for n in COMMANDS if n != "init")
     assert "init failed" in result.stderr
 
 
 def test_ctrl_c_closes_the_current_experiment_stops_and_still_reports(stubs, invoke, tmp_path):
-    order = lecture_order(EXPERIMENTS)
+    order = lecture_order(COMMANDS)
     first, second, rest = order[0], order[1], order[2:]
 
     stubs[second] = ctrl_c
@@ -142,7 +132,7 @@ def test_ctrl_c_closes_the_current_experiment_stops_and_still_reports(stubs, inv
 
 
 def test_ctrl_c_in_an_experiment_without_a_safe_point_stops_the_lecture_after_it(stubs, invoke, tmp_path):
-    order = lecture_order(EXPERIMENTS)
+    order = lecture_order(COMMANDS)
     stubs[order[0]] = lambda rec: os.kill(os.getpid(), signal.SIGTERM)  # and the stub never checks for it
     result = invoke("lecture", "--out", str(tmp_path))
     assert result.exit_code == 128 + signal.SIGTERM
@@ -172,10 +162,7 @@ def test_strict_turns_a_claim_that_did_not_hold_into_exit_code_1(stubs, invoke, 
     (["--device", "tpu"], "tpu"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_directory(invoke, tmp_path, args, message):
-    result = invoke("lecture", *args, "--out", str(tmp_path))
-    assert result.exit_code == 2
-    assert result.stderr.startswith("Error:") and len(result.stderr.strip().splitlines()) == 1
-    assert message in result.stderr
+    refused(invoke("lecture", *args, "--out", str(tmp_path)), message)
     assert not (tmp_path / "lecture").exists()
 
 
@@ -184,15 +171,14 @@ def test_cuda_without_a_gpu_is_refused_before_anything_runs(invoke, tmp_path):
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    result = invoke("lecture", "--device", "cuda", "--only", "init", "--out", str(tmp_path))
-    assert result.exit_code == 2 and "no CUDA device" in result.stderr and not (tmp_path / "lecture").exists()
+    refused(invoke("lecture", "--device", "cuda", "--only", "init", "--out", str(tmp_path)), "no CUDA device")
+    assert not (tmp_path / "lecture").exists()
 
 
 def test_report_refuses_what_is_not_a_run(invoke, tmp_path):
     (tmp_path / "empty").mkdir()
     for args in (["report", str(tmp_path / "missing")], ["report", str(tmp_path / "empty")], ["report"]):
-        result = invoke(*args, "--out", str(tmp_path / "r"))
-        assert result.exit_code == 2 and result.stderr.startswith("Error:"), args
+        refused(invoke(*args, "--out", str(tmp_path / "r")))
     assert not (tmp_path / "r").exists()
 
 
@@ -242,7 +228,7 @@ def queued(monkeypatch):
 
 
 def test_each_run_stays_open_until_the_next_has_computed_then_closes_in_order(stubs, queued, invoke, tmp_path):
-    order = lecture_order(EXPERIMENTS)
+    order = lecture_order(COMMANDS)
     seen = {}  # experiment -> the previous run's status while this one computes
 
     def note(name):
@@ -270,7 +256,7 @@ def test_each_run_stays_open_until_the_next_has_computed_then_closes_in_order(st
 
 
 def test_a_figure_that_fails_later_fails_its_run_and_a_gone_worker_draws_here(stubs, queued, invoke, tmp_path):
-    order = lecture_order(EXPERIMENTS)
+    order = lecture_order(COMMANDS)
     queued.plan = {order[0]: "error", order[1]: "gone"}
     result = invoke("lecture", "--out", str(tmp_path))
     assert result.exit_code == 1  # one run failed
@@ -291,7 +277,7 @@ def test_ctrl_c_around_a_run_whose_figures_are_drawn(stubs, queued, invoke, tmp_
                                                      first, second):
     """The first run's figures are waited for after the second experiment has computed. Any Ctrl-C stops the
     lecture there: nothing more starts, the report is written."""
-    order = lecture_order(EXPERIMENTS)
+    order = lecture_order(COMMANDS)
     if in_second:
         stubs[order[1]] = ctrl_c
     if while_waiting:
@@ -328,7 +314,8 @@ def quick_lecture(tmp_path_factory):
         def boom(config, rec):
             raise RuntimeError("approx forced to fail")
 
-        mp.setattr(importlib.import_module(EXPERIMENTS["approx"].module), "run", boom)
+        package = importlib.import_module(COMMANDS["approx"].module)
+        mp.setattr(package, "COMMAND", dataclasses.replace(package.COMMAND, run=boom))
         result = CliRunner().invoke(cli, ["lecture", "--quick", "--only", "init,activations,approx", "--out", str(out)])
     return result, lecture_dir(out)
 
@@ -365,7 +352,7 @@ def test_report_on_two_existing_runs(quick_lecture, invoke, tmp_path):
     result = invoke("report", str(parent), "--out", str(tmp_path / "again"))
     assert result.exit_code == 0 and sections_in((tmp_path / "again" / "report.html").read_text()) == [
         "activations", "approx", "init"]
-    assert invoke("report", str(parent), "--out", str(tmp_path / "again")).exit_code == 2
+    refused(invoke("report", str(parent), "--out", str(tmp_path / "again")))
 
 
 # -- the report in a real browser -----------------------------------------------------------------------------

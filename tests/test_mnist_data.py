@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnlab.core import mnist
-from nnlab.core.download import DownloadError
-from nnlab.core.mnist import FILES, MnistError, load_mnist, parse_idx, write_idx
+from nnlab.data import mnist
+from nnlab.data.download import DownloadError
+from nnlab.data.mnist import FILES, MnistError, load_mnist, parse_idx, write_idx
 
 
 @pytest.fixture(autouse=True)

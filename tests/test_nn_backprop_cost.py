@@ -61,16 +61,6 @@ def test_median_time_repeats_short_calls_until_a_sample_is_long_enough():
     assert 0 < t < 0.001 and len(calls) > 3 + 2 + 1  # each sample made many calls
 
 
-def test_threads_are_limited_and_restored():
-    import torch
-
-    before = torch.get_num_threads()
-    with bc.threads(1) as used:
-        assert torch.get_num_threads() == 1 and used["torch"] == 1
-        assert used["numpy_blas"] in (1, None)
-    assert torch.get_num_threads() == before
-
-
 def test_parameter_count():
     weights = bc.init_weights(np.random.default_rng(0), [7, 7, 7, 3])
     assert sum(a.size for pair in weights for a in pair) == bc.parameter_count(7, 2, 3)

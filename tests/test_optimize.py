@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nnlab.commands.optimize import config as cfg
+from nnlab.commands.optimize import paths, settings
+from nnlab.commands.optimize.results import numbers as numbers_of
 from nnlab.core.config import Layer, load_recipe, resolve
-from nnlab.experiments import optimize as opt
-from nnlab.experiments.optimize import paths, settings
 from nnlab.nn import landscapes, optimizers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +23,7 @@ def metrics_of(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.draws
 def test_adam_on_the_default_problem_writes_a_replayable_run(invoke):
     result = invoke("optimize", "--method", "adam", "--quick")
     assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
@@ -42,6 +44,7 @@ def test_adam_on_the_default_problem_writes_a_replayable_run(invoke):
     assert (run / "plots" / "paths.png").is_file() and (run / "plots" / "loss.png").is_file()
 
 
+@pytest.mark.draws
 def test_all_methods_on_one_contour_plot_and_the_quadratic_claims_hold(invoke):
     result = invoke("optimize", "--method", "all", "--problem", "quadratic", "--quick", "--lr-sweep", "auto")
     assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
@@ -61,6 +64,7 @@ def test_all_methods_on_one_contour_plot_and_the_quadratic_claims_hold(invoke):
         assert (row["label"] == "diverged") == (row["lr"] > 2 / 50), row
 
 
+@pytest.mark.draws
 def test_a_diverging_method_is_a_result_not_a_crash(invoke):
     result = invoke("optimize", "--method", "gd", "--method", "adam", "--lr", "0.1", "--quick")
     assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
@@ -74,6 +78,10 @@ def test_a_diverging_method_is_a_result_not_a_crash(invoke):
     gd_rows = [r for r in metrics_of(run) if r["method"] == "gd"]
     assert gd_rows[-1]["step"] == k - 1 and all(math.isfinite(r["loss"]) for r in gd_rows)
     assert summary["methods"]["adam"]["diverged_step"] is None
+    numbers = numbers_of(summary)  # named by method, None for "did not diverge"
+    assert set(numbers) == {f"{m}.{q}" for m in ("gd", "adam") for q in ("lr", "final_loss", "diverged_step")}
+    assert numbers["gd.diverged_step"] == 7 and numbers["adam.diverged_step"] is None
+    assert numbers["adam.final_loss"] == summary["methods"]["adam"]["final_loss"] and numbers["gd.lr"] == 0.1
     assert (run / "plots" / "paths.png").is_file()
     assert json.loads((run / "meta.json").read_text())["status"] == "diverged"
 
@@ -154,6 +162,7 @@ def test_same_seed_same_summary(invoke, tmp_path):
     assert sa["methods"]["sgd"]["final_x"] != sc["methods"]["sgd"]["final_x"]  # the seed reaches the minibatches
 
 
+@pytest.mark.draws
 @pytest.mark.slow
 def test_redraw_draws_the_same_plots(invoke):
     result = invoke("optimize", "--method", "nesterov", "--quick", "--gif")
@@ -169,9 +178,9 @@ def test_redraw_draws_the_same_plots(invoke):
 def test_recipes_load():
     recipes = sorted((ROOT / "recipes").glob("optimize*.yaml"))
     names = {p.stem for p in recipes}
-    assert names == {"optimize", *(f"optimize-{p}" for p in opt.PROBLEMS)}
+    assert names == {"optimize", *(f"optimize-{p}" for p in cfg.PROBLEMS)}
     for path in recipes:
-        config = resolve(opt.OptimizeConfig, [Layer(str(path), load_recipe(path, "optimize"))])
+        config = resolve(cfg.OptimizeConfig, [Layer(str(path), load_recipe(path, "optimize"))])
         expected = path.stem.partition("-")[2] or "quadratic"
         assert config.problem == expected
 
@@ -181,11 +190,11 @@ def test_recipes_load():
 
 
 def test_parse_start_and_sweep():
-    assert settings.parse_start(" -1.5, 2") == [-1.5, 2.0]
+    assert cfg.parse_start(" -1.5, 2") == [-1.5, 2.0]
     with pytest.raises(ValueError):
-        settings.parse_start("1,nan")
-    assert settings.parse_sweep("auto") == "auto"
-    assert settings.parse_sweep("1e-3:1:4") == (1e-3, 1.0, 4)
+        cfg.parse_start("1,nan")
+    assert cfg.parse_sweep("auto") == "auto"
+    assert cfg.parse_sweep("1e-3:1:4") == (1e-3, 1.0, 4)
     assert paths.sweep_lrs((1e-3, 1.0, 4), 0.5) == pytest.approx([1e-3, 1e-2, 1e-1, 1.0], rel=1e-12)
 
 
@@ -196,7 +205,7 @@ def test_label_sweep():
 
 
 def test_quadratic_theory_rates():
-    t = settings.quadratic_theory(100.0)
+    t = cfg.quadratic_theory(100.0)
     assert t["gd_rate"] == pytest.approx(99 / 101, rel=1e-15)
     assert t["hb_rate"] == pytest.approx(9 / 11, rel=1e-15) and t["hb_beta"] == pytest.approx((9 / 11) ** 2)
     # Heavy ball at those parameters contracts ||x_k|| at sqrt(beta) = 9/11 per step (measured, 400 steps).
@@ -208,20 +217,20 @@ def test_quadratic_theory_rates():
 
 
 def test_per_problem_defaults_have_one_home_and_options_override_them():
-    rosen = settings.resolve(opt.OptimizeConfig(problem="rosenbrock"))
+    rosen = settings.resolve(cfg.OptimizeConfig(problem="rosenbrock"))
     assert (rosen.steps, rosen.batch_size, rosen.noise, rosen.start) == (1500, 8, 2.0, [-1.2, 1.0])
-    mlp = settings.resolve(opt.OptimizeConfig(problem="mlp"))
+    mlp = settings.resolve(cfg.OptimizeConfig(problem="mlp"))
     assert (mlp.steps, mlp.batch_size, mlp.start) == (300, 32, None)
-    mine = settings.resolve(opt.OptimizeConfig(problem="saddle", steps=7, batch_size=4, noise=0.0, start="1,2"))
+    mine = settings.resolve(cfg.OptimizeConfig(problem="saddle", steps=7, batch_size=4, noise=0.0, start="1,2"))
     assert (mine.steps, mine.batch_size, mine.noise, mine.start) == (7, 4, 0.0, [1.0, 2.0])
     # Momentum: theory's optimum on the quadratic, 0.9 elsewhere, --beta over both; --lr over every default.
-    quad = opt.OptimizeConfig(kappa=100.0)
+    quad = cfg.OptimizeConfig(kappa=100.0)
     assert settings.hyper("nesterov", quad) == {"lr": 1 / 100, "beta": pytest.approx(9 / 11, rel=1e-15)}
-    assert settings.hyper("heavy_ball", opt.OptimizeConfig(problem="nonconvex")) == {"lr": 0.5, "beta": 0.9}
-    assert settings.hyper("heavy_ball", opt.OptimizeConfig(problem="nonconvex", beta=0.5, lr=2.0)) == \
+    assert settings.hyper("heavy_ball", cfg.OptimizeConfig(problem="nonconvex")) == {"lr": 0.5, "beta": 0.9}
+    assert settings.hyper("heavy_ball", cfg.OptimizeConfig(problem="nonconvex", beta=0.5, lr=2.0)) == \
         {"lr": 2.0, "beta": 0.5}
-    for problem in opt.PROBLEMS:  # every method has a default learning rate on every problem
-        assert set(settings.problem_defaults(problem).lr) == set(optimizers.NAMES), problem
+    for problem in cfg.PROBLEMS:  # every method has a default learning rate on every problem
+        assert set(cfg.problem_defaults(problem).lr) == set(optimizers.NAMES), problem
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -233,7 +242,7 @@ def fake_mnist(monkeypatch):
     """A small synthetic stand-in for MNIST (the real one is tested by `nnlab optimize --problem mlp`)."""
     from types import SimpleNamespace
 
-    import nnlab.core.mnist as mnist
+    import nnlab.data.mnist as mnist
 
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 600).astype(np.uint8)
@@ -245,6 +254,7 @@ def fake_mnist(monkeypatch):
     monkeypatch.setattr(mnist, "_kept", None)  # prepare_mnist keeps the fake here; restored after the test
 
 
+@pytest.mark.draws
 def test_mlp_problem_runs_on_a_synthetic_mnist(invoke, fake_mnist):
     result = invoke("optimize", "--problem", "mlp", "--quick", "--train-size", "200", "--large-batch", "100",
                     "--method", "sgd", "--method", "adam", "--sharpness-seeds", "2")
@@ -320,10 +330,11 @@ def test_a_batch_of_the_whole_training_set_has_no_gradient_noise(invoke, fake_mn
     assert noise["measured"]["noise"]["200"] <= 1e-6 * noise["measured"]["noise"]["100"]
 
 
+@pytest.mark.draws
 def test_nan_sharpness_makes_the_run_diverged_and_the_claims_say_so(invoke, fake_mnist, monkeypatch):
     """--lr 1e6 saturates the network and power iteration returns NaN: it used to be recorded with status
     completed (and then crashed the plot). The core makes it `diverged`; the claims say they cannot judge."""
-    from nnlab.experiments.optimize import mlp
+    from nnlab.commands.optimize import mlp
 
     monkeypatch.setattr(mlp, "top_eigen", lambda loss_on, theta, gen: float("nan"))
     result = invoke("optimize", "--problem", "mlp", "--quick", "--train-size", "200", "--large-batch", "100",
@@ -341,19 +352,19 @@ def test_every_numeric_field_is_bounded_and_memory_is_estimated(monkeypatch):
     import dataclasses
 
     from nnlab.core import runner
+    from nnlab.core.command import load
     from nnlab.core.errors import UserError
-    from nnlab.core.experiment import load
 
-    for f, tp in zip(dataclasses.fields(opt.OptimizeConfig), settings_types(), strict=True):
+    for f, tp in zip(dataclasses.fields(cfg.OptimizeConfig), settings_types(), strict=True):
         if tp in (int, float):
             assert f.metadata["low"] is not None and f.metadata["high"] is not None, f.name
-    small = opt.memory_bytes(opt.OptimizeConfig(problem="mlp"))
-    big = opt.memory_bytes(opt.OptimizeConfig(problem="mlp", train_size=60_000, hidden=4096))
+    small = cfg.memory_bytes(cfg.OptimizeConfig(problem="mlp"))
+    big = cfg.memory_bytes(cfg.OptimizeConfig(problem="mlp", train_size=60_000, hidden=4096))
     assert 200 * 2**20 < small < big and big > 2 * 2**30  # the 60,000 x 4096 activations alone are ~ 8 GB
-    assert opt.memory_bytes(opt.OptimizeConfig(steps=100_000)) > opt.memory_bytes(opt.OptimizeConfig())
+    assert cfg.memory_bytes(cfg.OptimizeConfig(steps=100_000)) > cfg.memory_bytes(cfg.OptimizeConfig())
     monkeypatch.setattr(runner, "available_memory", lambda: 100 * 2**20)  # a 100 MiB machine
     with pytest.raises(UserError, match="GiB"):
-        runner.check_memory(load("optimize"), opt.OptimizeConfig())
+        runner.check_memory(load("optimize"), cfg.OptimizeConfig())
 
 
 def settings_types() -> list:
@@ -364,7 +375,7 @@ def settings_types() -> list:
     from nnlab.core.config import field_types
 
     out = []
-    for tp in field_types(opt.OptimizeConfig).values():
+    for tp in field_types(cfg.OptimizeConfig).values():
         if typing.get_origin(tp) in (typing.Union, types.UnionType):
             tp = next(a for a in typing.get_args(tp) if a is not type(None))
         out.append(tp)
@@ -372,7 +383,7 @@ def settings_types() -> list:
 
 
 def test_the_path_plot_frames_every_path():
-    from nnlab.plots import optimize as plots
+    from nnlab.commands.optimize import plots
 
     summary = {"bounds": [-4.5, 4.5, -1.5, 1.5]}
     heavy = np.array([[-4.0, 1.0], [-3.4, 2.5], [-3.0, -2.6]])      # overshoots the box: framed
@@ -406,12 +417,12 @@ FLIPS_2D = {
 
 @pytest.mark.parametrize("cid", list(FLIPS_2D))
 def test_every_2d_claim_holds_by_default_and_flips(cid):
-    from nnlab.experiments.optimize.claims2d import claims_2d
+    from nnlab.commands.optimize.claims2d import claims_2d
 
     flip = FLIPS_2D[cid]
     base = {"problem": flip["problem"]} if "problem" in flip else {}
-    default = {c["id"]: c for c in claims_2d(opt.OptimizeConfig(**base, steps=60), {"lr_sweep": None})}
-    flipped = {c["id"]: c for c in claims_2d(opt.OptimizeConfig(**flip), {"lr_sweep": None})}
+    default = {c["id"]: c for c in claims_2d(cfg.OptimizeConfig(**base, steps=60), {"lr_sweep": None})}
+    flipped = {c["id"]: c for c in claims_2d(cfg.OptimizeConfig(**flip), {"lr_sweep": None})}
     assert default[cid]["holds"] and default[cid]["kind"] == "claim"
     assert not flipped[cid]["holds"], flipped[cid]
 
@@ -425,7 +436,7 @@ def test_the_sweep_edge_claim_flips_when_the_sweep_has_no_convergent_rate(invoke
 def test_the_flat_minima_claims_flip_on_crafted_numbers():
     """The mlp claims are statistical (minibatch orders): only noise, or another batch pair, flips them on real
     runs, and a run is too slow for this test; the claim function is judged on crafted means instead."""
-    from nnlab.experiments.optimize.mlp import flat_minima_claims
+    from nnlab.commands.optimize.mlp import flat_minima_claims
 
     def entry(bs, eig, acc):
         return {"batch_size": bs, "steps": 10, "examples_seen": 10 * bs, "top_eigenvalue": eig, "test_accuracy": acc,
@@ -445,7 +456,7 @@ def test_the_enumeration_covers_every_claim_id():
     """Every claim id optimize can emit is flipped by one of the tests above."""
     import re
 
-    src = "".join((ROOT / "nnlab/experiments/optimize" / f).read_text() for f in ("claims2d.py", "mlp.py"))
+    src = "".join((ROOT / "nnlab/commands/optimize" / f).read_text() for f in ("claims2d.py", "mlp.py"))
     emitted = set(re.findall(r'\bclaim\("(optimize\.[a-z0-9-]+)"', src))
     flipped = set(FLIPS_2D) | {"optimize.sweep-divergence-edge", "optimize.flat-minima",
                                "optimize.flat-minima-generalize"}

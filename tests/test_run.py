@@ -95,3 +95,66 @@ def test_track_stops_at_a_safe_point_after_a_signal(tmp_path):
                 signal.raise_signal(signal.SIGTERM)  # handled: the loop finishes item 2, then stops
     assert seen == [0, 1, 2]
     run.finish("interrupted")
+
+
+# -- the run record (core.record): one reader of a run directory, one writer of meta.json -----------------------
+
+
+def finished_run(tmp_path, command: str, summary: dict) -> Run:
+    run = Run.create(tmp_path, command, Cfg(seed=3), "cpu", "rec", argv=["nnlab", command])
+    run.log({"method": "gd", "step": 0, "loss": 1.0})
+    run.finish(summary.pop("status", "completed"), summary)
+    return run
+
+
+def test_the_record_reads_every_file_of_a_run(tmp_path):
+    from nnlab.core.record import RunRecord
+
+    claims = [{"id": "a", "holds": True}, {"id": "b", "holds": False}]
+    run = finished_run(tmp_path, "cmd", {"claims": claims, "checks": [{"id": "c", "holds": True}]})
+    record = RunRecord(run.path)
+    assert record.command == "cmd" and record.status == "completed" and record.complete and record.error is None
+    assert record.meta["seed"] == 3 and record.config["seed"] == 3 and record.config["command"] == "cmd"
+    assert record.metrics == [{"method": "gd", "step": 0, "loss": 1.0}]
+    assert record.claims_held() == {"a": True, "b": False} and [c["id"] for c in record.checks] == ["c"]
+    assert record.figures == [] and record.refused_figures == []
+    assert record.numbers == {}  # a command this nnlab does not have
+    assert read_run(run.path) == {"meta": record.meta, "summary": record.summary, "metrics": record.metrics}
+
+
+def test_a_failed_run_has_no_numbers_and_says_why(tmp_path):
+    from nnlab.core.record import RunRecord
+
+    run = Run.create(tmp_path, "init", Cfg(), "cpu", None, argv=[])
+    run.finish("failed", error="ValueError: boom")
+    record = RunRecord(run.path)
+    assert record.status == "failed" and not record.complete and record.error == "ValueError: boom"
+    assert record.numbers == {} and record.claims == []
+
+
+def test_numbers_come_from_the_commands_spec_and_a_foreign_summary_is_named(tmp_path, patch_command):
+    from nnlab.core.record import RunRecord
+
+    patch_command("init", numbers=lambda summary: {"init.answer": float(summary["answer"])})
+    good = finished_run(tmp_path, "init", {"claims": [], "answer": 42})
+    assert RunRecord(good.path).numbers == {"init.answer": 42.0}
+    foreign = RunRecord(finished_run(tmp_path, "init", {"claims": []}).path)  # no `answer`: another layout
+    with pytest.raises(UserError, match="does not hold what 'nnlab init' reads"):
+        _ = foreign.numbers
+    numbers, why = foreign.numbers_or_why()
+    assert numbers == {} and "KeyError" in why
+
+
+def test_meta_json_is_written_by_one_writer(tmp_path):
+    from nnlab.core.record import end_meta, new_meta, write_meta
+
+    started = dt.datetime(2026, 1, 2, 3, 4, 5).astimezone()
+    meta = new_meta("tool", ["nnlab", "tool"], started, seed=None)
+    assert meta["status"] == "running" and meta["ended"] is None and meta["versions"]["nnlab"]
+    write_meta(tmp_path, meta)
+    assert json.loads((tmp_path / "meta.json").read_text()) == meta
+    end_meta(meta, "completed", started + dt.timedelta(seconds=2.5), headline="2 runs")
+    write_meta(tmp_path, meta)
+    got = json.loads((tmp_path / "meta.json").read_text())
+    assert (got["status"], got["elapsed_s"], got["headline"]) == ("completed", 2.5, "2 runs")
+    assert [p.name for p in tmp_path.iterdir()] == ["meta.json"]  # atomic: no temporary left

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from nnlab.core import sweep_exec
-from nnlab.core.headline import flatten
-from nnlab.tools import sweep_report
+from nnlab.core.command import load
+from nnlab.core.headline import split_name
+from nnlab.sweep import executors as sweep_exec
+from nnlab.sweep import report as sweep_report
 
 # The issue's sweep, made cheap: the 2-D quadratic with --quick; sgd, so that the seed matters (minibatch order).
 SIX = ["optimize", "--grid", "lr=0.01,0.1", "--seeds", "0,1,2", "--quick", "--problem", "quadratic",
@@ -32,16 +33,21 @@ def run_dirs(path: Path, command: str) -> list[Path]:
     return sorted(p for p in (path / command).iterdir() if p.is_dir() and not p.is_symlink())
 
 
+def final_loss_name(run_dir: Path) -> str:
+    """The name the command gives its final loss (read from its numbers(), not written here)."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    (name,) = [n for n in load("optimize").numbers(summary) if "final_loss" in n]
+    return name
+
+
 # -- pure parts --------------------------------------------------------------------------------------
 
 
-def test_flatten_names_every_number_by_row_and_column():
-    columns = ["method", "lr", "final loss", "diverged at", "note"]
-    rows = [["gd", 0.1, 2.5, None, "text"], ["adam", 0.01, 1.0, 7, "x"]]
-    assert flatten(columns, rows) == {"gd/lr": 0.1, "gd/final_loss": 2.5, "gd/diverged_at": None,
-                                      "adam/lr": 0.01, "adam/final_loss": 1.0, "adam/diverged_at": 7.0}
-    assert flatten(["width", "error"], [[512, 0.5], [512, 0.25]]) == {"width=512/error": 0.5,
-                                                                     "width=512/error#2": 0.25}
+def test_a_numbers_name_splits_into_what_and_quantity():
+    assert split_name("gd.final_loss") == ("gd", "final_loss")
+    assert split_name("0.05/std_last") == ("0.05", "std_last")
+    assert split_name("layernorm.invariance_error") == ("layernorm", "invariance_error")
+    assert split_name("loss") == ("", "loss")
 
 
 def test_stats_are_sample_statistics_over_finite_values():
@@ -116,9 +122,10 @@ def test_six_runs_six_rows_and_mean_and_spread_per_learning_rate(local_six):
     assert all(r["optimize.zigzag"] in ("true", "false") for r in rows)
     summary = json.loads((local_six / "summary.json").read_text())
     assert [p["values"] for p in summary["points"]] == [{"lr": 0.01}, {"lr": 0.1}]
+    loss = final_loss_name(runs[0])
     for point in summary["points"]:
-        losses = [float(r["sgd/final_loss"]) for r in rows if float(r["lr"]) == point["values"]["lr"]]
-        s = point["headline"]["sgd/final_loss"]
+        losses = [float(r[loss]) for r in rows if float(r["lr"]) == point["values"]["lr"]]
+        s = point["headline"][loss]
         assert s["n"] == 3
         assert s["mean"] == pytest.approx(statistics.fmean(losses), rel=1e-12)
         assert s["std"] == pytest.approx(statistics.stdev(losses), rel=1e-12)
@@ -156,7 +163,7 @@ def test_a_failing_point_is_recorded_and_the_others_finish_then_resume_reruns_on
     assert "1 of 2 runs failed" in result.stderr
     path = sweep_dir(out)
     rows = {r["device"]: r for r in read_csv(path)}
-    assert rows["cpu"]["status"] == "diverged" and rows["cpu"]["gd/final_loss"]
+    assert rows["cpu"]["status"] == "diverged" and rows["cpu"][final_loss_name(run_dirs(path, "optimize")[0])]
     assert rows["cuda"]["status"] == "failed" and "no CUDA device" in rows["cuda"]["error"]
     summary = json.loads((path / "summary.json").read_text())
     assert summary["statuses"] == {"diverged": 1, "failed": 1}
@@ -188,3 +195,13 @@ def test_a_run_on_a_machine_without_the_sweep_directory_comes_back_as_an_archive
     assert run.name.endswith("-p0-s1") and "archive" not in record
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
     assert json.loads((run / "meta.json").read_text())["seed"] == 1
+
+
+def test_the_sweep_imports_run_one_way():
+    """cli -> driver -> executors/report: the driver never imports the click face."""
+    import subprocess
+    import sys
+
+    code = "import sys, nnlab.sweep.driver; print('nnlab.sweep.cli' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() \
+        == "False"

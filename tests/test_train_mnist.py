@@ -15,11 +15,14 @@ import pytest
 import torch
 import yaml
 
-from nnlab.core import mnist
+from nnlab.commands.train_mnist import checkpoints, results, training
+from nnlab.commands.train_mnist.checkpoints import CHECKPOINT
+from nnlab.commands.train_mnist.claims import accuracy_claims
+from nnlab.commands.train_mnist.config import OPTIMIZERS, TrainMnistConfig, memory_bytes, param_count, split_sizes
+from nnlab.commands.train_mnist.model import build_model, lr_at, make_optimizer
 from nnlab.core.config import Layer, field_types, load_recipe, resolve
 from nnlab.core.run import Interrupted
-from nnlab.experiments import train_mnist
-from nnlab.experiments.train_mnist import TrainMnistConfig, checkpoints, lr_at, training
+from nnlab.data import mnist
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 SMALL = ["--train-samples", "1200", "--val-samples", "500", "--test-samples", "500", "--batch-size", "100",
@@ -74,8 +77,8 @@ def test_onecycle_schedule_closed_form():
 
 
 def test_optimizer_names_map_onto_the_lectures_rules():
-    made = {name: train_mnist.make_optimizer(TrainMnistConfig(optimizer=name), [torch.nn.Parameter(torch.zeros(2))])
-            for name in train_mnist.OPTIMIZERS}
+    made = {name: make_optimizer(TrainMnistConfig(optimizer=name), [torch.nn.Parameter(torch.zeros(2))])
+            for name in OPTIMIZERS}
     assert {name: opt.rule for name, opt in made.items()} == {
         "sgd": "sgd", "momentum": "heavy_ball", "nesterov": "nesterov", "adagrad": "adagrad", "rmsprop": "rmsprop",
         "adam": "adam"}
@@ -96,10 +99,24 @@ def test_three_recipes_exist():
     assert {"train-mnist.yaml", "train-mnist-mlp.yaml", "train-mnist-dropout.yaml"} <= names
 
 
+def test_numbers_are_named_by_what_they_are():
+    """numbers(): stable dotted names (what sweep, compare, runs and export read), None where nothing was
+    measured, from the summary alone."""
+    summary = {"test/acc": 0.991, "test/loss": 0.03, "val/acc": None, "val/loss": None, "train/acc": 0.98,
+               "train/loss": 0.06, "errors": 90, "epochs": 1, "steps": 430, "train_time_s": 4.2,
+               "time_to_target_s": None, "load_time_s": 0.1, "params": 29178, "dropout": 0.25}
+    named = results.numbers(summary)
+    assert named["test.acc"] == 0.991 and named["test.errors"] == 90.0 and named["params"] == 29178.0
+    assert named["val.acc"] is None and named["time_to_target_s"] is None
+    assert set(results.numbers({})) == set(named) and all(v is None for v in results.numbers({}).values())
+    assert all(isinstance(v, float) for v in named.values() if v is not None)
+
+
 # ----------------------------------------------------------------------------------------------------
 # The command
 
 
+@pytest.mark.draws
 @pytest.mark.slow
 def test_quick_run_writes_everything(invoke):
     result = invoke("train-mnist", "--quick")
@@ -116,7 +133,7 @@ def test_quick_run_writes_everything(invoke):
     # a subset run: the lecture's claim only (measured 93.4%); the 99% expectation is for full runs
     assert set(claims) == {"train-mnist.recognises-digits"} and claims["train-mnist.recognises-digits"]["holds"]
     assert claims["train-mnist.recognises-digits"]["source"] == "lecture"
-    nnlab_claim = training.accuracy_claims("cnn", 0.995, 10_000, 55_000)[1]
+    nnlab_claim = accuracy_claims("cnn", 0.995, 10_000, 55_000)[1]
     assert nnlab_claim["id"] == "train-mnist.accuracy" and nnlab_claim["source"] == "nnlab"
     assert all("on 1,000 test images (a subset" in c["claim"] for c in claims.values())
     cm = summary["confusion"]
@@ -124,7 +141,10 @@ def test_quick_run_writes_everything(invoke):
     assert len(summary["misclassified"]) == min(16, summary["errors"])
     assert {p.name for p in (run_dir / "plots").glob("*.png")} == {
         "learning_curves.png", "confusion_matrix.png", "misclassified.png"}
-    assert (run_dir / train_mnist.CHECKPOINT).is_file()
+    assert (run_dir / CHECKPOINT).is_file()
+    named = results.numbers(summary)
+    assert named["test.acc"] == summary["test/acc"] and named["params"] == summary["params"]
+    assert named["time_to_target_s"] is None  # not reached: missing, not zero
     metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert any("val/acc" in m for m in metrics) and not any("test/acc" in m for m in metrics)
 
@@ -169,8 +189,8 @@ def test_target_accuracy_stops_on_validation_and_looks_at_test_once(invoke, monk
 
 
 def test_the_validation_split_is_the_end_of_the_training_file():
-    assert train_mnist.split_sizes(TrainMnistConfig()) == (55_000, 5_000, 10_000)
-    assert train_mnist.split_sizes(TrainMnistConfig(train_samples=1200, val_samples=500, test_samples=300)) == (
+    assert split_sizes(TrainMnistConfig()) == (55_000, 5_000, 10_000)
+    assert split_sizes(TrainMnistConfig(train_samples=1200, val_samples=500, test_samples=300)) == (
         1200, 500, 300)
     TrainMnistConfig(train_samples=55_000).validate()
     with pytest.raises(Exception, match="overlap the validation split"):
@@ -224,15 +244,15 @@ def test_every_numeric_field_has_both_bounds():
 def test_param_count_in_closed_form_matches_the_built_model(config):
     from nnlab.nn.models import count_params
 
-    assert train_mnist.param_count(config) == count_params(train_mnist.build_model(config))
+    assert param_count(config) == count_params(build_model(config))
 
 
 def test_memory_estimate_covers_data_model_and_activations():
-    default = train_mnist.memory_bytes(TrainMnistConfig())
+    default = memory_bytes(TrainMnistConfig())
     data = 70_000 * 784 * 4  # the float32 copy alone
     assert 200 * 2**20 + data < default < 2**30  # the default run: well under a GiB
-    wide = train_mnist.memory_bytes(TrainMnistConfig(model="mlp", hidden=[4096, 4096]))
-    assert wide - train_mnist.memory_bytes(TrainMnistConfig(model="mlp", hidden=[1, 1])) > 4 * 4096**2 * 4
+    wide = memory_bytes(TrainMnistConfig(model="mlp", hidden=[4096, 4096]))
+    assert wide - memory_bytes(TrainMnistConfig(model="mlp", hidden=[1, 1])) > 4 * 4096**2 * 4
 
 
 def test_missing_data_offline_is_a_clear_error(invoke, tmp_path):
@@ -303,7 +323,7 @@ def test_sigterm_leaves_an_interrupted_run_with_a_checkpoint(tmp_path):
             proc.kill()
     (run_dir,) = [p for p in (out / "train-mnist").iterdir() if not p.is_symlink()]
     assert read(run_dir, "meta.json")["status"] == "interrupted"
-    assert (run_dir / train_mnist.CHECKPOINT).is_file()
+    assert (run_dir / CHECKPOINT).is_file()
 
 
 def test_a_refused_resume_leaves_the_run_as_it_was(invoke, tmp_path):
@@ -314,7 +334,7 @@ def test_a_refused_resume_leaves_the_run_as_it_was(invoke, tmp_path):
 
     fewer = invoke("train-mnist", "--resume", str(run), "--epochs", "1", out=tmp_path / "a")
     assert fewer.exit_code == 2 and "has finished 2 epochs" in fewer.stderr
-    (run / train_mnist.CHECKPOINT).unlink()
+    (run / CHECKPOINT).unlink()
     lost = invoke("train-mnist", "--resume", str(run), "--epochs", "3", out=tmp_path / "a")
     assert lost.exit_code == 2 and "no checkpoint" in lost.stderr
     assert ((run / "meta.json").read_text(), (run / "config.yaml").read_text()) == before
@@ -348,7 +368,7 @@ class RunsCode:
 def tamper(run: Path, copy: Path, write) -> Path:
     """A copy of `run` whose checkpoint `write(path)` rewrote; `write` returns whether to re-sign it."""
     shutil.copytree(run, copy, symlinks=True)
-    ckpt = copy / train_mnist.CHECKPOINT
+    ckpt = copy / CHECKPOINT
     if write(ckpt):  # an attacker who can write the checkpoint can write its checksum too
         checkpoints.checksum_path(ckpt).write_text(hashlib.sha256(ckpt.read_bytes()).hexdigest() + "  last.pt\n")
     return copy
@@ -358,7 +378,7 @@ def test_damaged_crafted_and_incomplete_checkpoints_are_refused(invoke, tmp_path
     first = invoke("train-mnist", *TINY, "--epochs", "1", "--target-acc", "null", out=tmp_path / "a")
     assert first.exit_code == 0, first.stderr
     (run,) = first.runs("train-mnist")
-    ckpt = run / train_mnist.CHECKPOINT
+    ckpt = run / CHECKPOINT
     assert checkpoints.checksum_path(ckpt).read_text().split()[0] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
     honest = torch.load(ckpt, weights_only=True)  # plain tensors and values only
     marker = tmp_path / "marker"
@@ -393,7 +413,7 @@ def test_damaged_crafted_and_incomplete_checkpoints_are_refused(invoke, tmp_path
         result = invoke("train-mnist", "--resume", str(copy), "--epochs", "2")
         assert result.exit_code == 2, (write.__name__, result.stderr, result.exception)
         assert result.stderr.startswith("Error: --resume: ") and result.stderr.count("\n") == 1, result.stderr
-        assert message in result.stderr and str(copy / train_mnist.CHECKPOINT) in result.stderr, result.stderr
+        assert message in result.stderr and str(copy / CHECKPOINT) in result.stderr, result.stderr
         assert json.loads((copy / "meta.json").read_text())["status"] == "completed"  # untouched
     assert not marker.exists()  # the crafted checkpoint ran nothing ...
     import pickle
@@ -424,14 +444,14 @@ def test_every_claim_can_flip(invoke):
     assert all(c["measured"] < 0.5 for c in claims.values())
     # the same verdicts on crafted numbers, either side of each bar, for both models
     for model, bar in (("cnn", 0.99), ("mlp", 0.98)):
-        verdict = {c["id"]: c["holds"] for c in training.accuracy_claims(model, bar, 10_000, 55_000)}
+        verdict = {c["id"]: c["holds"] for c in accuracy_claims(model, bar, 10_000, 55_000)}
         assert verdict == {"train-mnist.recognises-digits": True, "train-mnist.accuracy": True}
-        verdict = {c["id"]: c["holds"] for c in training.accuracy_claims(model, bar - 1e-4, 10_000, 55_000)}
+        verdict = {c["id"]: c["holds"] for c in accuracy_claims(model, bar - 1e-4, 10_000, 55_000)}
         assert verdict == {"train-mnist.recognises-digits": True, "train-mnist.accuracy": False}
-        verdict = {c["id"]: c["holds"] for c in training.accuracy_claims(model, 0.8999, 10_000, 55_000)}
+        verdict = {c["id"]: c["holds"] for c in accuracy_claims(model, 0.8999, 10_000, 55_000)}
         assert verdict == {"train-mnist.recognises-digits": False, "train-mnist.accuracy": False}
-    assert [c["id"] for c in training.accuracy_claims("cnn", 0.5, 1_000, 2_000)] == ["train-mnist.recognises-digits"]
-    full = training.accuracy_claims("cnn", 0.995, 10_000, 55_000)
+    assert [c["id"] for c in accuracy_claims("cnn", 0.5, 1_000, 2_000)] == ["train-mnist.recognises-digits"]
+    full = accuracy_claims("cnn", 0.995, 10_000, 55_000)
     assert all("on 10,000 test images" in c["claim"] and "subset" not in c["claim"] for c in full)
 
 
@@ -445,7 +465,7 @@ def test_every_claim_can_flip(invoke):
 def test_evaluation_runs_the_same_function_faster(config, onednn):
     """evaluate() may run a CNN's blocks in oneDNN's layout; its logits are the model's to float32 rounding."""
     torch.manual_seed(0)
-    model = train_mnist.build_model(config).to(memory_format=torch.channels_last)
+    model = build_model(config).to(memory_format=torch.channels_last)
     with torch.no_grad():  # batch statistics that are not the identity, so BN's eval path matters
         model(torch.randn(64, 1, 28, 28) * 2 + 0.5)
     model.eval()
@@ -459,7 +479,7 @@ def test_evaluation_runs_the_same_function_faster(config, onednn):
 
 
 def test_evaluation_falls_back_to_the_model_where_onednn_disagrees(monkeypatch):
-    model = train_mnist.build_model(TrainMnistConfig()).eval()
+    model = build_model(TrainMnistConfig()).eval()
     monkeypatch.setattr(torch, "mkldnn_convolution", lambda *args: (_ for _ in ()).throw(RuntimeError("no oneDNN")))
     assert training.inference_forward(model, "cpu", None) is model
 

@@ -11,7 +11,6 @@ Deliberately light: imports yaml but no numpy or torch, so `--help` stays fast.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import re
 import types
@@ -23,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from nnlab.core.errors import UserError
+from nnlab.core.errors import UserError, did_you_mean
 
 # The key a recipe may carry to say which command it is for; config.yaml always carries it.
 COMMAND_KEY = "command"
@@ -170,8 +169,7 @@ def check_field(f: dataclasses.Field, value: Any, label: str | None = None) -> N
         if item is None:
             continue
         if meta.get("choices") is not None and item not in meta["choices"]:
-            close = difflib.get_close_matches(str(item), meta["choices"], n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(item, meta["choices"])
             raise UserError(f"{label}: {excerpt(item)} is not one of {', '.join(meta['choices'])}{hint}")
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             if not math.isfinite(item):
@@ -358,9 +356,7 @@ def resolve(cls: type, layers: Iterable[Layer]) -> Any:
         for raw_key, raw in layer.values.items():
             key = str(raw_key).replace("-", "_")
             if key not in types_by_key:
-                close = difflib.get_close_matches(key, list(types_by_key), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise UserError(f"{layer.source}: unknown key {excerpt(raw_key)}{hint}")
+                raise UserError(f"{layer.source}: unknown key {excerpt(raw_key)}{did_you_mean(key, types_by_key)}")
             if key in spelled:
                 raise UserError(f"{layer.source}: {raw_key!r} and {spelled[key]!r} are the same key, given twice")
             spelled[key] = str(raw_key)

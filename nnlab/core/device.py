@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from nnlab.core.errors import UserError
 
@@ -70,13 +71,56 @@ def available_cores() -> int:
 
 
 @contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """torch's intra-op thread count set to `n` (0: every available core) for the block, then restored."""
+def thread_limit(n: int | None) -> Iterator[None]:
+    """torch's intra-op threads and numpy's OpenBLAS threads set to `n` for the block (0: every core this
+    process may use; None: leave both as they are), then restored. The one thread limiter: the runner applies
+    a command's `threads` key with it; a run may narrow it for a part (a few tiny tensors are fastest on one
+    thread: OpenMP's synchronisation costs more than their arithmetic on a busy machine)."""
+    if n is None:
+        yield
+        return
     import torch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(n or available_cores())
+    n = n or available_cores()
+    blas = openblas()
+    before_torch, before_blas = torch.get_num_threads(), blas[0]() if blas else None
+    torch.set_num_threads(n)
+    if blas:
+        blas[1](n)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        torch.set_num_threads(before_torch)
+        if blas:
+            blas[1](before_blas)
+
+
+def current_threads() -> dict[str, int | None]:
+    """{"torch": its intra-op threads, "numpy_blas": OpenBLAS's threads, None where it cannot be reached}."""
+    import torch
+
+    blas = openblas()
+    return {"torch": torch.get_num_threads(), "numpy_blas": blas[0]() if blas else None}
+
+
+def openblas() -> Any:
+    """numpy's OpenBLAS library (ctypes), found among the loaded libraries; None where there is none."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas_", "openblas_"):
+            for suffix in ("64_", ""):
+                get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
+                put = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
+                if get is not None and put is not None:
+                    return get, put
+    return None

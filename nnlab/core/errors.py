@@ -15,3 +15,11 @@ class UserError(Exception):
         if len(message) > MAX_MESSAGE:
             message = message[: MAX_MESSAGE - 64] + " … " + message[-60:]
         super().__init__(message)
+
+
+def did_you_mean(name: object, known) -> str:
+    """' (did you mean 'x'?)' naming the closest of `known` to `name`, or '': the one hint every refusal gives."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

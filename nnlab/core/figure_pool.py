@@ -186,10 +186,8 @@ def stop() -> None:
 
 
 def shares(module: Any, summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list:
-    """The drawing jobs of one run: one per figure where the plots module lists them, else its whole draw()."""
-    if hasattr(module, "parts"):
-        return module.parts(summary, metrics, plots_dir)
-    return [lambda: module.draw(summary, metrics, plots_dir)]
+    """The drawing jobs of one run: one per figure (every plots module lists its figures as parts(): the contract)."""
+    return module.parts(summary, metrics, plots_dir)
 
 
 def serve() -> None:

@@ -1,10 +1,7 @@
-"""A run's headline numbers and claim verdicts as flat name -> value maps, for the tools that work over runs
-(sweep, compare, runs, export).
+"""Small helpers for named numbers: `slug` (a label as a name), `is_number`, `finite` and `split_name`.
 
-An experiment's `headline(summary)` returns a table (columns, rows); here every numeric cell becomes one
-named number, `<row label>/<column>`: `gd/final_loss` for optimize, `0.05/std_last` for init. The row label
-is the first cell (`width=512` when that cell is a number). Cells that are not numbers (text) are left out;
-an empty cell (None) stays None: missing, not zero.
+A run's numbers are its command's `numbers(summary)` (stable dotted names such as `gd.final_loss`), read
+through core.record.RunRecord.numbers; a name's last part is the quantity, the rest says of what.
 """
 
 from __future__ import annotations
@@ -25,41 +22,11 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def flatten(columns: list[str], rows: list[list[Any]]) -> dict[str, float | None]:
-    """A headline table as {"<row label>/<column>": number or None}, in table order, names unique."""
-    out: dict[str, float | None] = {}
-    for row in rows:
-        if not row:
-            continue
-        first = row[0]
-        label = f"{slug(columns[0])}={first:g}" if is_number(first) else slug(first)
-        for column, value in zip(columns[1:], row[1:], strict=False):
-            if value is not None and not is_number(value):
-                continue
-            name = base = f"{label}/{slug(column)}"
-            n = 2
-            while name in out:  # two rows with one label: keep both
-                name, n = f"{base}#{n}", n + 1
-            out[name] = None if value is None else float(value)
-    return out
-
-
-def numbers(command: str, summary: dict[str, Any]) -> dict[str, float | None]:
-    """The headline numbers of a finished run of `command` ({} when its summary has no headline: a failed run)."""
-    from nnlab.core.experiment import load
-
-    if not summary or "claims" not in summary:
-        return {}
-    try:
-        columns, rows = load(command).module.headline(summary)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError):  # a partial summary
-        return {}
-    return flatten(list(columns), [list(r) for r in rows])
-
-
-def claims_held(summary: dict[str, Any]) -> dict[str, bool]:
-    """{claim id: holds} for the claims (not the checks) of a run."""
-    return {c["id"]: bool(c["holds"]) for c in summary.get("claims", []) if "id" in c}
+def split_name(name: str) -> tuple[str, str]:
+    """(what, quantity) of a number's name, split at its last `.` or `/`: `gd.final_loss` -> (gd, final_loss),
+    `0.05/std_last` -> (0.05, std_last) (a stand-in name); ('', name) for a name with neither."""
+    cut = max(name.rfind("."), name.rfind("/"))
+    return (name[:cut], name[cut + 1:]) if cut >= 0 else ("", name)
 
 
 def finite(value: Any) -> bool:

@@ -72,3 +72,9 @@ def __getattr__(name: str):
 
         return plt
     raise AttributeError(name)
+
+
+def drawn(parts) -> list[Path]:
+    """Draw each part (one figure each: a plots module's parts(), which figure workers may share out) in
+    order; the paths written."""
+    return [path for path in (part() for part in parts) if path is not None]

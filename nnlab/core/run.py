@@ -16,21 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
-import platform
 import re
 import signal
-import subprocess
-import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nnlab import __version__
-from nnlab.core import atomic, run_files
+from nnlab.core import atomic
 from nnlab.core.config import to_recipe_yaml
 from nnlab.core.errors import UserError
+from nnlab.core.record import RunRecord, new_meta, write_meta
 
 T = TypeVar("T")
 
@@ -115,40 +111,6 @@ def claim_directory(out: str | Path, command: str, tag: str | None, now: dt.date
     raise UserError(f"too many runs named {base} in {parent}")
 
 
-def git_revision() -> str | None:
-    """The source checkout's commit, with `+dirty` for uncommitted changes; None outside git."""
-    here = Path(__file__).resolve().parent
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here, capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return rev + ("+dirty" if dirty else "")
-
-
-def library_versions() -> dict[str, str | None]:
-    """Versions of the libraries a run may use: a loaded module's own, else its installed distribution's
-    (not imported for this: matplotlib's import alone is ~0.35 s, and the figure workers may be its only users)."""
-    from importlib import metadata
-
-    versions: dict[str, str | None] = {"python": platform.python_version(), "nnlab": __version__}
-    for name in ("numpy", "torch", "matplotlib"):
-        module = sys.modules.get(name)
-        if module is not None:
-            versions[name] = getattr(module, "__version__", None)
-            continue
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now().astimezone()
 
@@ -169,23 +131,13 @@ class Run:
         self.resumed = reopened is not None  # the experiment continues from its checkpoint
         self.signals = signals or Signals()
         self._lock = _lock(path)  # before anything is written: a second process is refused here
-        self.meta: dict[str, Any] = reopened or {
-            "command": command,
-            "argv": argv,
-            "versions": library_versions(),
-            "git_revision": git_revision(),
-            "platform": platform.platform(),
-            "device": device,
-            "seed": getattr(config, "seed", None),
-            "started": self.started.isoformat(timespec="seconds"),
-            "ended": None,
-            "status": self.status,
-        }
+        self.meta: dict[str, Any] = reopened or new_meta(command, argv, self.started, device=device,
+                                                         seed=getattr(config, "seed", None))
         if reopened is not None:  # continuing: keep the first start time, record this one
             self.meta.update(status="running", ended=None, device=device)
             self.meta.setdefault("resumed", []).append({"argv": argv, "at": self.started.isoformat(timespec="seconds")})
             self.started = dt.datetime.fromisoformat(self.meta["started"])
-        atomic.write_json(path / "meta.json", self.meta)  # first: the directory says what it is
+        write_meta(path, self.meta)  # first: the directory says what it is
         atomic.write_text(path / "config.yaml", to_recipe_yaml(config, command))
         self.plots_dir.mkdir(exist_ok=True)
         self._metrics = open(path / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - closed in finish
@@ -224,7 +176,7 @@ class Run:
         changed = {k: [old[k], new[k]] for k in may_change if old[k] != new[k]}
         if changed:
             run.meta["resumed"][-1]["changed"] = changed
-            atomic.write_json(path / "meta.json", run.meta)
+            write_meta(path, run.meta)
         return run
 
     # -- logging -------------------------------------------------------------------------------------
@@ -270,7 +222,7 @@ class Run:
             summary["error"] = error
         with self.signals.critical():  # a signal now cannot leave a temp file or a run without its link
             atomic.write_json(self.path / "summary.json", summary)
-            atomic.write_json(self.path / "meta.json", self.meta)
+            write_meta(self.path, self.meta)
             _point_latest(self.path)
             self._lock.close()  # releases the lock
 
@@ -302,11 +254,9 @@ def check_resumable(path: Path, command: str) -> dict[str, Any]:
         shown = str(path) or "''"
         raise UserError(f"--resume: {shown} is not a run directory (no meta.json or config.yaml)")
     try:
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        meta = RunRecord(path).meta  # core.run_files: a regular file inside the run, capped
+    except UserError as exc:
         raise UserError(f"--resume: {path / 'meta.json'} is unreadable ({exc})") from None
-    if not isinstance(meta, dict):
-        raise UserError(f"--resume: {path / 'meta.json'} is not a run's meta.json")
     if meta.get("command") != command:
         raise UserError(f"--resume: {path} is a run of 'nnlab {meta.get('command')}', not 'nnlab {command}'")
     return meta
@@ -331,37 +281,6 @@ def _point_latest(path: Path) -> None:
 
 
 def read_run(path: str | Path) -> dict[str, Any]:
-    """Load a run's meta, summary and metrics (skipping a torn last line of the log); a damaged or foreign
-    file is a UserError naming it."""
-    path = Path(path)
-    if not (path / "meta.json").is_file():
-        raise UserError(f"{path} is not a run directory (no meta.json)")
-    metrics = []
-    log = path / "metrics.jsonl"
-    if log.is_file() or log.is_symlink():
-        for line in _read(log, path, run_files.LOG_CAP).splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
-                record = json.loads(line)
-                if isinstance(record, dict):
-                    metrics.append(record)
-    summary_path = path / "summary.json"
-    return {
-        "meta": _read_object(path / "meta.json", path),
-        "summary": _read_object(summary_path, path) if os.path.lexists(summary_path) else {},
-        "metrics": metrics,
-    }
-
-
-def _read(path: Path, run_dir: Path, cap: int) -> str:
-    """A file of the run: a regular file inside it, at most `cap` bytes (core.run_files)."""
-    return run_files.read_text(run_dir, path, cap)
-
-
-def _read_object(path: Path, run_dir: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(_read(path, run_dir, run_files.JSON_CAP))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
+    """A run's {meta, summary, metrics} (core.record.RunRecord; a torn last line of the log is skipped); a
+    damaged or foreign file is a UserError naming it."""
+    return RunRecord(path).as_dict()

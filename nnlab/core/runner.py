@@ -7,15 +7,15 @@ experiments in bulk (lecture, sweep). Nothing here imports click.
 from __future__ import annotations
 
 import contextlib
-import importlib
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nnlab.core.command import Command, load
 from nnlab.core.errors import UserError
-from nnlab.core.experiment import Loaded, load
 
 
 class RunInterrupted(Exception):
@@ -41,6 +41,7 @@ class Request:
     tag: str | None = None
     resume: str | Path | None = None
     argv: list[str] | None = None
+    draw: bool = True  # False: no figures (tests and tools that read only the numbers); the run says so in meta
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Outcome:
     summary: dict[str, Any]
 
 
-def build_config(loaded: Loaded, request: Request) -> Any:
+def build_config(spec: Command, request: Request) -> Any:
     """Resolve the config: (resumed run's config.yaml <) recipe < --quick < options < --set."""
     from nnlab.core.config import Layer, load_recipe, parse_set, resolve, saved_layer
     from nnlab.core.run import check_resumable
@@ -63,78 +64,80 @@ def build_config(loaded: Loaded, request: Request) -> Any:
             raise UserError("--resume: give a run directory")
         if request.quick:
             raise UserError("--resume with --quick: a resumed run keeps its own config")
-        check_resumable(Path(request.resume), loaded.name)
-        layers.append(saved_layer(Path(request.resume) / "config.yaml", loaded.name, loaded.config_cls))
+        check_resumable(Path(request.resume), spec.name)
+        layers.append(saved_layer(Path(request.resume) / "config.yaml", spec.name, spec.config))
     if request.recipe is not None:
         if not str(request.recipe):
             raise UserError("--recipe: give a file name")
-        layers.append(Layer(f"recipe {request.recipe}", load_recipe(request.recipe, loaded.name)))
+        layers.append(Layer(f"recipe {request.recipe}", load_recipe(request.recipe, spec.name)))
     if request.quick:
-        layers.append(Layer("--quick", loaded.module.QUICK))
+        layers.append(Layer("--quick", dict(spec.quick)))
     layers.append(Layer("option", dict(request.options), option_style=True))
     layers.append(Layer("--set", parse_set(request.set_pairs)))
-    return resolve(loaded.config_cls, layers)
+    return resolve(spec.config, layers)
 
 
 def execute(request: Request, *, report: bool = True) -> Outcome:
     """Run `request` from start to end. Raises UserError for bad input (before any directory exists,
     where it can be known then), RunInterrupted after closing an interrupted run, and re-raises any
     other error after closing the run as failed."""
-    loaded = load(request.command)
-    if request.resume is not None and not loaded.resumable:
-        raise UserError(f"nnlab {loaded.name} cannot resume runs")
-    config = build_config(loaded, request)
-    return execute_config(loaded, config, request, report=report)
+    spec = load(request.command)
+    if request.resume is not None and not spec.resumable:
+        raise UserError(f"nnlab {spec.name} cannot resume runs")
+    config = build_config(spec, request)
+    return execute_config(spec, config, request, report=report)
 
 
-def execute_config(loaded: Loaded, config: Any, request: Request, *, report: bool = True) -> Outcome:
+def execute_config(spec: Command, config: Any, request: Request, *, report: bool = True) -> Outcome:
     """execute() for an already resolved config."""
-    return start(loaded, config, request, report=report).end()
+    return start(spec, config, request, report=report).end()
 
 
-def start(loaded: Loaded, config: Any, request: Request, *, report: bool = True,
+def start(spec: Command, config: Any, request: Request, *, report: bool = True,
           figures_later: bool = False) -> Ending:
     """Everything execute_config does, up to the figures; Ending.end() finishes. With figures_later and the
     console script's figure workers running, the figures are handed to them and this returns at once: the
     run stays open (status running) until end() has them, so a caller can compute the next run meanwhile
     (nnlab lecture). Otherwise the run is drawn and closed before this returns."""
     from nnlab.core import console, figure_pool
-    from nnlab.core.device import describe, resolve_device
+    from nnlab.core.device import describe, resolve_device, thread_limit
     from nnlab.core.run import Run, Signals, check_tag
 
-    module = loaded.module
-    argv = request.argv or ["nnlab.run", loaded.name]
+    argv = request.argv or ["nnlab.run", spec.name]
     check_tag(request.tag)
     if request.out is not None and not str(request.out):
         raise UserError("--out: give a directory")
     if request.resume is not None and (request.out is not None or request.tag is not None):
         raise UserError("--resume continues a run in its own directory: --out and --tag do not apply")
-    check_memory(loaded, config)
+    check_memory(spec, config)
     device = resolve_device(config.device)
-    if hasattr(module, "prepare"):  # inputs that can be missing or corrupt: fail before the run exists
-        module.prepare(config)
+    if spec.prepare is not None:  # inputs that can be missing or corrupt: fail before the run exists
+        spec.prepare(config)
     signals = Signals()
     with signals.installed():  # before the directory exists: a signal during setup cannot leave half of one
         with signals.critical():
             if request.resume is not None:
                 resume = Path(request.resume)
-                if hasattr(module, "check_resume"):  # e.g. a readable checkpoint: refuse before touching the run
-                    module.check_resume(resume, config)
-                rec = Run.reopen(resume, loaded.name, config, device, argv, may_change=module.RESUME_MAY_CHANGE,
+                if spec.resume.check is not None:  # e.g. a readable checkpoint: refuse before touching the run
+                    spec.resume.check(resume, config)
+                rec = Run.reopen(resume, spec.name, config, device, argv, may_change=spec.resume.may_change,
                                  signals=signals)
             else:
-                rec = Run.create(request.out or "outputs", loaded.name, config, device, request.tag, argv=argv,
+                rec = Run.create(request.out or "outputs", spec.name, config, device, request.tag, argv=argv,
                                  signals=signals)
             rec.meta["device"] = describe(device)
+            if not request.draw:
+                rec.meta["figures"] = "not drawn (asked for numbers only)"
         if report:
             console.err.print(f"run directory {rec.path}", soft_wrap=True, markup=False)
-        ending = Ending(loaded, rec, report)
+        ending = Ending(spec, rec, report, request.draw)
         with ending.closed_on_error():
             rec.check_stop()  # a stop asked for while the directory was being made
-            ending.summary = finish_summary(loaded.name, module.run(config, rec))
+            with thread_limit(threads_of(config)):
+                ending.summary = finish_summary(spec.name, spec.run(config, rec))
             rec.check_stop()  # asked for after the experiment's last safe point: still a stop
-            pool = figure_pool.active() if figures_later else None
-            ending.job = pool.submit(loaded.plots, ending.summary, rec.path, rec.plots_dir) if pool else None
+            pool = figure_pool.active() if figures_later and request.draw else None
+            ending.job = pool.submit(spec.plots, ending.summary, rec.path, rec.plots_dir) if pool else None
         if ending.job is None:
             ending.close()
     return ending
@@ -143,8 +146,8 @@ def start(loaded: Loaded, config: Any, request: Request, *, report: bool = True,
 class Ending:
     """A run whose experiment has returned (start() makes it): its figures, its closing, its report."""
 
-    def __init__(self, loaded: Loaded, rec: Any, report: bool):
-        self.loaded, self.rec, self.report = loaded, rec, report
+    def __init__(self, spec: Command, rec: Any, report: bool, drawing: bool = True):
+        self.spec, self.rec, self.report, self.drawing = spec, rec, report, drawing
         self.summary: dict[str, Any] | None = None
         self.job: Any = None  # figure_pool.Job: the figures being drawn by the workers, or None
         self.closed = False
@@ -170,7 +173,7 @@ class Ending:
         stop_after_drawing: a stop asked for while drawing closes the run as interrupted, as at any point of
         a run; False keeps the run once its figures are in (a second signal still stops the wait)."""
         with self.closed_on_error():
-            drawn_at = draw(self.loaded, self.summary, self.rec, self.job)
+            drawn_at = draw(self.spec, self.summary, self.rec, self.job) if self.drawing else None
             if stop_after_drawing:
                 self.rec.check_stop()
         self.closed = True
@@ -187,7 +190,7 @@ class Ending:
             with self.rec.signals.installed():
                 self.close(stop_after_drawing=False)
         if self.report:
-            print_report(self.loaded.module, self.summary, self.rec)
+            print_report(self.spec, self.summary, self.rec)
         return Outcome(self.rec.path, self.rec.status, self.summary)
 
 
@@ -210,7 +213,7 @@ def finish_summary(command: str, summary: dict[str, Any]) -> dict[str, Any]:
     return json.loads(atomic.dumps(summary))
 
 
-def draw(loaded: Loaded, summary: dict[str, Any], rec: Any, job: Any = None) -> float | None:
+def draw(spec: Command, summary: dict[str, Any], rec: Any, job: Any = None) -> float | None:
     """The run's figures: `job`'s (handed to the figure workers by start()), else drawn on the console script's
     figure workers when it has them (core.figure_pool), else here. Returns when the workers wrote the last
     one (time.time()), None when drawn here (now)."""
@@ -220,19 +223,22 @@ def draw(loaded: Loaded, summary: dict[str, Any], rec: Any, job: Any = None) -> 
     if job is not None and job.wait() is not None:
         return job.done_at
     pool = figure_pool.active()
-    if pool is not None and pool.draw(loaded.plots, summary, rec.path, rec.plots_dir) is not None:
+    if pool is not None and pool.draw(spec.plots, summary, rec.path, rec.plots_dir) is not None:
         return None
-    importlib.import_module(loaded.plots).draw(summary, read_run(rec.path)["metrics"], rec.plots_dir)
+    spec.plots_module().draw(summary, read_run(rec.path)["metrics"], rec.plots_dir)
     return None
 
 
-def check_memory(loaded: Loaded, config: Any) -> None:
-    """Refuse a run whose estimated memory (the module's optional `memory_bytes(config)`) exceeds what the
-    machine has available, before anything is written."""
-    estimate = getattr(loaded.module, "memory_bytes", None)
-    if estimate is None:
-        return
-    need, available = int(estimate(config)), available_memory()
+def threads_of(config: Any) -> int | None:
+    """The run's CPU threads: its `threads` key (0: every core this process may use), None: leave as they are."""
+    names = {f.name for f in dataclasses.fields(config)}
+    return int(config.threads) if "threads" in names else None
+
+
+def check_memory(spec: Command, config: Any) -> None:
+    """Refuse a run whose estimated memory (the spec's `memory_bytes(config)`) exceeds what the machine has
+    available, before anything is written."""
+    need, available = int(spec.memory_bytes(config)), available_memory()
     if available is not None and need > available:
         raise UserError(f"this run needs about {need / 2**30:.1f} GiB of memory (estimated from its config) and "
                         f"{available / 2**30:.1f} GiB are available; make it smaller")
@@ -250,10 +256,10 @@ def available_memory() -> int | None:
     return None
 
 
-def print_report(module: Any, summary: dict[str, Any], rec: Any) -> None:
+def print_report(spec: Command, summary: dict[str, Any], rec: Any) -> None:
     from nnlab.core import console
 
-    columns, rows = module.headline(summary)
+    columns, rows = spec.headline(summary)
     console.out.print(console.table(f"nnlab {rec.command}", columns, rows))
     if summary.get("claims"):
         console.out.print(console.claims_table(summary["claims"]))

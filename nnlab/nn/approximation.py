@@ -328,7 +328,7 @@ def train_width(act: activations.Activation, x, y, w0, b0, steps: int, lr: float
     0 and b2 at the mean of y. Loss: the sum over networks of each one's MSE, so every network gets its
     own gradient (Adam is elementwise, hence independent per network). Returns predict(x (S, m, d))
     -> (S, m, 1, T). Deterministic given its inputs: nothing here draws random numbers. Runs on the
-    caller's torch thread count (the caller knows the machine; see experiments/approx.py).
+    caller's torch thread count (the caller knows the machine; see nnlab/commands/approx).
     """
     import torch
 

@@ -202,49 +202,6 @@ CLOCKS: dict[str, Callable[[], float]] = {
 }
 
 
-def _openblas() -> Any:
-    """numpy's OpenBLAS library (ctypes), found among the loaded libraries; None where there is none."""
-    import ctypes
-
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_openblas_", "openblas_"):
-            for suffix in ("64_", ""):
-                get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-                put = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
-                if get is not None and put is not None:
-                    return get, put
-    return None
-
-
-@contextlib.contextmanager
-def threads(n: int):
-    """numpy's BLAS and torch limited to n threads for the block (so CPU time measures work, not spinning
-    helper threads); yields {"torch": n, "numpy_blas": n or None where the BLAS could not be reached}."""
-    import torch
-
-    blas = _openblas()
-    before_torch = torch.get_num_threads()
-    before_blas = blas[0]() if blas else None
-    torch.set_num_threads(n)
-    if blas:
-        blas[1](n)
-    try:
-        yield {"torch": torch.get_num_threads(), "numpy_blas": blas[0]() if blas else None}
-    finally:
-        torch.set_num_threads(before_torch)
-        if blas:
-            blas[1](before_blas)
-
-
 def median_time(fn: Callable[[], Any], repeats: int, warmup: int, min_sample: float, clock: str = "cpu") -> float:
     """Median over `repeats` samples of fn's time in seconds. Each sample calls fn enough times to last
     `min_sample` seconds (calibrated on the warm-up), so small sizes are not lost in timer resolution."""

@@ -9,8 +9,8 @@ from typing import Any
 
 from nnlab.core import run_files
 from nnlab.core.console import fmt
-from nnlab.core.sections import Section, caption
 from nnlab.report.model import SUBTITLE, Entry, Report, format_seconds, relative_link
+from nnlab.report.sections import Section, caption
 
 CSS = """
 :root { --ok: #1a7f37; --bad: #c62828; --muted: #5f6368; --line: #d0d7de; }

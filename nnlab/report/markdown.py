@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.core.console import fmt
-from nnlab.core.sections import caption
 from nnlab.report.model import SUBTITLE, Entry, Report, format_seconds, relative_link
+from nnlab.report.sections import caption
 
 
 def cell(value: Any) -> str:

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnlab.core import run_files
 from nnlab.core.errors import UserError
-from nnlab.core.sections import Section, lecture_order, section
+from nnlab.core.record import RAN, RunRecord
+from nnlab.report.sections import Section, lecture_order, section
 
-RAN = ("completed", "diverged")  # a diverged run is a result: it ran
 SUBTITLE = 'nnlab · the lecture "Neural network basics" (神经网络基础), run and measured'
 
 
@@ -30,6 +29,7 @@ class Entry:
     error: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+    record: RunRecord | None = field(default=None, repr=False)  # what it was read from (None: no directory)
 
     @property
     def claims(self) -> list[dict[str, Any]]:
@@ -47,43 +47,38 @@ class Entry:
     def figures(self) -> list[Path]:
         """The run's plots: those the section knows in its order (the lecture's), then the rest by name. Only
         the run's own regular files (core.run_files): a link out of the run is never embedded."""
-        if not self.path:
+        if not self.record:
             return []
         known = list(section(self.command).captions)
-        return sorted(run_files.figures(self.path)[0],
+        return sorted(self.record.figures,
                       key=lambda p: (known.index(p.name) if p.name in known else len(known), p.name))
 
     @property
     def refused_figures(self) -> list[Path]:
         """plots/*.png entries that are not the run's own regular files (links, FIFOs): named, never read."""
-        return run_files.figures(self.path)[1] if self.path else []
+        return self.record.refused_figures if self.record else []
 
     def headline(self) -> tuple[list[str], list[list[Any]]] | str:
         """The experiment's own headline table, or why there is none."""
         if self.status not in RAN:
             return f"no headline: the run {self.status}"
         try:
-            from nnlab.core.experiment import load
+            from nnlab.core.command import load
 
-            return load(self.command).module.headline(self.summary)
+            return load(self.command).headline(self.summary)
         except Exception as exc:  # a partial summary, or a command this nnlab does not have
             return f"no headline ({type(exc).__name__}: {exc})"
 
 
 def read_entry(path: str | Path) -> Entry:
-    """The run in `path` (any status)."""
-    from nnlab.core.run import read_run
-
+    """The run in `path` (any status), read through core.record.RunRecord."""
     path = Path(path)
     try:
-        data = read_run(path)
+        record = RunRecord(path)
+        summary = record.summary
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: unreadable run directory ({exc})") from None
-    meta, summary = data["meta"], data["summary"]
-    if not isinstance(meta, dict) or not isinstance(summary, dict):
-        raise UserError(f"{path}: meta.json or summary.json is not a run's")
-    status = summary.get("status") or meta.get("status") or "running"
-    return Entry(str(meta.get("command", "?")), path, status, summary.get("error") or meta.get("error"), meta, summary)
+    return Entry(record.command, path, record.status, record.error, record.meta, summary, record)
 
 
 def find_runs(paths: Iterable[str | Path]) -> list[Path]:

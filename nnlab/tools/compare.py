@@ -13,11 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from nnlab.core.errors import UserError
+
+if TYPE_CHECKING:
+    from nnlab.core.record import RunRecord
 
 
 @click.command("compare", help=__doc__,
@@ -31,14 +34,14 @@ from nnlab.core.errors import UserError
 @click.pass_context
 def compare(ctx: click.Context, run_dirs: tuple[Path, ...], metric: str | None, out: str, tag: str | None,
             debug: bool) -> None:
-    from nnlab.api import load
-    from nnlab.core import atomic, console, headline
+    from nnlab.core import atomic, console
+    from nnlab.core.record import RunRecord, write_meta
     from nnlab.core.run import claim_directory
     from nnlab.tools.runs_common import metric_names, tool_meta
 
     if len(run_dirs) < 2:
         raise UserError("compare: give at least two run directories")
-    runs = [load(d) for d in run_dirs]
+    runs = [RunRecord(d) for d in run_dirs]
     names = short_names(list(run_dirs))
     available = [m for m in metric_names(runs[0].metrics) if all(m in metric_names(r.metrics) for r in runs[1:])]
     if metric is not None and metric not in available:
@@ -46,9 +49,13 @@ def compare(ctx: click.Context, run_dirs: tuple[Path, ...], metric: str | None, 
         raise UserError(f"--metric {metric}: not logged by every run (metrics all runs have: {everywhere})")
     metric = metric or (available[0] if available else None)
     differ = differing(runs)
-    numbers = {n: r for n, r in zip(names, (headline.numbers(r.command, r.summary) for r in runs), strict=True)}
+    numbers = {}
+    for name, run in zip(names, runs, strict=True):
+        numbers[name], why = run.numbers_or_why()
+        if why:
+            console.err.print(f"warning: {why}; its headline numbers are left out", soft_wrap=True, markup=False)
     heads = list(dict.fromkeys(k for values in numbers.values() for k in values))
-    claims = {n: headline.claims_held(r.summary) for n, r in zip(names, runs, strict=True)}
+    claims = {n: r.claims_held() for n, r in zip(names, runs, strict=True)}
 
     started = dt.datetime.now().astimezone()
     path = claim_directory(out, "compare", tag, started)
@@ -60,7 +67,7 @@ def compare(ctx: click.Context, run_dirs: tuple[Path, ...], metric: str | None, 
               "metric": metric}
     atomic.write_json(path / "summary.json", result)
     argv = (ctx.obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
-    atomic.write_json(path / "meta.json", tool_meta("compare", argv, started, f"{len(runs)} runs, metric {metric}"))
+    write_meta(path, tool_meta("compare", argv, started, f"{len(runs)} runs, metric {metric}"))
 
     console.out.print(console.table("config keys that differ", ["key", *names],
                                     [[k, *v] for k, v in differ.items()] or [["(none)", *[""] * len(names)]]))
@@ -81,14 +88,14 @@ def short_names(run_dirs: list[Path]) -> list[str]:
     return names
 
 
-def differing(runs: list[Any]) -> dict[str, list[Any]]:
+def differing(runs: list[RunRecord]) -> dict[str, list[Any]]:
     """{config key: value per run} for the keys (and the command) whose values are not all equal."""
     configs = [{"command": r.command, **{k: v for k, v in r.config.items() if k != "command"}} for r in runs]
     keys = list(dict.fromkeys(k for c in configs for k in c))
     return {k: [c.get(k) for c in configs] for k in keys if len({repr(c.get(k)) for c in configs}) > 1}
 
 
-def overlay(runs: list[Any], names: list[str], metric: str, plots_dir: Path) -> Path:
+def overlay(runs: list[RunRecord], names: list[str], metric: str, plots_dir: Path) -> Path:
     """One figure: `metric` against step for every run and series; runs by colour, series by line style."""
     from nnlab.core import plotting
     from nnlab.core.headline import slug

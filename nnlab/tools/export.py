@@ -14,12 +14,14 @@ tensorboardX (protobuf only, no TensorFlow); default DIR: RUN_DIR/tensorboard.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from nnlab.core import run_files
 from nnlab.core.errors import UserError
+
+if TYPE_CHECKING:
+    from nnlab.core.record import RunRecord
 
 
 @click.command("export", help=__doc__,
@@ -30,9 +32,12 @@ from nnlab.core.errors import UserError
               help="Where the event files go.  [default: RUN_DIR/tensorboard]")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 def export(run_dir: Path, target: str, logdir: Path | None, debug: bool) -> None:
-    from nnlab.core.run import read_run
+    from nnlab.core.record import RunRecord
 
-    run = read_run(run_dir)
+    run = RunRecord(run_dir)
+    numbers, why = run.numbers_or_why()  # a summary of another version: the curves still go, its numbers not
+    if why:
+        click.echo(f"warning: {why}; no headline/ scalars", err=True)
     try:
         from tensorboardX import SummaryWriter
     except ImportError:
@@ -41,17 +46,17 @@ def export(run_dir: Path, target: str, logdir: Path | None, debug: bool) -> None
     if logdir.is_dir() and any(logdir.glob("events.out.tfevents.*")):
         raise UserError(f"--logdir {logdir} already has event files; remove them or give another --logdir")
     with SummaryWriter(logdir=str(logdir)) as writer:
-        counts = write_run(writer, run, run_dir)
+        counts = write_run(writer, run, numbers)
     click.echo(f"{counts['scalars']} scalars, {counts['images']} images -> {logdir}")
     click.echo(f"view: tensorboard --logdir {logdir}")
 
 
-def write_run(writer: Any, run: dict[str, Any], run_dir: Path) -> dict[str, int]:
-    from nnlab.core.headline import finite, is_number, numbers
+def write_run(writer: Any, run: RunRecord, numbers: dict[str, float | None]) -> dict[str, int]:
+    from nnlab.core.headline import finite, is_number
     from nnlab.tools.runs_common import AXES, group_of
 
     scalars = images = 0
-    for i, record in enumerate(run["metrics"]):
+    for i, record in enumerate(run.metrics):
         step = record.get("step", i)
         step = int(step) if finite(step) else i
         group = group_of(record, sep="/", eq="_")  # TensorBoard tags keep only [A-Za-z0-9_./-]
@@ -60,24 +65,19 @@ def write_run(writer: Any, run: dict[str, Any], run_dir: Path) -> dict[str, int]
                 continue
             writer.add_scalar(f"{key}/{group}" if group else key, float(value), step)
             scalars += 1
-    command, summary = run["meta"].get("command"), run["summary"]
-    from nnlab.registry import EXPERIMENTS
-
-    if command in EXPERIMENTS:
-        for name, value in numbers(command, summary).items():
-            if value is not None:
-                writer.add_scalar(f"headline/{name}", value, 0)
-                scalars += 1
-    for png in run_files.figures(run_dir)[0]:  # the run's own files only: a link out of it is never read
+    for name, value in numbers.items():
+        if value is not None:
+            writer.add_scalar(f"headline/{name}", value, 0)
+            scalars += 1
+    for png in run.figures:  # the run's own files only: a link out of it is never read
         import io
 
         import matplotlib.image
 
-        data = io.BytesIO(run_files.read_bytes(run_dir, png, run_files.PNG_CAP))
-        pixels = matplotlib.image.imread(data, format="png")[..., :3]  # (H, W, 3) floats in [0, 1]
+        pixels = matplotlib.image.imread(io.BytesIO(run.png(png)), format="png")[..., :3]  # (H, W, 3) in [0, 1]
         writer.add_image(f"plots/{png.stem}", pixels, 0, dataformats="HWC")
         images += 1
-    records = [*summary.get("claims", []), *summary.get("checks", [])]
+    records = [*run.claims, *run.checks]
     if records:
         lines = ["| | id | claim | measured | expected |", "|---|---|---|---|---|"]
         lines += [f"| {'✓' if c['holds'] else '✗'} | {c['id']} | {c['claim']} | {c['measured']} | {c['expected']} |"

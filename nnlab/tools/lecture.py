@@ -30,32 +30,26 @@ from typing import Any
 import click
 
 from nnlab.core.errors import UserError
-from nnlab.registry import EXPERIMENTS
+from nnlab.registry import COMMANDS
 
 
 def names_from(values: tuple[str, ...], flag: str) -> list[str]:
     """Comma-separated (or repeated) experiment names, each one registered."""
-    import difflib
-
-    from nnlab.core.sections import BY_COMMAND
+    from nnlab.core.errors import did_you_mean
 
     names = [n.strip() for v in values for n in v.split(",") if n.strip()]
     for name in names:
-        if name in EXPERIMENTS:
-            continue
-        if name in BY_COMMAND:
-            raise UserError(f"{flag}: the lecture section {name!r} has no command in this nnlab yet")
-        close = difflib.get_close_matches(name, list(EXPERIMENTS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UserError(f"{flag}: unknown experiment {name!r}{hint}; experiments: {', '.join(EXPERIMENTS)}")
+        if name not in COMMANDS:
+            raise UserError(f"{flag}: unknown experiment {name!r}{did_you_mean(name, list(COMMANDS))}; "
+                            f"experiments: {', '.join(COMMANDS)}")
     return names
 
 
 def select(only: tuple[str, ...], skip: tuple[str, ...]) -> list[str]:
     """The experiments to run, in the lecture's order: every registered one unless --only/--skip say so."""
-    from nnlab.core.sections import lecture_order
+    from nnlab.report.sections import lecture_order
 
-    names = lecture_order(EXPERIMENTS)
+    names = lecture_order(COMMANDS)
     chosen, skipped = names_from(only, "--only"), names_from(skip, "--skip")
     names = [n for n in names if (not chosen or n in chosen) and n not in skipped]
     if not names:
@@ -64,22 +58,22 @@ def select(only: tuple[str, ...], skip: tuple[str, ...]) -> list[str]:
 
 
 def plan(names: list[str], options: dict[str, Any], quick: bool, argv: list[str]) -> list[tuple[Any, Any, Any]]:
-    """(loaded, config, request) for each experiment; every config resolved (and refused) before anything runs.
+    """(spec, config, request) for each experiment; every config resolved (and refused) before anything runs.
     The runner's `out` is set once the lecture's directory exists."""
+    from nnlab.core.command import load
     from nnlab.core.device import resolve_device
-    from nnlab.core.experiment import load
     from nnlab.core.runner import Request, build_config
 
     steps = []
     for name in names:
-        loaded = load(name)
+        spec = load(name)
         request = Request(name, dict(options), quick=quick, argv=argv)
         try:
-            config = build_config(loaded, request)
+            config = build_config(spec, request)
             resolve_device(config.device)  # --device cuda without one: refused before anything runs
         except UserError as exc:
             raise UserError(f"nnlab {name}: {exc}") from None
-        steps.append((loaded, config, request))
+        steps.append((spec, config, request))
     return steps
 
 
@@ -121,24 +115,24 @@ def stop_requests() -> Iterator[Callable[[], int | None]]:
         writer.close()
 
 
-def start_one(loaded: Any, config: Any, request: Any) -> tuple[Any, int | None]:
+def start_one(spec: Any, config: Any, request: Any) -> tuple[Any, int | None]:
     """Start one experiment: (a runner.Ending whose figures the workers may still be drawing, or the report
     Entry of a run that ended early; the signal that interrupted it or None). Never raises for the
     experiment's own errors: a failure is an Entry with status failed and its error line."""
     from nnlab.core.runner import start
 
-    return ended_as(loaded, request, lambda: start(loaded, config, request, report=False, figures_later=True))
+    return ended_as(spec, request, lambda: start(spec, config, request, report=False, figures_later=True))
 
 
-def end_one(loaded: Any, request: Any, ending: Any, stop: int | None) -> tuple[Any, int | None]:
+def end_one(spec: Any, request: Any, ending: Any, stop: int | None) -> tuple[Any, int | None]:
     """Wait for an experiment's figures and close its run: (its report Entry, the signal that stopped it).
     `stop`: the signal that already stopped the lecture, if any (the next one then interrupts the wait)."""
     from nnlab.report import read_entry
 
-    return ended_as(loaded, request, lambda: read_entry(ending.end(stopping=stop).path))
+    return ended_as(spec, request, lambda: read_entry(ending.end(stopping=stop).path))
 
 
-def ended_as(loaded: Any, request: Any, step: Callable[[], Any]) -> tuple[Any, int | None]:
+def ended_as(spec: Any, request: Any, step: Callable[[], Any]) -> tuple[Any, int | None]:
     """step()'s result, or the Entry of the run it left behind when it was stopped or failed."""
     from nnlab.core.runner import RunInterrupted
     from nnlab.report import Entry, read_entry
@@ -148,11 +142,11 @@ def ended_as(loaded: Any, request: Any, step: Callable[[], Any]) -> tuple[Any, i
     except RunInterrupted as exc:
         return read_entry(exc.path), exc.signum
     except KeyboardInterrupt:
-        entry = newest_run(Path(request.out), loaded.name)
-        return entry or Entry(loaded.name, None, "interrupted", "KeyboardInterrupt"), signal.SIGINT
+        entry = newest_run(Path(request.out), spec.name)
+        return entry or Entry(spec.name, None, "interrupted", "KeyboardInterrupt"), signal.SIGINT
     except Exception as exc:  # closed as failed by the runner when its directory existed
-        entry = newest_run(Path(request.out), loaded.name)
-        return entry or Entry(loaded.name, None, "failed", f"{type(exc).__name__}: {exc}"), None
+        entry = newest_run(Path(request.out), spec.name)
+        return entry or Entry(spec.name, None, "failed", f"{type(exc).__name__}: {exc}"), None
 
 
 def newest_run(parent: Path, command: str) -> Any:
@@ -220,7 +214,7 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
 
     entries: list[Any] = []
     stopped: int | None = None
-    drawing: tuple[Any, Any, Any] | None = None  # (loaded, request, Ending): a run whose figures are being drawn
+    drawing: tuple[Any, Any, Any] | None = None  # (spec, request, Ending): a run whose figures are being drawn
     with stop_requests() as stop_signal, progress() as bar:
         task = bar.add_task("", total=len(steps))
 
@@ -232,26 +226,26 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
         def close_drawing() -> None:
             """Wait for the figures of the run in `drawing`, close it, report it."""
             nonlocal drawing, stopped
-            loaded, request, ending = drawing
+            spec, request, ending = drawing
             drawing = None
-            entry, signum = end_one(loaded, request, ending, stop_signal() or stopped)
+            entry, signum = end_one(spec, request, ending, stop_signal() or stopped)
             done(entry)
             stopped = stopped or signum
 
         # Each run's figures are drawn by the figure workers while the next experiment computes (on the core
         # it leaves idle); the run is closed, and reported, once the next one has computed.
         try:
-            for i, (loaded, config, request) in enumerate(steps, 1):
-                bar.update(task, description=f"{loaded.name} ({i}/{len(steps)})")
+            for i, (spec, config, request) in enumerate(steps, 1):
+                bar.update(task, description=f"{spec.name} ({i}/{len(steps)})")
                 request.out = parent
-                begun, signum = start_one(loaded, config, request)
+                begun, signum = start_one(spec, config, request)
                 stopped = stopped or signum
                 if drawing is not None:
                     close_drawing()
                 if isinstance(begun, Entry):
                     done(begun)
                 else:
-                    drawing = (loaded, request, begun)
+                    drawing = (spec, request, begun)
                     if begun.closed:  # drawn already (no figure workers): nothing to overlap
                         close_drawing()
                 stopped = stop_signal() or stopped
@@ -263,7 +257,7 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
 
     notes = []
     if stopped is not None:
-        left = [loaded.name for loaded, _, _ in steps[len(entries):]]
+        left = [spec.name for spec, _, _ in steps[len(entries):]]
         notes.append(f"Stopped by {signal.Signals(stopped).name}" + (f"; not run: {', '.join(left)}" if left else ""))
     report = Report("nnlab lecture" + (" --quick" if quick else ""), entries, parent,
                     wall_s=time.perf_counter() - started, notes=notes,

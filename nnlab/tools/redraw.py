@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import click
 
 from nnlab.core.errors import UserError
-from nnlab.registry import EXPERIMENTS
+from nnlab.registry import COMMANDS
 
 
 @click.command("redraw", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 def redraw(run_dir: Path) -> None:
     """Redraw the plots of the run in RUN_DIR (after a plotting change, or on another machine)."""
-    from nnlab.core.run import read_run
+    from nnlab.core.record import RunRecord
 
-    run = read_run(run_dir)
-    command = run["meta"].get("command")
-    if not isinstance(command, str) or command not in EXPERIMENTS:
-        raise UserError(f"{run_dir}: unknown command {str(command)[:40]!r} in meta.json")
-    if not run["summary"] or "claims" not in run["summary"]:
+    run = RunRecord(run_dir)
+    command = run.command
+    if command not in COMMANDS:
+        raise UserError(f"{run_dir}: unknown command {command[:40]!r} in meta.json")
+    if not run.complete:
         raise UserError(f"{run_dir}: the run has no complete summary.json to draw from")
     (run_dir / "plots").mkdir(exist_ok=True)
-    plots = importlib.import_module(EXPERIMENTS[command].plots)
+    from nnlab.core.command import load
+
+    plots = load(command).plots_module()
     try:
-        paths = plots.draw(run["summary"], run["metrics"], run_dir / "plots")
+        paths = plots.draw(run.summary, run.metrics, run_dir / "plots")
     except (KeyError, TypeError, ValueError, IndexError) as exc:  # a summary of another layout or version
         raise UserError(f"{run_dir}: summary.json does not hold what 'nnlab {command}' draws "
                         f"({type(exc).__name__}: {str(exc)[:80]})") from None

@@ -11,14 +11,15 @@ its claims held.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from nnlab.core import run_files
 from nnlab.core.errors import UserError
+
+if TYPE_CHECKING:
+    from nnlab.core.record import RunRecord
 
 TOOL_DIRS = ("sweep", "compare")
 
@@ -30,9 +31,9 @@ TOOL_DIRS = ("sweep", "compare")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 def runs(command: str | None, out: str, limit: int | None, debug: bool) -> None:
     from nnlab.core import console
-    from nnlab.registry import EXPERIMENTS
+    from nnlab.registry import COMMANDS
 
-    known = [*EXPERIMENTS, *TOOL_DIRS]
+    known = [*COMMANDS, *TOOL_DIRS]
     if command is not None and command not in known:
         raise UserError(f"runs: unknown command {command!r}; one of {', '.join(known)}")
     root = Path(out)
@@ -61,6 +62,7 @@ def runs(command: str | None, out: str, limit: int | None, debug: bool) -> None:
 
 
 def find(root: Path, commands: list[str]) -> list[dict[str, Any]]:
+    from nnlab.core.record import RunRecord
     from nnlab.tools.runs_common import tag_of
 
     rows = []
@@ -72,51 +74,47 @@ def find(root: Path, commands: list[str]) -> list[dict[str, Any]]:
             if path.is_symlink() or not (path / "meta.json").is_file():
                 continue
             try:
-                meta = json.loads(run_files.read_text(path, path / "meta.json", run_files.JSON_CAP))
-            except (OSError, ValueError, run_files.Refused):  # a link, a FIFO, an endless file: not listed
+                record = RunRecord(path)
+            except (OSError, UserError):  # a link, a FIFO, an endless or damaged meta.json: not listed
                 continue
-            headline, claims = describe(path, meta)
-            started = (meta.get("started") or "")[5:16].replace("T", " ")  # MM-DD HH:MM
+            meta = record.meta
+            headline, claims = describe(record)
+            started = str(meta.get("started") or "")[5:16].replace("T", " ")  # MM-DD HH:MM
             rows.append({"command": command, "name": path.name, "status": meta.get("status", "?"), "started": started,
                          "took": _duration(meta.get("elapsed_s")), "tag": tag_of(path), "headline": headline,
-                         "claims": claims, "sort": (meta.get("started") or "", (path / "meta.json").stat().st_mtime)})
+                         "claims": claims,
+                         "sort": (str(meta.get("started") or ""), (path / "meta.json").stat().st_mtime)})
     return rows
 
 
-def describe(path: Path, meta: dict[str, Any]) -> tuple[str, str]:
+def describe(record: RunRecord) -> tuple[str, str]:
     """(headline number, claims held) of one run; a sweep or compare carries its own headline text."""
     from nnlab.core.console import fmt
-    from nnlab.core.headline import claims_held, numbers
-    from nnlab.registry import EXPERIMENTS
+    from nnlab.core.headline import split_name
 
-    if meta.get("headline"):
-        return str(meta["headline"]), ""
-    command = meta.get("command")
+    if record.meta.get("headline"):
+        return str(record.meta["headline"]), ""
     try:
-        summary = json.loads(run_files.read_text(path, path / "summary.json", run_files.JSON_CAP))
-    except (OSError, ValueError, run_files.Refused):
+        held, (numbers, _) = record.claims_held(), record.numbers_or_why()
+    except (OSError, UserError):  # an unreadable summary: no headline
         return "", ""
-    if command not in EXPERIMENTS:
-        return "", ""
-    held = claims_held(summary)
     claims = f"{sum(held.values())}/{len(held)}" if held else ""
-    config = _config_keys(path)
-    for name, value in numbers(command, summary).items():
-        label, _, column = name.rpartition("/")
-        # `lr` is a setting, not a result; so is a number that repeats the row's label (init's w = scale)
-        if value is not None and column not in config and label.rpartition("=")[2] != f"{value:g}":
-            return f"{name} {fmt(value)}", claims
-    return (summary.get("error") or "")[:60], claims
-
-
-def _config_keys(path: Path) -> set[str]:
-    import yaml
-
     try:
-        config = yaml.safe_load(run_files.read_text(path, path / "config.yaml", run_files.JSON_CAP))
-    except (OSError, run_files.Refused, yaml.YAMLError):
-        return set()
-    return set(config) if isinstance(config, dict) else set()
+        config = set(record.config)
+    except (OSError, UserError):
+        config = set()
+    for name, value in numbers.items():
+        # `lr` is a setting, not a result; so is a number that repeats a label (init's w = scale)
+        if value is not None and split_name(name)[1] not in config and not _repeats_label(name, value):
+            return f"{name} {fmt(value)}", claims
+    return (record.error or "")[:60], claims
+
+
+def _repeats_label(name: str, value: float) -> bool:
+    """Whether the number is written in its own name (init's `0.05/w` is the scale 0.05 of its row)."""
+    import re
+
+    return re.search(rf"(?<![\d.]){re.escape(f'{value:g}')}(?![\d])", name) is not None
 
 
 def _duration(seconds: Any) -> str:

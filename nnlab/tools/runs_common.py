@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +52,9 @@ def wants_log(values: list[float]) -> bool:
 
 
 def tool_meta(command: str, argv: list[str], started: dt.datetime, headline: str) -> dict[str, Any]:
-    from nnlab.core.run import library_versions
+    """The meta.json of a tool's own directory (compare), closed as completed, with the headline `nnlab runs`
+    shows for it (core.record writes it)."""
+    from nnlab.core.record import end_meta, new_meta
 
-    ended = dt.datetime.now().astimezone()
-    return {"command": command, "argv": argv, "versions": library_versions(), "platform": platform.platform(),
-            "seed": None, "started": started.isoformat(timespec="seconds"),
-            "ended": ended.isoformat(timespec="seconds"), "elapsed_s": round((ended - started).total_seconds(), 3),
-            "status": "completed", "headline": headline}
+    meta = new_meta(command, argv, started, seed=None)
+    return end_meta(meta, "completed", dt.datetime.now().astimezone(), headline=headline)

@@ -1,0 +1,1 @@
+"""The experiment commands, one package each: `nnlab/commands/<name>/` (see nnlab.core.command)."""

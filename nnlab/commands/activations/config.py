@@ -1,0 +1,38 @@
+"""The configuration of `nnlab activations`: its parameters, the --quick values and the memory estimate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nnlab.core.config import ExperimentConfig, check_list, param
+from nnlab.nn import activations
+
+DEFAULT_SET = ["relu", "sigmoid", "tanh", "leaky_relu:0.1", "gelu", "softplus", "cos"]
+
+
+@dataclass
+class ActivationsConfig(ExperimentConfig):
+    activation: list[str] = param(
+        DEFAULT_SET,
+        f"Activations to show (repeatable): {', '.join(activations.NAMES)}; leaky_relu:GAMMA and "
+        "softplus:BETA set the parameter (0.1 makes the leaky slope visible).", check=activations.check_spec)
+    z_max: float = param(6.0, "The figures span z in [-z_max, z_max].", low=0.0, low_open=True, high=1e3)
+    points: int = param(1201, "Grid points of the figures.", low=11, high=1_000_000)
+    threshold: float = param(1e-2, "A region saturates where |sigma'(z)| < threshold.", low=0.0, low_open=True,
+                             high=1e3)
+    input_std: float = param(1.0, "Std of the 'typical' pre-activations z ~ N(0, input_std^2).", low=0.0,
+                             low_open=True, high=1e3)
+    depth: int = param(20, "Stacked layers L for the product of derivatives.", low=1, high=1000)
+    chains: int = param(20000, "Monte-Carlo chains of L independent pre-activations.", low=10, high=10_000_000)
+
+    def validate(self) -> None:
+        check_list("activation", self.activation, required=True, same=lambda spec: activations.get(spec).name)
+
+
+QUICK = {"points": 241, "chains": 2000, "depth": 8}
+
+
+def memory_bytes(config: ActivationsConfig) -> int:
+    """The Monte-Carlo chains (chains x depth float64, a few copies) dominate; the grids are small."""
+    return 8 * (4 * config.chains * config.depth + 8 * config.points) + 200 * 2**20
+

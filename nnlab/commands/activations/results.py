@@ -1,0 +1,33 @@
+"""What a finished `nnlab activations` run shows (headline) and what the tools over runs read (numbers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    L = summary["depth"]
+    columns = ["activation", "sigma'(0)", f"saturated fraction (|sigma'| < {summary['threshold']:g})",
+               "E|sigma'(z)|", f"E|prod| at L={L}", f"median |prod| at L={L}"]
+    rows = [[n, a["grad_at_0"], a["saturated_fraction"], a["products"]["per_layer_factor"],
+             a["products"]["expected"][-1], a["products"]["median"][-1]] for n, a in summary["activations"].items()]
+    return columns, rows
+
+
+
+def numbers(summary: dict[str, Any]) -> dict[str, float | None]:
+    """Per activation (its name as given, e.g. `sigmoid`, `leaky_relu:0.1`), by what each number is:
+
+    <name>.grad_at_0           sigma'(0)
+    <name>.saturated_fraction  P(|sigma'(Z)| < threshold), Z ~ N(0, input_std^2)
+    <name>.per_layer_factor    E|sigma'(Z)|, the factor by which E|prod| shrinks per layer
+    <name>.expected_product    E|prod of depth derivatives| (quadrature)
+    <name>.median_product      median |prod of depth derivatives| over the Monte-Carlo chains
+    """
+    out: dict[str, float | None] = {}
+    for name, a in summary["activations"].items():
+        p = a["products"]
+        out |= {f"{name}.grad_at_0": a["grad_at_0"], f"{name}.saturated_fraction": a["saturated_fraction"],
+                f"{name}.per_layer_factor": p["per_layer_factor"], f"{name}.expected_product": p["expected"][-1],
+                f"{name}.median_product": p["median"][-1]}
+    return {k: None if v is None else float(v) for k, v in out.items()}

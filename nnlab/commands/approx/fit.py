@@ -1,0 +1,94 @@
+"""`nnlab approx` at one dimension d: fit every network and baseline at every width and seed, and measure it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nnlab.commands.approx.config import ApproxConfig
+from nnlab.core.device import thread_limit
+from nnlab.core.seeding import stream
+from nnlab.nn import activations
+from nnlab.nn import approximation as ap
+
+
+def sup_points(d: int, rng: np.random.Generator) -> np.ndarray:
+    """A dense grid for d = 1 (4097 points) and d = 2 (129^2), else 8192 uniform samples."""
+    grid = ap.dense_grid(d)
+    return grid if grid is not None else rng.random((8192, d))
+
+def evaluate(pred: np.ndarray, truth: np.ndarray, n_test: int) -> tuple[np.ndarray, np.ndarray]:
+    """pred (S, m, W, T), truth (m, T), the first n_test rows held-out samples -> mse, sup: (S, W, T)."""
+    err = pred - truth[None, :, None, :]
+    return np.mean(err[:, :n_test] ** 2, axis=1), np.max(np.abs(err[:, n_test:]), axis=1)
+
+
+def fit_network(config: ApproxConfig, act_spec: str, d: int, x, y, x_eval, device: str, run_track=iter):
+    """Predictions (S, m, W, T) on x_eval (m, d) of the networks of every width in config.widths."""
+    import torch
+
+    act = activations.get(act_spec)
+    S = x.shape[0]
+    index = config.activation.index(act_spec)
+    rng = stream(config.seed, "features", d, index)
+    w, b = ap.draw_features(rng, act_spec, d, max(config.widths), config.feature_scale, S)
+
+    def t(a):
+        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64, device=device)
+
+    xt, yt, wt, bt = t(x), t(y), t(w), t(b)
+    if config.fit == "features":
+        coefs = ap.nested_lstsq(ap.hidden(act, xt, wt, bt), yt, [k + 1 for k in config.widths], config.ridge)
+    else:
+        # Small problems are many tiny elementwise ops (Adam's on a few thousand numbers): on a busy CPU,
+        # OpenMP's synchronisation then costs more than the arithmetic, so they run on one thread. Measure
+        # the crossover with `python benchmarks/approx_vectorised.py` under OMP_NUM_THREADS=1 and =2.
+        small = xt.device.type == "cpu" and S * y.shape[-1] * x.shape[1] * max(config.widths) < 2**22
+        with thread_limit(1 if small else None):
+            trained = [ap.train_width(act, xt, yt, wt[..., :k], bt[..., :k], config.steps, config.lr)
+                       for k in run_track(config.widths)]
+    x_all = np.broadcast_to(x_eval, (S, *x_eval.shape))
+    preds = []
+    for start in range(0, x_eval.shape[0], 4096):  # chunks keep (S, 4096, 1 + D_max) in memory
+        chunk = t(x_all[:, start:start + 4096])
+        if config.fit == "features":
+            preds.append(ap.predict(ap.hidden(act, chunk, wt, bt), coefs).cpu().numpy())
+        else:
+            preds.append(np.concatenate([predict(chunk).cpu().numpy() for predict in trained], axis=2))
+    return np.concatenate(preds, axis=1)
+
+
+def fit_baselines(config: ApproxConfig, d: int, x, y, x_eval) -> dict[str, tuple[np.ndarray, list[int]]]:
+    """Linear, Chebyshev and kernel predictions (S, m, W, T) with each method's parameter count per width."""
+    import torch
+
+    def solve(basis_train, basis_eval, sizes, ridge=config.ridge):
+        coefs = ap.nested_lstsq(torch.as_tensor(basis_train), torch.from_numpy(y), sizes, ridge)
+        return ap.predict(torch.as_tensor(basis_eval), coefs).numpy()
+
+    S, n = x.shape[0], x.shape[1]
+    x_all = np.broadcast_to(x_eval, (S, *x_eval.shape))
+    out: dict[str, tuple[np.ndarray, list[int]]] = {}
+    # Linear and Chebyshev bases of the evaluation points do not depend on the seed: (1, m, P), broadcast.
+    lin = solve(ap.linear_basis(x), ap.linear_basis(x_eval[None]), [d + 1], ridge=0.0)  # [1, x] is well posed
+    out["linear"] = (np.repeat(lin, len(config.widths), axis=2), [d + 1] * len(config.widths))
+
+    # Chebyshev: as many terms as the network has parameters, capped for a stable fit on n uniform samples.
+    max_terms, max_degree = n // 4, max(2, int(math.sqrt(n) / 2))
+    degrees = [min(ap.polynomial_degree(ap.network_parameters(k, d), d, max_terms), max_degree)
+               for k in config.widths]
+    indices = ap.chebyshev_indices(d, max(degrees))
+    sizes = [ap.n_terms(d, k) for k in degrees]
+    out["polynomial"] = (solve(ap.chebyshev_basis(x, indices), ap.chebyshev_basis(x_eval[None], indices), sizes),
+                         sizes)
+
+    # Kernel ridge: D Gaussian kernels centred on the first D training points (nested in D).
+    xt = torch.from_numpy(x)
+    centres = xt[:, : max(config.widths)]
+    h = config.kernel_width * math.sqrt(d)
+    kernel_eval = torch.cat([ap.gaussian_kernel(torch.from_numpy(x_all[:, s:s + 4096].copy()), centres, h)
+                             for s in range(0, x_eval.shape[0], 4096)], dim=1)
+    pred = solve(ap.gaussian_kernel(xt, centres, h), kernel_eval, [k + 1 for k in config.widths])
+    out["kernel"] = (pred, [k * (d + 1) + 1 for k in config.widths])
+    return out

@@ -1,0 +1,116 @@
+"""Figures of `nnlab approx`, drawn from summary.json alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from nnlab.commands.approx.readers import curve, fitted_slope
+from nnlab.core import plotting
+from nnlab.core.plotting import drawn
+
+CAPTIONS: dict[str, str] = {
+    "error_vs_width.png": "Relative squared L2 error against the width D (log-log; Barron's rate is slope -1)",
+    "sup_vs_width.png": "Sup error against the width D",
+    "width_needed.png": "Width needed for a target error as the dimension d grows (the curse of dimensionality)",
+    "fits_1d.png": "The fitted functions in one dimension",
+}  # figure file -> caption (the report's)
+
+STYLE = {"polynomial": ("s", "--"), "kernel": ("^", "--"), "linear": ("", ":")}
+
+
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path]]:
+    jobs = [
+        partial(errors, summary, "rel_mse", "relative squared L2 error  MSE / Var f", plots_dir / "error_vs_width.png"),
+        partial(errors, summary, "sup", "sup error  max |F - f|", plots_dir / "sup_vs_width.png"),
+        partial(curse, summary, plots_dir / "width_needed.png"),
+    ]
+    if summary.get("fits_1d"):
+        jobs.append(partial(fits, summary, plots_dir / "fits_1d.png"))
+    return jobs
+
+
+def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+    return drawn(parts(summary, metrics, plots_dir))
+
+
+def errors(summary: dict[str, Any], key: str, label: str, path: Path) -> Path:
+    """Log-log error against width D: one row per target, one column per d, one line per method."""
+    targets, dims = list(summary["targets"]), summary["dims"]
+    fig, axes = plotting.subplots(len(targets), len(dims), figsize=(3.3 * len(dims), 2.8 * len(targets)),
+                                  sharex=True)
+    for r, target in enumerate(targets):
+        for c, d in enumerate(dims):
+            ax = axes[r, c]
+            for i, method in enumerate(summary["methods"]):
+                rows = curve(summary["results"], target, d, method)
+                if not rows:
+                    continue
+                ws = [row["width"] for row in rows]
+                ys = [max(row[key], 1e-300) for row in rows]
+                marker, line = STYLE.get(method, ("o", "-"))
+                slope = fitted_slope(summary, target, d, method) if key == "rel_mse" else None
+                name = method.removeprefix("net:") + (f" ({slope:.2f})" if slope is not None else "")
+                ax.plot(ws, ys, marker=marker or None, linestyle=line, ms=3, color=f"C{i}", label=name)
+                if key == "rel_mse" and method.startswith("net:"):
+                    var = summary["targets"][target]["variance"][str(d)] or 1.0
+                    lo = [max(row["mse_min"] / var, 1e-300) for row in rows]
+                    hi = [max(row["mse_max"] / var, 1e-300) for row in rows]
+                    ax.fill_between(ws, lo, hi, color=f"C{i}", alpha=0.2, lw=0)
+            if key == "rel_mse" and target == "bump" and "net:cos" in summary["methods"]:
+                var = summary["targets"][target]["variance"][str(d)]
+                ws = summary["widths"]
+                ax.plot(ws, [1.0 / (w * var) for w in ws], "k:", lw=1, label="C_f^2 / D (Barron)")
+            ax.set(xscale="log", yscale="log", title=f"{target}, d = {d}")
+            if r == len(targets) - 1:
+                ax.set_xlabel("width D")
+            if c == 0:
+                ax.set_ylabel(label if r == 0 else "")
+            ax.legend(fontsize=6)
+    fig.suptitle(f"{label} against width (fit: {summary['fit']}; slope on D >= {summary['slope_from']} in legend)")
+    return plotting.save(fig, path)
+
+
+def curse(summary: dict[str, Any], path: Path) -> Path:
+    """The width needed to reach relative MSE eps, against d: flat for Barron targets, growing for the curse."""
+    eps = summary["target_error"]
+    nets = [m for m in summary["methods"] if m.startswith("net:")]
+    fig, axes = plotting.subplots(1, len(nets), figsize=(4.6 * len(nets), 3.6), squeeze=False)
+    top = 2 * max(summary["widths"])
+    for c, method in enumerate(nets):
+        ax = axes[0, c]
+        for i, target in enumerate(summary["targets"]):
+            rows = [w for w in summary["width_needed"] if w["target"] == target and w["method"] == method]
+            rows.sort(key=lambda w: w["d"])
+            ds = [w["d"] for w in rows]
+            ax.plot(ds, [w["width"] if w["width"] is not None else top for w in rows], "o-", color=f"C{i}",
+                    label=target)
+            missed = [w["d"] for w in rows if w["width"] is None]
+            ax.plot(missed, [top] * len(missed), "x", color=f"C{i}", ms=9)
+        ax.axhline(max(summary["widths"]), color="k", lw=0.8, ls=":")
+        ax.set(yscale="log", xlabel="input dimension d", ylabel=f"width D for MSE / Var f <= {eps:g}",
+               title=f"{method.removeprefix('net:')}: x = not reached by D = {max(summary['widths'])}")
+        ax.set_xticks(summary["dims"])
+        ax.legend(fontsize=7)
+    return plotting.save(fig, path)
+
+
+def fits(summary: dict[str, Any], path: Path) -> Path:
+    """d = 1: the target and the network's fit at a few widths, per target and activation."""
+    f1 = summary["fits_1d"]
+    x = f1["x"]
+    targets = [t for t in summary["targets"] if t in f1]
+    nets = [m for m in summary["methods"] if m.startswith("net:")]
+    fig, axes = plotting.subplots(len(targets), len(nets), figsize=(4.2 * len(nets), 2.7 * len(targets)),
+                                  squeeze=False)
+    for r, target in enumerate(targets):
+        for c, method in enumerate(nets):
+            ax = axes[r, c]
+            ax.plot(x, f1[target]["truth"], "k-", lw=2.2, alpha=0.35, label="target")
+            for i, (width, ys) in enumerate(f1[target].get(method, {}).items()):
+                ax.plot(x, ys, color=f"C{i}", lw=1, label=f"D = {width}")
+            ax.set(title=f"{target}: {method.removeprefix('net:')} network", xlabel="x")
+            ax.legend(fontsize=7)
+    return plotting.save(fig, path)

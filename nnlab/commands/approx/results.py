@@ -1,0 +1,41 @@
+"""What a finished `nnlab approx` run shows (headline) and what the tools over runs read (numbers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnlab.commands.approx.readers import curve
+
+
+def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """Per target, d and network: relative MSE at the smallest and largest width, and the fitted slope."""
+    widths = summary["widths"]
+    columns = ["target", "d", "network", f"rel MSE D={widths[0]}", f"rel MSE D={widths[-1]}",
+               f"sup D={widths[-1]}", f"slope (D >= {summary['slope_from']})"]
+    rows = []
+    for s in summary["slopes"]:
+        if not s["method"].startswith("net:"):
+            continue
+        c = curve(summary["results"], s["target"], s["d"], s["method"])
+        rows.append([s["target"], s["d"], s["method"], c[0]["rel_mse"], c[-1]["rel_mse"], c[-1]["sup"], s["slope"]])
+    return columns, rows
+
+
+def numbers(summary: dict[str, Any]) -> dict[str, float | None]:
+    """Per target, dimension d and network (its activation: `bump.d2.sigmoid.slope`), by what each number is:
+
+    <target>.d<d>.<activation>.rel_mse_at_smallest_width  MSE / Var f at the smallest width D (mean over seeds)
+    <target>.d<d>.<activation>.rel_mse_at_largest_width   MSE / Var f at the largest width D
+    <target>.d<d>.<activation>.sup_at_largest_width       max |F - f| at the largest width D
+    <target>.d<d>.<activation>.slope                      log-log slope of the MSE against D (D >= slope_from);
+                                                          None when there is none to fit (e.g. at rounding)
+    """
+    out: dict[str, float | None] = {}
+    for s in summary["slopes"]:
+        if not s["method"].startswith("net:"):
+            continue
+        c = curve(summary["results"], s["target"], s["d"], s["method"])
+        name = f"{s['target']}.d{s['d']}.{s['method'].removeprefix('net:')}"
+        out |= {f"{name}.rel_mse_at_smallest_width": c[0]["rel_mse"], f"{name}.rel_mse_at_largest_width":
+                c[-1]["rel_mse"], f"{name}.sup_at_largest_width": c[-1]["sup"], f"{name}.slope": s["slope"]}
+    return {k: None if v is None else float(v) for k, v in out.items()}

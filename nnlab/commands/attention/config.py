@@ -1,0 +1,104 @@
+"""The config of `nnlab attention`: its fields (the flags), QUICK and the memory estimate. The ground floor of
+the command: it imports none of the command's other modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nnlab.core.config import ExperimentConfig, check_list, param
+
+PATCHES = (2, 4, 7, 14)  # patch sizes that tile 28 x 28
+
+
+@dataclass
+class AttentionConfig(ExperimentConfig):
+    task: str = param("retrieve", "retrieve (key-value lookup, attention vs mean pooling) or vit (MNIST patches).",
+                      choices=["retrieve", "vit"])
+    heads: int = param(4, "Attention heads h; each gets dim / h units (dim must be divisible by heads).",
+                       low=1, high=64)
+    dim: int = param(64, "Model width m (token embedding size).", low=1, high=1024)
+    layers: int = param(2, "Transformer encoder blocks.", low=1, high=24)
+    norm: str = param("pre", "LayerNorm placement: pre (x + Mix(LN(x))) or post (LN(x + Mix(x))).",
+                      choices=["pre", "post"])
+    steps: int = param(150, "retrieve: training steps per model (fresh sequences every step).", low=1,
+                       high=1_000_000)
+    epochs: int = param(1, "vit: passes over the training images.", low=1, high=100)
+    lr: float = param(3e-3, "Peak learning rate of AdamW (5% linear warm-up, then cosine to 0).", low=0.0,
+                      low_open=True, high=1.0)
+    batch_size: int = param(64, "Sequences (retrieve) or images (vit) per step.", low=1, high=4096)
+    seeds: int = param(3, "retrieve: models trained per mixer (attention, mean pooling), for mean and spread.",
+                       low=1, high=20)
+    pairs: int = param(8, "retrieve: (key, value) pairs per sequence.", low=1, high=256)
+    queries: int = param(8, "retrieve: queries per sequence (distinct keys among the pairs').", low=1, high=256)
+    n_keys: int = param(16, "retrieve: size of the key vocabulary (keys in a sequence are distinct).", low=1,
+                        high=10_000)
+    n_values: int = param(16, "retrieve: size of the value vocabulary.", low=2, high=10_000)
+    eval_sequences: int = param(1000, "retrieve: held-out sequences the accuracy is measured on.", low=1,
+                                high=100_000)
+    patch: int = param(7, "vit: patch size p (28 x 28 digits give (28/p)^2 tokens); one of 2, 4, 7, 14.", low=2,
+                       high=14,
+                       check=lambda p: None if p in PATCHES else "must be one of 2, 4, 7, 14 (it must tile 28)")
+    val_samples: int = param(5000, "vit: training images held out for validation (the last N).", low=1,
+                             high=30000)
+    train_samples: int = param(0, "vit: train on the first N training images (0: all but the validation ones).",
+                               low=0, high=59999)
+    test_samples: int = param(0, "vit: score the first N test images (0: all 10000).", low=0, high=10000)
+    data_dir: str | None = param(None, "Folder with the four MNIST .gz files (null: $NNLAB_DATA_DIR, else the "
+                                 "copy shipped with nnlab).")
+    entropy_dims: list[int] = param([4, 16, 64, 256, 1024], "Widths m at which the softmax entropy at "
+                                    "initialization is measured (repeatable).", low=1, high=16384)
+    entropy_tokens: int = param(32, "Tokens n for the entropy measurement (uniform weights: log n).", low=2,
+                                high=4096)
+    examples: int = param(3, "Examples whose attention maps are drawn.", low=1, high=16)
+    log_every: int = param(25, "Log the curves every N steps.", low=1, high=1_000_000)
+    threads: int = param(1, "CPU threads for torch (0: every core this process may use). 1 by default: these "
+                         "models' matrices are too small to gain from a second thread, and on a busy machine "
+                         "waiting threads make every step several times slower.", low=0, high=1024)
+
+    def validate(self) -> None:
+        from nnlab.core.errors import UserError
+        from nnlab.nn.attention import check_heads
+
+        problem = check_heads(self.dim, self.heads)
+        if problem:
+            raise UserError(f"--dim {self.dim} / --heads {self.heads}: {problem}")
+        check_list("entropy_dims", self.entropy_dims, required=True)
+        if self.pairs > self.n_keys:
+            raise UserError(f"pairs: {self.pairs} distinct keys need n_keys >= {self.pairs}, got {self.n_keys}")
+        if self.queries > self.pairs:
+            raise UserError(f"queries: at most one per pair ({self.pairs}), got {self.queries}")
+        if self.train_samples + self.val_samples > 60000:
+            raise UserError(f"train_samples + val_samples: {self.train_samples} + {self.val_samples} > 60000 images")
+        nbytes = step_bytes(self)
+        if nbytes > 8 * 2**30:
+            raise UserError(f"batch_size/dim/layers: one step would hold about {nbytes / 2**30:.0f} GiB of "
+                            "activations; keep it under 8 GiB")
+        if max(self.entropy_dims) * self.entropy_tokens * 8 > 2**30:
+            raise UserError("entropy_dims x entropy_tokens: the query matrix would exceed 1 GiB")
+
+
+def sequence_tokens(config: AttentionConfig) -> int:
+    """T, the tokens of one sequence: (28/p)^2 patches and [CLS] for vit, the pairs and the queries for retrieve."""
+    return (28 // config.patch) ** 2 + 1 if config.task == "vit" else config.pairs + config.queries
+
+
+def step_bytes(config: AttentionConfig) -> int:
+    """The activations one training step keeps for the backward pass (float32 bytes): every block keeps its
+    weights (B, h, T, T) and the 4m-wide MLP activations."""
+    t = sequence_tokens(config)
+    return 4 * config.layers * config.batch_size * t * (config.heads * t + 12 * config.dim)
+
+
+def memory_bytes(config: AttentionConfig) -> int:
+    """MNIST as float32 for vit (60,000 x 784, a few copies), one step's activations (as validate bounds them),
+    the entropy table's query matrix, and the interpreter with torch and numpy."""
+    step = step_bytes(config)
+    data = 3 * 60_000 * 784 * 4 if config.task == "vit" else 0
+    entropy = max(config.entropy_dims) * config.entropy_tokens * 8 * 3
+    return 2 * step + data + entropy + 300 * 2**20
+
+
+# Seconds: one short model per mixer (60 steps: attention has just learned the lookup), one map, a 1000-image
+# ViT epoch for --task vit, two entropy widths.
+QUICK = {"steps": 60, "seeds": 1, "eval_sequences": 200, "log_every": 20, "examples": 1, "train_samples": 1000,
+         "val_samples": 500, "test_samples": 1000, "entropy_dims": [4, 256]}

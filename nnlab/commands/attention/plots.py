@@ -1,0 +1,165 @@
+"""Figures of `nnlab attention`, drawn from summary.json and metrics.jsonl alone."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnlab.core.plotting import drawn, save, subplots
+
+CAPTIONS: dict[str, str] = {
+    "entropy.png": "Mean entropy of the softmax weights at initialization against m, with and without 1/sqrt(m)",
+    "training_curves.png": "Held-out loss and accuracy while training (retrieve: attention vs mean pooling; "
+                           "vit: train and validation)",
+    "attention_maps.png": "Attention weights of the trained model (retrieve: queries over pairs; vit: [CLS] over "
+                          "the patches)",
+    "positional_encoding.png": "The sinusoidal positional encoding of the ViT and the similarity of its positions",
+}  # figure file -> caption (the report's)
+
+
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path]]:
+    jobs = [partial(entropy, summary, plots_dir / "entropy.png")]
+    if summary["task"] == "retrieve":
+        jobs += [partial(retrieve_curves, summary, metrics, plots_dir / "training_curves.png")]
+        if summary.get("maps"):
+            jobs.append(partial(retrieve_maps, summary, plots_dir / "attention_maps.png"))
+    else:
+        jobs += [partial(vit_curves, summary, metrics, plots_dir / "training_curves.png"),
+                 partial(vit_maps, summary, plots_dir / "attention_maps.png"),
+                 partial(positional_encoding, summary, plots_dir / "positional_encoding.png")]
+    return jobs
+
+
+def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+    return drawn(parts(summary, metrics, plots_dir))
+
+
+def entropy(summary: dict[str, Any], path: Path) -> Path:
+    rows = summary["entropy"]
+    ms = [r["m"] for r in rows]
+    fig, axes = subplots(1, 1, figsize=(5.5, 3.6))
+    ax = axes[0, 0]
+    ax.plot(ms, [r["scaled"] for r in rows], "o-", label="e_ij = q_i . k_j / sqrt(m)")
+    ax.plot(ms, [r["unscaled"] for r in rows], "s-", label="e_ij = q_i . k_j (no scaling)")
+    n = summary["entropy_tokens"]
+    ax.axhline(math.log(n), color="k", ls=":", lw=1, label=f"uniform: log {n}")
+    ax.set(xscale="log", xlabel="m (query/key width)", ylabel="mean entropy of a_ij (nats)",
+           title="Softmax at initialization")
+    ax.legend(fontsize=8)
+    return save(fig, path)
+
+
+def retrieve_curves(summary: dict[str, Any], metrics: list[dict[str, Any]], path: Path) -> Path:
+    fig, axes = subplots(1, 2, figsize=(10, 3.6))
+    styles = {"attention": "C0", "mean": "C1"}
+    for mixer, color in styles.items():
+        for i in range(len(summary["results"][mixer])):
+            rows = [m for m in metrics if m.get("mixer") == mixer and m.get("seed_index") == i and "eval/acc" in m]
+            label = ("attention" if mixer == "attention" else "mean pooling") if i == 0 else None
+            axes[0, 0].plot([m["step"] for m in rows], [m["eval/loss"] for m in rows], color=color, alpha=0.8,
+                            label=label)
+            axes[0, 1].plot([m["step"] for m in rows], [100 * m["eval/acc"] for m in rows], color=color,
+                            alpha=0.8, label=label)
+    guess = summary.get("guess_present_value_acc")
+    if guess is not None:
+        axes[0, 1].axhline(100 * guess, color="k", ls=":", lw=1, label="best blind guess")
+    axes[0, 0].set(xlabel="step", ylabel="cross-entropy", yscale="log", title="Held-out loss (one line per seed)")
+    axes[0, 1].set(xlabel="step", ylabel="accuracy (%)", ylim=(0, 101), title="Held-out accuracy")
+    for ax in axes[0]:
+        ax.legend(fontsize=8)
+    return save(fig, path)
+
+
+def retrieve_maps(summary: dict[str, Any], path: Path) -> Path:
+    """For each example and layer, every head's weights of the queries (rows) over the pairs (columns).
+
+    Rows and columns in the order the sequence holds them: a model that looks values up draws the
+    permutation matrix that pairs each query with its key; red circles mark the pair each query must find.
+    """
+    maps = summary["maps"]
+    P = summary["pairs"]
+    examples, layers = len(maps["weights"]), len(maps["weights"][0])
+    heads = len(maps["weights"][0][0])
+    fig, axes = subplots(examples * layers, heads, figsize=(2.3 * heads, 2.2 * examples * layers), squeeze=False)
+    for e in range(examples):
+        keys, values, queries = maps["keys"][e], maps["values"][e], maps["queries"][e]
+        cols, rows = range(len(keys)), range(len(queries))  # the sequence's own order
+        for layer in range(layers):
+            for h in range(heads):
+                a = np.asarray(maps["weights"][e][layer][h])[P:, :P]  # (Q, P): queries over pairs
+                ax = axes[e * layers + layer, h]
+                ax.imshow(a, vmin=0, vmax=1, cmap="viridis")
+                target = [keys.index(q) for q in queries]
+                ax.plot(target, rows, "o", mfc="none", mec="r", ms=4, mew=0.7)
+                ax.set_xticks(range(P), [f"{keys[c]}:{values[c]}" for c in cols], fontsize=5, rotation=90)
+                ax.set_yticks(range(len(rows)), [f"q{queries[r]}" for r in rows], fontsize=5)
+                ax.grid(False)
+                hit = maps["hits"][layer][h]
+                ax.set_title(f"ex {e + 1} layer {layer + 1} head {h + 1}\nhits {100 * hit:.0f}%", fontsize=7)
+    fig.suptitle("Attention of each query (row, q<key>) over the pairs (column, key:value), first model;\n"
+                 "red circles: the pair holding the queried key")
+    return save(fig, path)
+
+
+def vit_curves(summary: dict[str, Any], metrics: list[dict[str, Any]], path: Path) -> Path:
+    v = summary["vit"]
+    steps = [m for m in metrics if "train/acc" in m]
+    epochs = [m for m in metrics if "val/acc" in m]
+    fig, axes = subplots(1, 2, figsize=(10, 3.6))
+    axes[0, 0].plot([m["step"] for m in steps], [m["train/loss"] for m in steps], lw=0.8, label="train (batch)")
+    axes[0, 0].plot([m["step"] for m in epochs], [m["val/loss"] for m in epochs], "s-", label="validation")
+    axes[0, 1].plot([m["step"] for m in steps], [100 * m["train/acc"] for m in steps], lw=0.8, label="train (batch)")
+    axes[0, 1].plot([m["step"] for m in epochs], [100 * m["val/acc"] for m in epochs], "s-", label="validation")
+    if v["test/acc"] == v["test/acc"]:  # not NaN
+        axes[0, 1].axhline(100 * v["test/acc"], color="k", ls=":", lw=1, label=f"test {100 * v['test/acc']:.2f}%")
+    axes[0, 0].set(xlabel="step", ylabel="cross-entropy", yscale="log", title="Loss")
+    axes[0, 1].set(xlabel="step", ylabel="accuracy (%)", title="Accuracy")
+    for ax in axes[0]:
+        ax.legend(fontsize=8)
+    return save(fig, path)
+
+
+def vit_maps(summary: dict[str, Any], path: Path) -> Path:
+    """Per test digit: the image, then each head's attention of [CLS] over the patches in the last block."""
+    maps = summary["vit"]["maps"]
+    examples = len(maps["weights"])
+    heads = len(maps["weights"][0][-1])
+    fig, axes = subplots(examples, heads + 1, figsize=(1.9 * (heads + 1), 2.0 * examples), squeeze=False)
+    for e in range(examples):
+        image = np.frombuffer(bytes.fromhex(maps["pixels_hex"][e]), dtype=np.uint8).reshape(28, 28)
+        axes[e, 0].imshow(image, cmap="gray_r")
+        axes[e, 0].set_title(f"label {maps['labels'][e]}", fontsize=8)
+        for h in range(heads):
+            a = np.asarray(maps["weights"][e][-1][h])[0, 1:]  # [CLS] over the patches
+            g = int(round(math.sqrt(len(a))))
+            ax = axes[e, h + 1]
+            ax.imshow(image, cmap="gray_r", extent=(0, g, g, 0))
+            ax.imshow(a.reshape(g, g), cmap="magma", alpha=0.6, extent=(0, g, g, 0))
+            ax.set_title(f"head {h + 1} ([CLS] {100 * maps['weights'][e][-1][h][0][0]:.0f}% self)", fontsize=7)
+        for ax in axes[e]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+    fig.suptitle("Last block: attention of [CLS] over the patches")
+    return save(fig, path)
+
+
+def positional_encoding(summary: dict[str, Any], path: Path) -> Path:
+    pe = np.asarray(summary["vit"]["positional_encoding"])
+    fig, axes = subplots(1, 2, figsize=(10, 3.4))
+    im = axes[0, 0].imshow(pe, aspect="auto", cmap="RdBu", vmin=-1, vmax=1)
+    fig.colorbar(im, ax=axes[0, 0])
+    axes[0, 0].set(xlabel="dimension", ylabel="position (0 = [CLS])", title="PE[p, 2i] = sin(p / 10000^(2i/m)), "
+                   "PE[p, 2i+1] = cos(...)")
+    sim = pe @ pe.T
+    im = axes[0, 1].imshow(sim, cmap="viridis")
+    fig.colorbar(im, ax=axes[0, 1])
+    axes[0, 1].set(xlabel="position", ylabel="position", title="PE PE^T: nearby positions are alike")
+    for ax in axes[0]:
+        ax.grid(False)
+    return save(fig, path)

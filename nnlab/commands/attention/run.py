@@ -1,0 +1,66 @@
+"""The run of `nnlab attention`: the checks against torch and the entropy table, then the task (retrieve: both
+mixers, --seeds times each; vit: one small vision Transformer), and the claims on what they measured."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nnlab.commands.attention.claims import beats_claim, matches_torch_check, scaling_claim, vit_claim
+from nnlab.commands.attention.config import AttentionConfig, sequence_tokens
+
+if TYPE_CHECKING:
+    from nnlab.core.run import Run
+
+
+def prepare(config: AttentionConfig) -> None:
+    if config.task == "vit":
+        from nnlab.data.mnist import prepare_mnist
+
+        prepare_mnist(config.data_dir)  # check the data before a run directory exists
+
+
+def run(config: AttentionConfig, rec: Run) -> dict[str, Any]:
+    """The run, at config.threads CPU threads (set by the runner)."""
+    from nnlab.commands.attention import checks
+    from nnlab.core.seeding import seed_everything
+
+    seed_everything(config.seed)
+    diffs = checks.against_torch(config.dim, config.heads, min(sequence_tokens(config), 64), config.seed)
+    entropy = checks.entropy_table(config.entropy_dims, config.entropy_tokens, config.dim, config.seed)
+    summary: dict[str, Any] = {"task": config.task, "dim": config.dim, "heads": config.heads,
+                               "layers": config.layers, "norm": config.norm, "matches_torch": diffs,
+                               "entropy": entropy, "entropy_tokens": config.entropy_tokens}
+    records = [matches_torch_check(diffs, config), scaling_claim(entropy, config.entropy_tokens)]
+    if config.task == "retrieve":
+        summary |= run_retrieve(config, rec)
+        records.append(beats_claim(summary["results"], config))
+    else:
+        from nnlab.commands.attention import vit
+
+        result = vit.train(config, rec)
+        summary |= {"vit": result}
+        records.append(vit_claim(result, config))
+        if result["diverged_at"] is not None:
+            summary["status"] = "diverged"
+    summary["claims"] = records
+    return summary
+
+
+def run_retrieve(config: AttentionConfig, rec: Run) -> dict[str, Any]:
+    """--seeds models per mixer (attention, mean), the first attention model's maps and the best blind guess."""
+    from nnlab.commands.attention import retrieve
+
+    results: dict[str, list[dict[str, Any]]] = {"attention": [], "mean": []}
+    maps, guess = None, None
+    for index in range(config.seeds):
+        for mixer in results:
+            r = retrieve.train(config, mixer, index, rec)
+            if mixer == "attention" and index == 0:  # the maps of the first attention model
+                maps = retrieve.attention_maps(r["model"], r["evalset"], config.examples)
+                guess = retrieve.guess_present_value(r["evalset"])
+            results[mixer].append({k: v for k, v in r.items() if k not in ("model", "evalset")})
+    out: dict[str, Any] = {"results": results, "maps": maps, "guess_present_value_acc": guess,
+                           "pairs": config.pairs, "queries": config.queries}
+    if any(r["diverged_at"] is not None for rs in results.values() for r in rs):
+        out["status"] = "diverged"
+    return out

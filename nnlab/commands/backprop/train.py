@@ -1,0 +1,85 @@
+"""`nnlab backprop`, part 3: an MLP trained on MNIST with the engine and with torch, side by side."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nnlab.commands.backprop.chain import rel_diff
+from nnlab.commands.backprop.config import CLASSES
+from nnlab.core.claims import check, claim
+
+if TYPE_CHECKING:
+    from nnlab.commands.backprop.config import BackpropConfig
+    from nnlab.core.run import Run
+
+TRAIN_RTOL = 1e-10  # same weights, batches and float64 arithmetic: the loss curves differ by rounding only
+TRAIN_ACCURACY = 0.8
+
+
+def prepare(config: BackpropConfig) -> None:
+    """MNIST is checked (or downloaded) before a run directory exists, when part 3 is on."""
+    if config.train:
+        from nnlab.data.mnist import prepare_mnist
+
+        prepare_mnist(config.data_dir)
+
+
+def train_mnist(config: BackpropConfig, rec: Run) -> dict[str, Any]:
+    import numpy as np
+
+    from nnlab.core.seeding import stream
+    from nnlab.data.mnist import run_mnist
+    from nnlab.nn.backprop_cost import init_weights
+    from nnlab.nn.engine_training import train_both
+
+    data = run_mnist(config.data_dir)
+
+    def inputs(images: np.ndarray) -> np.ndarray:  # (n, 784) float64, MNIST's usual standardisation
+        return ((images.reshape(len(images), -1) / 255.0 - 0.1307) / 0.3081).astype(np.float64)
+
+    n = config.train_samples
+    x, y = inputs(data.train_images[:n]), data.train_labels[:n].astype(np.int64)
+    x_test = inputs(data.test_images[: config.test_samples])
+    y_test = data.test_labels[: config.test_samples].astype(np.int64)
+    order = stream(config.seed, "train-batches")
+    batches: list[np.ndarray] = []
+    while len(batches) < config.train_steps:  # epochs of permutations, sliced into full batches
+        perm = order.permutation(n)
+        batches += [perm[i:i + config.train_batch] for i in range(0, n - config.train_batch + 1, config.train_batch)]
+    batches = batches[: config.train_steps]
+    weights = init_weights(stream(config.seed, "train-weights"), [784, config.train_hidden, CLASSES])
+
+    def log(step: int, le: float, lt: float) -> None:
+        rec.log({"step": step, "section": "train", "loss_engine": le, "loss_torch": lt})
+        rec.check_stop()
+
+    with np.errstate(all="ignore"):
+        result = train_both(weights, x, y, batches, "tanh", config.train_lr, x_test, y_test, on_step=log)
+    le, lt = result["loss_engine"], result["loss_torch"]
+    k = config.compare_steps
+    return {
+        "samples": n, "hidden": config.train_hidden, "steps": config.train_steps, "batch": config.train_batch,
+        "lr": config.train_lr, "compare_steps": k,
+        "first_loss": le[0], "last_loss": le[-1],
+        "max_rel_diff_first_steps": max(rel_diff(a, b) for a, b in zip(le[:k], lt[:k], strict=True)),
+        "max_rel_diff_all_steps": max(rel_diff(a, b) for a, b in zip(le, lt, strict=True)),
+        "test_accuracy_engine": result["test_accuracy_engine"], "test_accuracy_torch": result["test_accuracy_torch"],
+        "finite": bool(np.all(np.isfinite(le)) and np.all(np.isfinite(lt))),
+    }
+
+
+def train_claims(train: dict[str, Any]) -> list[dict[str, Any]]:
+    d = train["max_rel_diff_first_steps"]
+    acc = train["test_accuracy_engine"]
+    return [
+        # Same weights, same batches, same float64 arithmetic up to rounding: only a bug separates them.
+        check("backprop.train-matches-torch", f"the engine's and torch's loss curves agree over the first "
+              f"{train['compare_steps']} SGD steps on MNIST", d, f"<= {TRAIN_RTOL:g} relative",
+              d <= TRAIN_RTOL),
+        # Flipped by a learning rate too small (--train-lr 1e-5) or too few steps (--train-steps 1).
+        claim("backprop.engine-trains", f"the engine's gradients train a 784-{train['hidden']}-10 MLP: test "
+              f"accuracy after {train['steps']} steps", {"accuracy": acc, "first_loss": round(train["first_loss"], 4),
+                                                          "last_loss": round(train["last_loss"], 4)},
+              f">= {TRAIN_ACCURACY}", acc >= TRAIN_ACCURACY, source="nnlab"),
+    ]
+

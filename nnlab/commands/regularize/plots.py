@@ -1,0 +1,192 @@
+"""Figures of `nnlab regularize`, drawn from summary.json alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnlab.core import plotting
+from nnlab.core.plotting import drawn
+
+CAPTIONS: dict[str, str] = {  # figure file -> caption (the report's)
+    "curves.png": "Train and test loss against epoch for each method at its best lambda",
+    "weights.png": "Histograms of the weights for each method at its best lambda (the share exactly 0)",
+    "lambda.png": "Validation and test error against lambda for each penalty (the lambda chosen on validation)",
+    "fits.png": "Regression fits of sin(pi x) from a few noisy points, one curve per method",
+    "dropout.png": "Dropout as an ensemble: the test-time network against the mean of sampled thinned networks",
+}
+
+COLORS = {"none": "C3", "l2": "C0", "l1": "C2", "elastic": "C4", "dropout": "C1"}
+
+
+def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path]]:
+    settings = summary["settings"]
+    jobs = [partial(curves, settings, plots_dir / "curves.png"),
+            partial(histograms, settings, plots_dir / "weights.png")]
+    if any(res["sweep"] for res in settings.values()):
+        jobs.append(partial(lambda_sweep, settings, plots_dir / "lambda.png"))
+    if "regression" in settings:
+        jobs.append(partial(fits, settings["regression"], plots_dir / "fits.png"))
+    if any("ensemble" in res for res in settings.values()):
+        jobs.append(partial(ensemble, settings, plots_dir / "dropout.png"))
+    return jobs
+
+
+def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Path]:
+    return drawn(parts(summary, metrics, plots_dir))
+
+
+def _finite(values) -> np.ndarray:
+    """Values as floats, inf and None (NaN in strict JSON) turned to NaN (matplotlib leaves NaN out; inf
+    breaks log axes and limits)."""
+    arr = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(arr), arr, np.nan)
+
+
+def _log_where_possible(ax, values, axis: str = "y") -> None:
+    """Log scale when some value is positive and finite (a diverged run logs NaN/inf: linear then)."""
+    arr = np.asarray(values, dtype=float)
+    if np.any(np.isfinite(arr) & (arr > 0)):
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+
+
+def _label(method: str, best: dict[str, Any], keep_prob: float | None = None) -> str:
+    if method in ("l2", "l1", "elastic"):
+        return f"{method} (lambda {best['lam']:g})"
+    return method
+
+
+def method_grid(settings: dict[str, Any], key: str, row_height: float, **subplot_kwargs):
+    """One row per setting, one column per method that logged `key`: the figure, its axes, and each cell to
+    draw as (ax, setting, result, method, data); a cell whose setting lacks the method is left blank."""
+    methods = max((list(r[key]) for r in settings.values()), key=len)
+    fig, axes = plotting.subplots(len(settings), len(methods),
+                                  figsize=(2.9 * len(methods), row_height * len(settings)), **subplot_kwargs)
+    cells = []
+    for i, (setting, res) in enumerate(settings.items()):
+        for j, method in enumerate(methods):
+            data = res[key].get(method)
+            if data is None:
+                axes[i, j].axis("off")
+            else:
+                cells.append((axes[i, j], setting, res, method, data))
+    return fig, axes, cells
+
+
+def curves(settings: dict[str, Any], path: Path) -> Path:
+    """Train (dashed) against test (solid) loss per method at its best lambda: the overfitting gap."""
+    fig, axes, cells = method_grid(settings, "curves", 2.7, sharey="row")
+    for ax, setting, res, method, c in cells:
+        for key, style in (("train_loss", "--"), ("test_loss", "-")):
+            arr = _finite(c[key])  # (evaluated epochs, replicates)
+            ax.plot(c["epochs"], arr.mean(1), style, color=COLORS[method], label=key.split("_")[0])
+            if arr.shape[1] > 1:
+                ax.fill_between(c["epochs"], arr.min(1), arr.max(1), color=COLORS[method], alpha=0.15)
+        _log_where_possible(ax, c["train_loss"] + c["test_loss"])
+        ax.set(xscale="log", title=f"{setting}: {_label(method, res['best'][method])}", xlabel="epoch")
+        ax.title.set_fontsize(8)
+        ax.legend(fontsize=7)
+    for i, res in enumerate(settings.values()):
+        axes[i, 0].set_ylabel("MSE" if res["task"] == "regression" else "cross-entropy")
+    fig.suptitle("Train (dashed) vs test (solid) loss: mean over seeds, band = min..max")
+    return plotting.save(fig, path)
+
+
+def lambda_sweep(settings: dict[str, Any], path: Path) -> Path:
+    """Validation (dotted) and test (solid) loss against lambda per penalty: the U (mnist: test error too).
+
+    None and dropout have no lambda: dashed lines. The star marks each penalty's lambda chosen on validation.
+    """
+    rows = [("loss", "test_loss", "val_loss")] + ([("error", "test_error", "val_error")]
+                                                   if any(r["task"] == "classification" for r in settings.values())
+                                                   else [])
+    fig, axes = plotting.subplots(len(rows), len(settings), figsize=(5.2 * len(settings), 3.6 * len(rows)))
+    for i, (setting, res) in enumerate(settings.items()):
+        for j, (what, test_key, val_key) in enumerate(rows):
+            ax = axes[j, i]
+            if what == "error" and res["task"] != "classification":
+                ax.axis("off")
+                continue
+            for method, sw in res["sweep"].items():
+                test = _finite([s["mean"] for s in sw[test_key]])
+                sd = _finite([s["sd"] for s in sw[test_key]])
+                ax.errorbar(sw["lams"], test, yerr=sd, fmt="o-", color=COLORS[method], label=f"{method} test",
+                            capsize=2)
+                ax.plot(sw["lams"], _finite([s["mean"] for s in sw[val_key]]), ":", color=COLORS[method],
+                        label=f"{method} val")
+                best = res["best"][method]
+                ax.plot([best["lam"]], _finite([best[test_key]["mean"]]), "*", ms=12, color=COLORS[method])
+            for method in ("none", "dropout"):
+                if method in res["best"] and np.isfinite(_finite([res["best"][method][test_key]["mean"]]))[0]:
+                    ax.axhline(res["best"][method][test_key]["mean"], color=COLORS[method], lw=1, ls="--",
+                               label=f"{method} test")
+            _log_where_possible(ax, [s["mean"] for sw in res["sweep"].values() for s in sw[test_key]])
+            ylabel = {"loss": "MSE" if res["task"] == "regression" else "cross-entropy",
+                      "error": "error (1 - accuracy)"}[what]
+            ax.set(xscale="log", xlabel="lambda", ylabel=ylabel,
+                   title=f"{setting}: {what} vs lambda (* = chosen on validation loss)")
+            ax.legend(fontsize=7)
+    return plotting.save(fig, path)
+
+
+def histograms(settings: dict[str, Any], path: Path) -> Path:
+    """Weights per method at its best lambda (seed 0), log counts; the share exactly 0 in each title."""
+    fig, axes, cells = method_grid(settings, "histograms", 2.6)
+    for ax, setting, res, method, h in cells:
+        ax.stairs(np.maximum(h["counts"], 0.5), h["edges"], fill=True, color=COLORS[method], baseline=0.5)
+        ax.set(yscale="log", xlabel="weight", title=f"{setting}: {_label(method, res['best'][method])}\n"
+               f"{h['zeros'] / h['total']:.1%} exactly 0")
+        ax.title.set_fontsize(8)
+    for i in range(len(settings)):
+        axes[i, 0].set_ylabel("count")
+    return plotting.save(fig, path)
+
+
+def fits(res: dict[str, Any], path: Path) -> Path:
+    """The classic picture: noisy points, the true curve, and each method's fit (seed 0)."""
+    f = res["fits"]
+    fig, axes = plotting.subplots(1, 1, figsize=(6.5, 4.2))
+    ax = axes[0, 0]
+    ax.plot(f["x"], f["truth"], "k-", lw=2, alpha=0.4, label="sin(pi x)")
+    ax.plot(*f["train"], "ko", ms=5, label=f"{len(f['train'][0])} training points")
+    for method, pred in f["pred"].items():
+        ax.plot(f["x"], _finite(pred), color=COLORS[method], label=_label(method, res["best"][method]))
+    lo, hi = min(f["train"][1]), max(f["train"][1])
+    pad = hi - lo
+    ax.set(ylim=(lo - 0.6 * pad, hi + 0.6 * pad), xlabel="x", ylabel="y", title="Regression fits (seed 0)")
+    ax.legend(fontsize=7)
+    return plotting.save(fig, path)
+
+
+def ensemble(settings: dict[str, Any], path: Path) -> Path:
+    """Dropout's ensemble reading: the test-time network against the mean of sampled thinned networks."""
+    fig, axes = plotting.subplots(1, len(settings), figsize=(4.6 * len(settings), 3.4))
+    for i, (setting, res) in enumerate(settings.items()):
+        ax = axes[0, i]
+        en = res.get("ensemble")
+        if en is None:
+            ax.axis("off")
+            continue
+        if res["task"] == "classification":
+            keys = [("acc_one_thinned", "one thinned"), ("acc_ensemble", f"mean of {en['samples']}"),
+                    ("acc_deterministic", "test-time net")]
+            ylabel = "test accuracy"
+        else:
+            keys = [("rel_rms_diff_one_thinned", "one thinned"), ("rel_rms_diff", f"mean of {en['samples']}")]
+            ylabel = "rms difference from test-time net / its std"
+        for x, (key, _) in enumerate(keys):
+            vals = _finite(en[key]["values"])
+            mean = float(np.nanmean(vals)) if np.isfinite(vals).any() else 0.0
+            ax.bar(x, mean, color=f"C{x}", alpha=0.6)
+            ax.plot([x] * len(vals), vals, "k.", ms=6)
+            ax.text(x, mean, f"{mean:.4g}", ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(range(len(keys)), [k[1] for k in keys], fontsize=8)
+        lo = np.nanmin(np.concatenate([_finite(en[k]["values"]) for k, _ in keys] + [[np.inf]]))
+        if res["task"] == "classification" and np.isfinite(lo):
+            ax.set_ylim(max(0.0, lo - 0.05), 1.0)
+        ax.set(ylabel=ylabel, title=f"{setting}: dropout as an ensemble (dots = seeds)")
+    return plotting.save(fig, path)

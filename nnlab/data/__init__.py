@@ -1,0 +1,1 @@
+"""The data sets: MNIST loading, checksums and download, beside the shipped files (data/mnist/)."""

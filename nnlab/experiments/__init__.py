@@ -1,1 +1,0 @@
-"""One module per subcommand: a Config dataclass, small pure helpers, and run(config, rec)."""

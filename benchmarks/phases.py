@@ -103,7 +103,6 @@ def install_import_hook(phases: Phases) -> None:
 def instrument(phases: Phases, command: str) -> None:
     """Wrap the runner's steps (module attributes, looked up at call time)."""
     import dataclasses
-    import importlib
 
     from nnlab.core import run, runner
 
@@ -128,21 +127,27 @@ def instrument(phases: Phases, command: str) -> None:
             spec = load(name)
             prepare = phases.wrap("data", spec.prepare) if spec.prepare else None
             wrapped[name] = dataclasses.replace(spec, run=phases.wrap("train", spec.run), prepare=prepare)
-            for target in EVALUATION.get(name, []):
-                mod_name, fn_name = target.split(":")
-                try:
-                    mod = importlib.import_module(mod_name)
-                    setattr(mod, fn_name, phases.wrap("evaluation", getattr(mod, fn_name)))
-                except (ImportError, AttributeError):
-                    pass
+            wrap_evaluation(phases, name)
         return wrapped[name]
 
     contract.load = runner.load = load_wrapped
 
 
+def wrap_evaluation(phases: Phases, name: str) -> None:
+    """Count the functions EVALUATION names for command `name` as its evaluation phase (absent ones: skipped)."""
+    import importlib
+
+    for target in EVALUATION.get(name, []):
+        mod_name, fn_name = target.split(":")
+        try:
+            mod = importlib.import_module(mod_name)
+            setattr(mod, fn_name, phases.wrap("evaluation", getattr(mod, fn_name)))
+        except (ImportError, AttributeError):
+            pass
+
+
 def _instrument_modules(phases: Phases) -> None:
     """instrument() for a checkout whose commands are modules with attributes (before the typed spec)."""
-    import importlib
 
     from nnlab.core import experiment, runner
 
@@ -156,13 +161,7 @@ def _instrument_modules(phases: Phases) -> None:
             if hasattr(module, "prepare"):
                 module.prepare = phases.wrap("data", module.prepare)
             module.run = phases.wrap("train", module.run)
-            for target in EVALUATION.get(name, []):
-                mod_name, fn_name = target.split(":")
-                try:
-                    mod = importlib.import_module(mod_name)
-                    setattr(mod, fn_name, phases.wrap("evaluation", getattr(mod, fn_name)))
-                except (ImportError, AttributeError):
-                    pass
+            wrap_evaluation(phases, name)
         return loaded
 
     experiment.load = runner.load = load_wrapped

@@ -1,116 +1,59 @@
-"""Golden tests: every activation and derivative in nnlab.nn.activations against torch autograd in float64.
-
-Points: a dense grid, the kinks (0, and +-0 for relu / leaky_relu), and the tails (|z| up to 1e300).
-Tolerances: rtol 1e-12 (both sides compute the same float64 formula up to a few roundings) plus atol
-1e-15 where torch's formula cancels; in the tails the reference is a closed form (python's math, or the
-asymptotic series), since torch's exact gelu and its sigmoid / tanh backward round to 0 there.
-"""
+"""`nnlab activations` end to end: its numbers against closed forms, and its bad input."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
-import torch
-
-from nnlab.nn import activations
-
-SPECS = ["relu", "sigmoid", "tanh", "leaky_relu", "leaky_relu:0.2", "gelu", "softplus", "softplus:2", "cos"]
-GRID = np.concatenate([np.linspace(-12.0, 12.0, 2401), [0.0, -0.0, 1e-300, -1e-300, 1e-8, -1e-8]])
-RTOL, ATOL = 1e-12, 1e-300
+from conftest import refused
 
 
-def torch_reference(act: activations.Activation, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    t = torch.tensor(z, dtype=torch.float64, requires_grad=True)
-    y = act.torch_fn(t)
-    (g,) = torch.autograd.grad(y.sum(), t)
-    return y.detach().numpy(), g.numpy()
+@pytest.mark.draws
+def test_activations_quick_and_its_numbers(invoke):
+    result = invoke("activations", "--quick")
+    assert result.exit_code == 0, result.stderr
+    (run,) = result.runs("activations")
+    assert {p.name for p in (run / "plots").glob("*.png")} == {
+        "functions.png", "derivatives.png", "vanishing_gradient.png"}
+    acts = result.summary("activations")["activations"]
+    # tanh'(z) < 0.01 <=> |z| > arccosh(10): P(|Z| > 2.993) for Z ~ N(0, 1).
+    # Quadrature of an indicator with step h = 1e-4: error <= h * 2 edges * phi(2.99) ~ 1e-6.
+    assert acts["tanh"]["saturated_fraction"] == pytest.approx(math.erfc(math.acosh(10) / math.sqrt(2)), abs=1e-6)
+    assert acts["relu"]["saturated_fraction"] == pytest.approx(0.5, abs=1e-4)  # relu' = 0 for z <= 0
+    assert acts["leaky_relu:0.1"]["saturated_fraction"] == 0.0
+    assert acts["sigmoid"]["grad_at_0"] == 0.25 and acts["gelu"]["grad_at_0"] == 0.5
+    # E|sigmoid'(Z)| to the L: the per-layer factor and the Monte-Carlo mean agree (rel. std ~1e-2 at L = 8).
+    p = acts["sigmoid"]["products"]
+    assert p["monte_carlo_mean"][-1] == pytest.approx(p["expected"][-1], rel=0.1)
+    assert p["expected"][-1] == pytest.approx(p["per_layer_factor"] ** 8, rel=1e-12)
+    assert all(c["holds"] for c in result.summary("activations")["claims"])
+    from nnlab.commands.activations.results import numbers
+
+    named = numbers(result.summary("activations"))
+    assert named["sigmoid.grad_at_0"] == 0.25 and named["leaky_relu:0.1.saturated_fraction"] == 0.0
+    assert named["sigmoid.per_layer_factor"] == p["per_layer_factor"] and len(named) == 7 * 5
 
 
-@pytest.mark.parametrize("spec", SPECS)
-def test_function_and_derivative_match_torch_autograd(spec):
-    act = activations.get(spec)
-    y_ref, g_ref = torch_reference(act, GRID)
-    # Where torch's own formula cancels (gelu's 1 + erf in the left tail; sigmoid' and tanh' as 1 - s),
-    # it is exact only to ~1e-16 absolute: hence atol 1e-15. The tails have their own closed-form test.
-    np.testing.assert_allclose(act.fn(GRID), y_ref, rtol=RTOL, atol=1e-15)
-    np.testing.assert_allclose(act.grad(GRID), g_ref, rtol=RTOL, atol=1e-15)
+def test_activations_bad_input(invoke):
+    for args, message in [(["--activation", "relu6"], "unknown activation"), (["--threshold", "0"], "must be > 0"),
+                          (["--depth", "0"], "must be >= 1")]:
+        result = invoke("activations", *args)
+        refused(result, message)
 
 
-@pytest.mark.parametrize("spec", SPECS)
-def test_derivative_matches_central_differences(spec):
-    # Away from the kink at 0: (f(z+h) - f(z-h)) / 2h has error ~ h^2 f''' / 6 + eps / h, below 1e-7 here.
-    act = activations.get(spec)
-    z = np.linspace(-6.0, 6.0, 241)
-    z = z[np.abs(z) > 1e-3]
-    h = 1e-5
-    np.testing.assert_allclose(act.grad(z), (act.fn(z + h) - act.fn(z - h)) / (2 * h), rtol=1e-6, atol=1e-8)
+def test_true_closed_forms_pass_whatever_the_grid(invoke, tmp_path):
+    """Input std 2 (quadrature tolerance from the grid) and 240 points (a grid that misses 0) once failed."""
+    for i, args in enumerate((["--input-std", "2"], ["--points", "240"])):
+        result = invoke("activations", "--quick", *args, out=tmp_path / str(i))
+        assert result.exit_code == 0, result.stderr
+        checks = result.summary("activations")["checks"]
+        assert checks and all(c["holds"] for c in checks), [c for c in checks if not c["holds"]]
 
 
-def test_kinks_follow_torch_convention():
-    z = np.array([0.0, -0.0])
-    assert np.all(activations.get("relu").grad(z) == 0.0)
-    assert np.all(activations.get("leaky_relu:0.2").grad(z) == 0.2)
-    _, g = torch_reference(activations.get("leaky_relu:0.2"), z)
-    np.testing.assert_array_equal(g, [0.2, 0.2])
-
-
-TAILS = np.array([-1e300, -1e10, -800.0, -100.0, -40.0, 40.0, 100.0, 800.0, 1e10, 1e300])
-
-
-@pytest.mark.parametrize("spec", SPECS)
-def test_tails_are_finite_without_overflow(spec):
-    act = activations.get(spec)
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        y, g = act.fn(TAILS), act.grad(TAILS)
-    assert np.all(np.isfinite(y)) and np.all(np.isfinite(g))
-
-
-def test_tail_values_closed_forms():
-    # sigmoid'(z) = e^-|z| / (1 + e^-|z|)^2 ~ e^-|z| and tanh'(z) = sech^2 z ~ 4 e^-2|z|: relative accuracy kept.
-    for z in (40.0, -40.0, 300.0, -300.0):
-        assert activations.get("sigmoid").grad(np.array(z)) == pytest.approx(math.exp(-abs(z)), rel=1e-12)
-        assert activations.get("tanh").grad(np.array(z)) == pytest.approx(4 * math.exp(-2 * abs(z)), rel=1e-12)
-    # Values saturate exactly where the function is bounded, grow linearly where it is not.
-    assert activations.get("sigmoid").fn(np.array([-1e300, 1e300])).tolist() == [0.0, 1.0]
-    assert activations.get("tanh").fn(np.array([-1e300, 1e300])).tolist() == [-1.0, 1.0]
-    np.testing.assert_allclose(activations.get("softplus:2").fn(np.array([1e10, 800.0])), [1e10, 800.0], rtol=1e-15)
-    np.testing.assert_allclose(activations.get("gelu").fn(np.array([1e10, -1e10])), [1e10, 0.0], rtol=1e-15)
-    # gelu's left tail z Phi(z) ~ -phi(z) (1 - 1/z^2): erfc keeps it, 1 + erf(z/sqrt2) would give 0.
-    z = -30.0
-    phi = math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-    assert activations.get("gelu").fn(np.array(z)) == pytest.approx(0.5 * z * math.erfc(-z / math.sqrt(2)), rel=1e-12)
-    assert activations.get("gelu").fn(np.array(z)) == pytest.approx(-phi * (1 - 1 / z**2 + 3 / z**4), rel=1e-5)
-
-
-def test_softplus_tails_match_torch():
-    for spec in ("softplus", "softplus:2"):
-        act = activations.get(spec)
-        z = np.array([-700.0, -50.0, 50.0, 700.0])
-        y_ref, g_ref = torch_reference(act, z)
-        np.testing.assert_allclose(act.fn(z), y_ref, rtol=1e-14, atol=ATOL)
-        np.testing.assert_allclose(act.grad(z), g_ref, rtol=1e-14, atol=ATOL)
-
-
-def test_erfc_accepts_strided_views():
-    z = np.linspace(-3, 3, 7)[::-1]
-    np.testing.assert_allclose(activations.get("gelu").fn(z), activations.get("gelu").fn(z.copy()), rtol=0)
-
-
-@pytest.mark.parametrize("spec,problem", [
-    ("swish", "unknown activation"), ("tanhh", "did you mean 'tanh'"), ("relu:2", "takes no parameter"),
-    ("leaky_relu:1.5", "0 < gamma < 1"), ("leaky_relu:x", "must be a number"), ("softplus:0", "beta > 0"),
-    ("softplus:inf", "finite"), ("leaky_relu:nan", "0 < gamma < 1"),
-])
-def test_bad_specs_are_explained(spec, problem):
-    assert problem in activations.check_spec(spec)
-    with pytest.raises(ValueError):
-        activations.get(spec)
-
-
-def test_names_and_parameters():
-    assert set(activations.NAMES) == {"relu", "sigmoid", "tanh", "leaky_relu", "gelu", "softplus", "cos"}
-    assert activations.get("leaky_relu:0.1").name == "leaky_relu:0.1"
-    assert activations.get("leaky_relu").fn(np.array(-1.0)) == pytest.approx(-0.01)
-    assert activations.get("softplus:2").fn(np.array(0.0)) == pytest.approx(math.log(2) / 2, rel=1e-15)
+def test_the_vanishing_claim_can_flip(invoke):
+    """cos at a tiny input std has E|cos'| = E|sin z| ~ 0.008, below sigmoid's 1/4: sigmoid is not the fastest."""
+    result = invoke("activations", "--quick", "--activation", "sigmoid", "--activation", "cos",
+                    "--input-std", "0.01")
+    assert result.exit_code == 0, result.stderr
+    (claim,) = result.summary("activations")["claims"]
+    assert claim["id"] == "activations.vanishing-product" and claim["holds"] is False

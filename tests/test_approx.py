@@ -1,121 +1,12 @@
-"""nnlab.nn.approximation against direct solutions, and `nnlab approx` / `nnlab activations` end to end."""
+"""`nnlab approx` end to end: a quick run's plots and claims, the train mode, bad input, and a flip per claim."""
 
 from __future__ import annotations
 
 import json
 import math
 
-import numpy as np
 import pytest
-import torch
-from numpy.polynomial import chebyshev
-
-from nnlab.nn import activations
-from nnlab.nn import approximation as ap
-
-
-def ridge_solution(phi: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
-    """argmin |phi w - y|^2 + lam |w[1:]|^2 by lstsq on the augmented matrix (the reference)."""
-    k = phi.shape[1]
-    reg = math.sqrt(lam) * np.eye(k)[1:]
-    return np.linalg.lstsq(np.vstack([phi, reg]), np.concatenate([y, np.zeros((k - 1, y.shape[1]))]), rcond=None)[0]
-
-
-def test_nested_lstsq_solves_every_width_like_separate_ridge_problems():
-    rng = np.random.default_rng(0)
-    S, n, P, T = 2, 200, 41, 3
-    phi = np.concatenate([np.ones((S, n, 1)), rng.standard_normal((S, n, P - 1))], axis=2)
-    y = rng.standard_normal((S, n, T))
-    sizes, ridge = [1, 2, 5, 17, 41], 1e-3
-    coefs = ap.nested_lstsq(torch.from_numpy(phi), torch.from_numpy(y), sizes, ridge).numpy()
-    for s in range(S):
-        lam = ridge * np.mean(np.sum(phi[s, :, 1:] ** 2, axis=0))
-        for j, k in enumerate(sizes):
-            # Well-conditioned Gaussian features: the two factorisations agree to ~1e-13; 1e-10 leaves room.
-            np.testing.assert_allclose(coefs[s, :k, j], ridge_solution(phi[s, :, :k], y[s], lam), rtol=1e-10,
-                                       atol=1e-12)
-            assert np.all(coefs[s, k:, j] == 0)
-
-
-def test_features_fit_of_a_linear_target_is_exact_to_rounding():
-    # relu units whose kinks lie outside the cube are affine on it, so d of them and the bias span every
-    # linear target: least squares must then reproduce it up to rounding (and the tiny ridge).
-    rng = np.random.default_rng(1)
-    d, n = 3, 400
-    x = rng.random((1, n, d))
-    w = rng.standard_normal((1, d, 16))
-    b = np.maximum(-w, 0).sum(axis=1) + 0.01  # w.x + b >= 0.01 on [0, 1]^d
-    target = ap.get_target("linear", d)
-    y = target.fn(x)[..., None]
-    t = torch.from_numpy
-    phi = ap.hidden(activations.get("relu"), t(x), t(w), t(b))
-    coefs = ap.nested_lstsq(phi, t(y), [9, 17], ridge=1e-14)  # 8 and 16 units, the first 3 would do
-    x_test = rng.random((1, 1000, d))
-    pred = ap.predict(ap.hidden(activations.get("relu"), t(x_test), t(w), t(b)), coefs).numpy()[0, :, :, 0]
-    truth = target.fn(x_test[0])
-    err = np.max(np.abs(pred - truth[:, None]))
-    assert err < 1e-12, err  # |f| is about 1; measured ~5e-14 (normal equations, redundant features)
-
-
-def test_chebyshev_basis_matches_numpy_and_is_nested():
-    rng = np.random.default_rng(2)
-    x = rng.random((30, 2))
-    idx = ap.chebyshev_indices(2, 5)
-    assert len(idx) == ap.n_terms(2, 5) == 21
-    assert np.array_equal(idx[: ap.n_terms(2, 3)], ap.chebyshev_indices(2, 3))  # lower degrees are a prefix
-    basis = ap.chebyshev_basis(x, idx)
-    for col, (a, b) in enumerate(idx):
-        ref = chebyshev.chebval(2 * x[:, 0] - 1, np.eye(6)[a]) * chebyshev.chebval(2 * x[:, 1] - 1, np.eye(6)[b])
-        np.testing.assert_allclose(basis[:, col], ref, rtol=1e-12, atol=1e-12)
-
-
-def test_gaussian_kernel_matches_the_definition():
-    rng = np.random.default_rng(3)
-    x, c = rng.random((2, 7, 3)), rng.random((2, 5, 3))
-    k = ap.gaussian_kernel(torch.from_numpy(x), torch.from_numpy(c), 0.3).numpy()
-    ref = np.exp(-np.sum((x[:, :, None] - c[:, None]) ** 2, -1) / (2 * 0.3**2))
-    np.testing.assert_allclose(k[..., 1:], ref, rtol=1e-13)
-    assert np.all(k[..., 0] == 1)
-
-
-def test_bump_is_the_average_of_its_cosine_features():
-    # f(x) = E cos(w.(x - c)), w ~ N(0, I / (s^2 d)): the spectrum is a probability density, so C_f = f(c) = 1.
-    d, s = 4, ap.BUMP_WIDTH
-    rng = np.random.default_rng(4)
-    x = rng.random((5, d))
-    w = rng.standard_normal((400_000, d)) / (s * math.sqrt(d))
-    mc = np.cos((x - 0.5) @ w.T).mean(axis=1)
-    np.testing.assert_allclose(ap.get_target("bump", d).fn(x), mc, atol=5e-3)  # MC std ~ 1/sqrt(4e5) = 1.6e-3
-    assert ap.get_target("bump", d).fn(np.full((1, d), 0.5))[0] == 1.0
-
-
-def test_batched_training_equals_training_one_network():
-    rng = np.random.default_rng(5)
-    xn = rng.random((2, 64, 2))
-    x = torch.from_numpy(xn)
-    y = torch.from_numpy(np.stack([t.fn(xn) for t in (ap.get_target(n, 2) for n in ("bump", "linear", "cosines"))], -1))
-    w, b = ap.draw_features(rng, "tanh", 2, 8, 5.0, 2)
-    act = activations.get("tanh")
-    together = ap.train_width(act, x, y, torch.from_numpy(w), torch.from_numpy(b), 100, 0.02)(x)
-    alone = ap.train_width(act, x[1:], y[1:, :, 2:], torch.from_numpy(w[1:]), torch.from_numpy(b[1:]), 100, 0.02)(x[1:])
-    # Adam is elementwise and the loss a sum of per-network losses: batching changes only summation order
-    # (training runs in float32: 100 steps of rounding differences stay below 1e-4).
-    np.testing.assert_allclose(together[1:, :, :, 2:].numpy(), alone.numpy(), rtol=1e-4, atol=1e-5)
-    before = (y - y.mean(dim=1, keepdim=True)).square().mean()
-    assert float((together[:, :, 0] - y).square().mean()) < 0.5 * float(before)
-
-
-def test_rates_helpers():
-    widths = [4, 8, 16, 32, 64]
-    assert ap.loglog_slope(widths, [3.0 * w**-1.5 for w in widths]) == pytest.approx(-1.5, abs=1e-12)
-    assert ap.loglog_slope(widths, [1e-20] * 5, floor=1e-12) is None
-    assert ap.width_needed(widths, [1 / w for w in widths], 1 / 20) == pytest.approx(20, rel=1e-12)
-    assert ap.width_needed(widths, [1.0] * 5, 0.5) is None
-    assert ap.polynomial_degree(ap.network_parameters(4, 1), 1, 1000) == 12  # 13 parameters: degree 12
-
-
-# ----------------------------------------------------------------------------------------------------
-# The commands
+from conftest import claim_by_id, refused
 
 
 @pytest.mark.draws
@@ -128,7 +19,7 @@ def test_approx_quick_writes_every_plot_and_checks_the_claims(invoke):
     summary = result.summary("approx")
     assert summary["methods"] == ["net:sigmoid", "net:cos", "polynomial", "kernel", "linear"]
     ids = {c["id"] for c in summary["claims"]}
-    exact = next(c for c in summary["checks"] if c["id"] == "approx.linear-exact")
+    exact = claim_by_id(summary, "approx.linear-exact")
     assert exact["holds"] and exact["measured"] < 1e-20
     assert "approx.barron-bound" in ids and any(i.startswith("approx.barron-rate.") for i in ids)
     # every (target, d, method, width) has a record with finite errors
@@ -176,9 +67,7 @@ BAD = [
 @pytest.mark.parametrize(("args", "message"), BAD, ids=lambda a: " ".join(a) if isinstance(a, list) else "")
 def test_bad_input_is_one_line_exit_2_and_no_run(invoke, args, message):
     result = invoke("approx", *args)
-    assert result.exit_code == 2, result.stderr
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: "), result.stderr
-    assert message in result.stderr
+    refused(result, message)
     assert not result.out.exists() or not any(result.out.rglob("meta.json"))
 
 
@@ -206,14 +95,3 @@ def test_every_claim_can_flip(invoke, tmp_path):
     flipped_by = {i: ("features" if "kernel" not in i else "ridge" if "exponential" in i else "kernel")
                   for i in verdicts["base"]}
     assert {i: verdicts[run][i] for i, run in flipped_by.items()} == dict.fromkeys(flipped_by, False)
-
-
-def test_exponential_fit_tells_exponential_from_power_decay():
-    d = [2, 4, 8, 16, 32, 64]
-    exponential = ap.exponential_fit(d, [math.exp(-0.5 * w) for w in d])
-    power = ap.exponential_fit(d, [w**-3.0 for w in d])
-    assert exponential["rate"] == pytest.approx(-0.5) and exponential["r2_exponential"] == pytest.approx(1.0)
-    assert power["r2_power"] == pytest.approx(1.0) and power["r2_exponential"] < power["r2_power"]
-    # The ridge floor ends the fit: a plateau at 1e-12 is not counted as decay.
-    floored = ap.exponential_fit(d, [max(math.exp(-2 * w), 1e-12) for w in d], floor=1e-11)
-    assert floored["points"] == 3 and floored["rate"] == pytest.approx(-2)

@@ -7,6 +7,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from conftest import refused
 
 from nnlab.core.command import load
 
@@ -46,7 +47,7 @@ def test_compare_refuses_one_run_and_an_unknown_metric(invoke, tmp_path, two_ini
     for args, message in ([str(a.path)], "at least two"), ([str(a.path), str(b.path), "--metric", "nope"],
                                                             "--metric nope: not logged by every run"):
         result = invoke("compare", *args, "--out", str(tmp_path / "out"))
-        assert result.exit_code == 2 and result.stderr.startswith("Error:") and message in result.stderr
+        refused(result, message)
     assert not (tmp_path / "out").exists()
 
 
@@ -63,7 +64,7 @@ def test_runs_lists_newest_first_with_status_tag_and_headline(invoke, two_init_r
     assert shown and "w" not in shown[0].replace("/", ".").split(".")  # a result, not w (which repeats the scale)
     assert "2 of 2 runs" in result.output
     bad = invoke("runs", "nope", "--out", str(out))
-    assert bad.exit_code == 2 and "unknown command 'nope'" in bad.stderr
+    refused(bad, "unknown command 'nope'")
 
 
 def read_events(logdir: Path) -> list:
@@ -99,4 +100,4 @@ def test_export_to_tensorboard_writes_readable_scalars_and_images(invoke, tmp_pa
         assert scalars[(f"std/scale_{record['scale']}", record["step"])] == pytest.approx(record["std"], rel=1e-6)
     assert images == {f"plots/{p.stem}" for p in a.figures} and images
     again = invoke("export", str(a.path), "--to", "tensorboard", "--logdir", str(logdir))
-    assert again.exit_code == 2 and "already has event files" in again.stderr
+    refused(again, "already has event files")

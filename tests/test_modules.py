@@ -1,16 +1,14 @@
-"""nnlab modules: a quick run of every section, each claim's flipping setting, bad input, the ODE pieces."""
+"""nnlab modules: a quick run of every section, each claim's flipping setting, bad input, the image shift."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+from conftest import refused
 
 from nnlab.commands.modules.conv import shift
 from nnlab.commands.modules.results import numbers as numbers_of
 from nnlab.core.claims import by_id
-from nnlab.nn.residual import loglog_slope, residual_net, rk4
 
 CLAIMS = {"modules.layernorm-invariant", "modules.layernorm-w-alone-breaks", "modules.prenorm-even-gradients",
           "modules.euler-order-1", "modules.residual-gradient", "modules.conv-equivariant", "modules.pool-invariance",
@@ -113,30 +111,8 @@ def test_untrained_unet_does_not_denoise(invoke):
 ])
 def test_bad_input_is_one_line_exit_2_no_run(invoke, args, key):
     result = invoke("modules", *args)
-    assert result.exit_code == 2, (result.exit_code, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error:") and key in lines[0], result.stderr
+    refused(result, key)
     assert result.runs("modules") == []
-
-
-# -- the ODE pieces against closed forms ----------------------------------------------------------------
-
-
-def test_rk4_and_euler_on_dx_dt_equals_minus_x():
-    """x(1) = x0 e^-1; Euler's L blocks give x0 (1 - 1/L)^L exactly."""
-    f = lambda x: -x  # noqa: E731
-    x0 = np.array([[2.0, -1.0]])
-    np.testing.assert_allclose(rk4(f, x0, 200), x0 * math.exp(-1), rtol=1e-11)
-    for L in (1, 3, 10):
-        np.testing.assert_allclose(residual_net(f, x0, L), x0 * (1 - 1 / L) ** L, rtol=1e-14)
-    errors = [abs(residual_net(f, x0, L)[0, 0] - 2 * math.exp(-1)) for L in (16, 32, 64, 128)]
-    assert loglog_slope([16, 32, 64, 128], errors)[0] == pytest.approx(-1.0, abs=0.03)
-
-
-def test_loglog_slope_recovers_a_power_law():
-    xs = np.array([1.0, 2.0, 4.0, 8.0])
-    slope, intercept, r2 = loglog_slope(xs, 3.0 * xs**-1.5)
-    assert slope == pytest.approx(-1.5, abs=1e-12) and math.exp(intercept) == pytest.approx(3.0) and r2 > 0.999999
 
 
 def test_shift_moves_down_and_right_with_zeros():

@@ -71,6 +71,7 @@ def test_one_expression_gets_t_names_and_the_output_f():
     ("3 * 4", "no variables"),
     ("1e400 * x", "too large"),
     ("x" + "+x" * 300, "longer than"),
+    ("exp + x", "exp is a function: call it"),
     ("", "empty"),
 ])
 def test_bad_formulas_are_refused_with_one_line(text, message):
@@ -84,6 +85,11 @@ def test_size_limits():
     formulas.parse("(" * 120 + "x" + ")" * 120 + " * 2")      # parentheses make no tree levels
     with pytest.raises(formulas.FormulaError, match="nested deeper"):
         formulas.parse("-" * 150 + "x")
+    with pytest.raises(formulas.FormulaError, match="nested deeper"):
+        formulas.parse("(" * 200 + "x" + ")" * 200)            # refused before the (recursive) parser sees it
+    formulas.parse("+".join(["--x"] * 60))                     # 179 operations
+    with pytest.raises(formulas.FormulaError, match="more than 200 operations"):
+        formulas.parse("+".join(["--x"] * 100))
 
 
 def test_points_by_name_and_in_order():

@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from nnlab.nn.param_rules import FlatRule  # noqa: E402
+from nnlab.nn.param_rules import FlatRule, lecture_adam  # noqa: E402
 
 
 def model_pair(seed: int = 0):
@@ -84,15 +84,55 @@ def test_flat_rule_state_round_trip_continues_identically():
     assert train(a, opt_a, steps=5) == train(b, opt_b, steps=5)
 
 
-def test_flat_rule_does_not_import_dynamo():
+def test_flat_rule_does_not_import_dynamo_and_torch_optim_does():
+    """The reason FlatRule exists (nnlab.nn.param_rules); `-k dynamo -s` prints what torch.optim costs here."""
     import subprocess
     import sys
 
-    code = ("import sys, torch; from nnlab.nn.param_rules import FlatRule; m = torch.nn.Linear(3, 2); "
+    code = ("import sys, time, torch; from nnlab.nn.param_rules import FlatRule; m = torch.nn.Linear(3, 2); "
             "o = FlatRule(m.parameters(), 'adam', lr=0.1); m(torch.ones(1, 3)).sum().backward(); o.step(); "
-            "print('torch._dynamo' in sys.modules)")
+            "before = 'torch._dynamo' in sys.modules; t = time.perf_counter(); "
+            "torch.optim.SGD(m.parameters(), lr=0.1); "
+            "print(before, 'torch._dynamo' in sys.modules, time.perf_counter() - t)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
+    flat_rule_imported, torch_optim_imported, seconds = out.split()
+    assert flat_rule_imported == "False"
+    assert torch_optim_imported == "True", "torch.optim no longer imports torch._dynamo: FlatRule's reason is gone"
+    print(f"constructing the first torch.optim optimizer: {float(seconds):.2f} s (torch._dynamo imported)")
+
+
+def fixed_gradients(shapes, steps: int, seed: int = 3):
+    """steps lists of float64 gradients, |g| in [0.5, 1.5]: far from 0, where eps's place would matter."""
+    gen = torch.Generator().manual_seed(seed)
+    return [[(torch.rand(s, generator=gen, dtype=torch.float64) + 0.5)
+             * torch.randint(0, 2, s, generator=gen).mul(2).sub(1) for s in shapes] for _ in range(steps)]
+
+
+@pytest.mark.parametrize("decoupled", [False, True], ids=["adam", "adamw"])
+@pytest.mark.parametrize("torch_eps, tol", [
+    # eps = 0 in torch: the lecture's 1e-16 inside the root moves a step by lr |v| 1e-16 / (2 s^1.5) < 1e-17, so
+    # the rule itself (bias correction, weight decay) must agree to float64 rounding
+    (0.0, 1e-12),
+    # torch's default 1e-8 outside the root: the denominators differ by at most eps, a step by at most
+    # lr eps |v| / s <= 0.01 1e-8 1.53 / 0.47^2 < 7e-10 (|x| < 2.2, so |g + 0.01 x| in [0.47, 1.53]); 6 steps
+    (1e-8, 4.2e-9),
+], ids=["torch-eps-0", "torch-default-eps"])
+def test_lecture_adam_matches_torch_optim_adam_and_adamw(decoupled, torch_eps, tol):
+    torch.manual_seed(0)
+    ours = [torch.randn(3, 4, dtype=torch.float64, requires_grad=True),
+            torch.randn(5, dtype=torch.float64, requires_grad=True)]
+    theirs = [p.detach().clone().requires_grad_(True) for p in ours]
+    assert max(float(p.detach().abs().max()) for p in ours) < 2.2  # the bound on the gradients below
+    hyper = {"lr": 0.01, "weight_decay": 0.01}
+    mine = lecture_adam(ours, **hyper, decoupled=decoupled, beta1=0.8, beta2=0.99)
+    ref = (torch.optim.AdamW if decoupled else torch.optim.Adam)(theirs, **hyper, betas=(0.8, 0.99), eps=torch_eps)
+    for grads in fixed_gradients([p.shape for p in ours], steps=6):
+        for params, opt in ((ours, mine), (theirs, ref)):
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g.clone()
+            opt.step()
+    for p, q in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=tol)
 
 
 def test_flat_rule_keeps_channels_last_and_matches_torch_optim():

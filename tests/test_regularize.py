@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import refused
 
 from nnlab.commands.regularize.claims import claims
 from nnlab.commands.regularize.results import numbers as numbers_of
@@ -109,9 +110,7 @@ BAD = [
 @pytest.mark.parametrize(("args", "message"), BAD, ids=lambda a: " ".join(a) if isinstance(a, list) else "")
 def test_bad_input_is_one_line_exit_2_and_no_run(invoke, args, message):
     result = invoke("regularize", *args)
-    assert result.exit_code == 2, result.stderr
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: "), result.stderr
-    assert message in result.stderr
+    refused(result, message)
     assert result.runs("regularize") == []
 
 

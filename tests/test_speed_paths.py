@@ -1,7 +1,7 @@
 """Fixed costs stay cut: no torch._dynamo on the default paths, no pyplot for figures.
 
-Constructing any torch.optim optimizer imports torch._dynamo (~1.5-2 s of CPU, see
-benchmarks/phases.py); the commands train with nnlab.nn.param_rules instead. Each check runs in a fresh
+Constructing any torch.optim optimizer imports torch._dynamo (the cost and its reason are stated once, in
+nnlab/nn/param_rules.py); the commands train with nnlab.nn.param_rules instead. Each check runs in a fresh
 interpreter, since this test session may already have imported anything.
 """
 

@@ -323,8 +323,8 @@ def smoke_loss(device: str, images: Any, labels: Any, seed: int = SMOKE_SEED) ->
     y = torch.from_numpy(labels[:SMOKE_IMAGES]).long()
     start = time.perf_counter()
     model, x, y, batches = model.to(device), x.to(device), y.to(device), batches.to(device)
-    # SGD with momentum written out (torch.optim.SGD's rule, v <- 0.9 v + g, p <- p - lr v): constructing a
-    # torch.optim optimizer imports torch._dynamo, about 1.5 s of CPU, 40% of the whole doctor.
+    # SGD with momentum written out (torch.optim.SGD's rule, v <- 0.9 v + g, p <- p - lr v): torch.optim would
+    # import torch._dynamo (nnlab.nn.param_rules: why that matters, and how to measure it)
     params = list(model.parameters())
     velocity = [torch.zeros_like(p) for p in params]
     for idx in batches:

@@ -332,7 +332,7 @@ def train_width(act: activations.Activation, x, y, w0, b0, steps: int, lr: float
     """
     import torch
 
-    from nnlab.nn.param_rules import FlatRule
+    from nnlab.nn.param_rules import lecture_adam
 
     out_dtype = x.dtype
     # float32: Adam's own noise is far above float32 rounding, and it is 2-3x faster on CPU.
@@ -349,9 +349,7 @@ def train_width(act: activations.Activation, x, y, w0, b0, steps: int, lr: float
     def forward(inputs):
         return act.torch_fn(torch.baddbmm(b1[:, None, :], inputs, w1)) @ w2 + b2  # (S T, m, 1)
 
-    # the lecture's Adam (torch.optim's first optimizer imports torch._dynamo: ~1.4 s of CPU); eps 1e-16 inside
-    # the root, where the lecture puts it, is torch's 1e-8 outside it
-    opt = FlatRule([w1, b1, w2, b2], "adam", lr=lr, eps=1e-16)
+    opt = lecture_adam([w1, b1, w2, b2], lr=lr)
     for _ in range(steps):
         opt.zero_grad(set_to_none=True)
         loss = (forward(xs) - ys).square().mean(dim=(1, 2)).sum()

@@ -3,9 +3,8 @@
     "sin(2*pi*x1) * exp(-x[1]**2)"   ->   f: (..., d) array -> (...) array
 
 Allowed: numbers; the names x, x1..xd (1-based), pi and e; x[i] with an integer constant i (0-based);
-+ - * / ** % and unary + -; calls by bare name to the functions in FUNCTIONS. Nothing is ever passed to
-eval or compile: the tree is checked node by node, then walked by `_evaluate`, so attribute access,
-dunder names, imports, lambdas, comprehensions, keyword arguments and strings cannot even be expressed.
++ - * / ** % and unary + -; calls by bare name to the functions in FUNCTIONS. The tree is checked node by
+node (nnlab.nn.safe_ast, shared with backprop's formulas), then walked by `_evaluate` on numpy arrays.
 A bare `x` is the whole (n, d) point; sum / mean / norm / min / max with one argument reduce it over
 the coordinates, so `norm(x - 0.5)` is the distance to the cube's centre.
 """
@@ -13,14 +12,15 @@ the coordinates, so `norm(x - 0.5)` is the distance to the cube's centre.
 from __future__ import annotations
 
 import ast
-import math
 import re
 from collections.abc import Callable
 
 import numpy as np
 
+from nnlab.nn import safe_ast
+from nnlab.nn.safe_ast import CONSTANTS, FormulaError
+
 Array = np.ndarray
-MAX_LENGTH = 500
 
 
 def _fold(ufunc: Callable) -> Callable:
@@ -56,63 +56,37 @@ FUNCTIONS: dict[str, tuple[Callable, tuple[int, int]]] = {  # name -> (function,
     "mean": (_reduce(np.mean), (1, 1)),
     "norm": (lambda a: np.sqrt(_reduce(np.sum)(np.square(a))), (1, 1)),
 }
-CONSTANTS = {"pi": math.pi, "e": math.e}
 _BINARY = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide,
            ast.Pow: np.power, ast.Mod: np.mod}
 _UNARY = {ast.UAdd: np.positive, ast.USub: np.negative}
 _COORD = re.compile(r"^x([1-9][0-9]*)$")
-
-
-class ExpressionError(ValueError):
-    """The text is not a formula in x that this module accepts; the message is one line."""
+GRAMMAR = safe_ast.Grammar("expression", "eval", tuple(_BINARY),
+                           {name: arity for name, (_, arity) in FUNCTIONS.items()})
+ExpressionError = FormulaError  # the one error of every refused formula, approx's and backprop's
 
 
 def parse(text: str, dims: int) -> ast.Expression:
     """Check `text` as a formula in x of `dims` coordinates; return its tree or raise ExpressionError."""
-    if not isinstance(text, str) or not text.strip():
-        raise ExpressionError("empty expression")
-    if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        raise ExpressionError(f"not a formula: {getattr(exc, 'msg', None) or exc}") from None
-    uses_x = False
-    callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in FUNCTIONS and id(node) not in callees:
-            raise ExpressionError(f"{node.id} is a function: call it, as {node.id}(...)")
-        _check(node, dims)
-        uses_x |= isinstance(node, ast.Name) and (node.id == "x" or bool(_COORD.match(node.id)))
-    if not uses_x:
+    tree = safe_ast.parse(text, GRAMMAR)
+    safe_ast.check_expression(tree.body, GRAMMAR, lambda node: _judge(node, dims))
+    if not any(isinstance(n, ast.Name) and (n.id == "x" or _COORD.match(n.id)) for n in ast.walk(tree)):
         raise ExpressionError("the expression does not depend on x (use x, x[0], x1, ...)")
     return tree
 
 
-def _check(node: ast.AST, dims: int) -> None:
-    if isinstance(node, (ast.Expression, ast.Load, ast.operator, ast.unaryop)):
-        if isinstance(node, ast.operator) and type(node) not in _BINARY:
-            raise ExpressionError(f"operator {type(node).__name__} is not allowed")
-        if isinstance(node, ast.unaryop) and type(node) not in _UNARY:
-            raise ExpressionError(f"operator {type(node).__name__} is not allowed")
-        return
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-            raise ExpressionError(f"only numbers may appear as constants, not {node.value!r}")
-        return
+def _judge(node: ast.AST, dims: int) -> bool:
+    """This module's own nodes (safe_ast judges the rest): the coordinates x, x1..xd and x[i]."""
     if isinstance(node, ast.Name):
         name = node.id
         match = _COORD.match(name)
         if match:
             if int(match.group(1)) > dims:
                 raise ExpressionError(f"{name} needs d >= {match.group(1)}, but d = {dims}")
-            return
-        if name == "x" or name in CONSTANTS or name in FUNCTIONS:
-            return
+            return True
+        if name == "x":
+            return True
         raise ExpressionError(f"unknown name {name!r}: use x, x1..x{dims}, pi, e or a function "
                               f"({', '.join(FUNCTIONS)})")
-    if isinstance(node, (ast.BinOp, ast.UnaryOp)):
-        return
     if isinstance(node, ast.Subscript):
         index = node.slice
         if not (isinstance(node.value, ast.Name) and node.value.id == "x"):
@@ -121,19 +95,8 @@ def _check(node: ast.AST, dims: int) -> None:
             raise ExpressionError("x[i] needs an integer constant i")
         if not 0 <= index.value < dims:
             raise ExpressionError(f"x[{index.value}] is outside x[0]..x[{dims - 1}] (d = {dims})")
-        return
-    if isinstance(node, ast.Call):
-        func = node.func
-        if not (isinstance(func, ast.Name) and func.id in FUNCTIONS):
-            shown = repr(func.id if isinstance(func, ast.Name) else ast.unparse(func)[:60])
-            raise ExpressionError(f"calling {shown} is not allowed; call by bare name one of {', '.join(FUNCTIONS)}")
-        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-            raise ExpressionError(f"{func.id}() takes positional arguments only")
-        lo, hi = FUNCTIONS[func.id][1]
-        if not lo <= len(node.args) <= hi:
-            raise ExpressionError(f"{func.id}() takes {lo if lo == hi else f'{lo} to {hi}'} argument(s)")
-        return
-    raise ExpressionError(f"{type(node).__name__} is not allowed in a formula")
+        return True
+    return False
 
 
 def _evaluate(node: ast.AST, x: Array) -> Array | float:

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from nnlab.nn import autograd
-from nnlab.nn.formulas import BINARY, CONSTANTS, FormulaError, Program, call_parameter
+from nnlab.nn.formulas import BINARY, Program, call_parameter
+from nnlab.nn.safe_ast import CONSTANTS, FormulaError
 
 
 @dataclass

@@ -6,9 +6,8 @@
 Grammar: statements separated by ';' or new lines, each `name = expression`, the last one optionally a
 bare expression; numbers, the constants pi and e, + - * / ** and unary + -, and calls of exp, log, relu,
 sigmoid, tanh, gelu, leaky_relu(a[, gamma]) and softplus(a[, beta]) (gamma, beta: numbers). Every other
-name is a variable. The approach of nnlab.nn.expressions: `ast.parse`, then every node checked against
-a whitelist; nothing reaches eval or compile, so attributes, subscripts, imports, lambdas and strings
-cannot be expressed. Size is bounded (characters, nesting depth, operations).
+name is a variable. Parsing, limits and the whitelist are nnlab.nn.safe_ast's, shared with approx's targets;
+this module adds the statements, the variables and the points.
 
 A point gives every variable a value: "x=1,y=2,z=4" by name or "1,2,4" in alphabetical order.
 """
@@ -20,9 +19,9 @@ import math
 import re
 from dataclasses import dataclass
 
-MAX_LENGTH = 600
-MAX_DEPTH = 120      # nesting of the syntax tree (a chain a + b + c + ... nests one level a term)
-MAX_OPERATIONS = 200
+from nnlab.nn import safe_ast
+from nnlab.nn.safe_ast import CONSTANTS, FormulaError
+
 SLIDE = "u = x**2; v = u + y; w = z*v; r = w**2"
 SLIDE_POINT = {"x": 1.0, "y": 2.0, "z": 4.0}
 
@@ -30,13 +29,9 @@ FUNCTIONS: dict[str, tuple[int, int]] = {  # name -> (min args, max args); the 2
     "exp": (1, 1), "log": (1, 1), "relu": (1, 1), "sigmoid": (1, 1), "tanh": (1, 1), "gelu": (1, 1),
     "leaky_relu": (1, 2), "softplus": (1, 2),
 }
-CONSTANTS = {"pi": math.pi, "e": math.e}
-BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+BINARY = {op: safe_ast.SYMBOLS[op] for op in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)}  # ast type -> symbol
+GRAMMAR = safe_ast.Grammar("formula", "exec", tuple(BINARY), FUNCTIONS)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
-
-
-class FormulaError(ValueError):
-    """The text or the point is not usable; the message is one line."""
 
 
 @dataclass
@@ -53,33 +48,14 @@ class Program:
 # Parsing
 
 
-def _depth(tree: ast.AST) -> int:
-    deepest, stack = 0, [(tree, 1)]
-    while stack:
-        node, d = stack.pop()
-        deepest = max(deepest, d)
-        stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
-    return deepest
-
-
 def parse(text: str) -> Program:
     """Check `text` and return its Program, or raise FormulaError."""
-    if not isinstance(text, str) or not text.strip():
-        raise FormulaError("empty formula")
-    if len(text) > MAX_LENGTH:
-        raise FormulaError(f"formula longer than {MAX_LENGTH} characters")
-    try:
-        tree = ast.parse(text.strip(), mode="exec")
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
-        raise FormulaError(f"not a formula: {getattr(exc, 'msg', None) or exc}") from None
-    if _depth(tree) > MAX_DEPTH:
-        raise FormulaError(f"formula nested deeper than {MAX_DEPTH} levels")
-    if not tree.body:
+    tree = safe_ast.parse(text, GRAMMAR)
+    if not tree.body:  # only comments
         raise FormulaError("empty formula")
     statements: list[tuple[str | None, ast.expr]] = []
     assigned: set[str] = set()
     used: set[str] = set()
-    operations = 0
     for i, stmt in enumerate(tree.body):
         last = i == len(tree.body) - 1
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
@@ -97,12 +73,12 @@ def parse(text: str) -> Program:
         else:
             raise FormulaError(f"statement {i + 1} ({ast.unparse(stmt)[:40]!r}) must be `name = expression` "
                                "(a bare expression only last)")
+        safe_ast.check_expression(expr, GRAMMAR, _judge)
         for node in ast.walk(expr):
-            operations += _check(node)
             if isinstance(node, ast.Name) and node.id not in FUNCTIONS and node.id not in CONSTANTS:
                 used.add(node.id)
-        if operations > MAX_OPERATIONS:
-            raise FormulaError(f"more than {MAX_OPERATIONS} operations")
+            if isinstance(node, ast.Call) and len(node.args) == 2:
+                call_parameter(node.func.id, node.args[1])
         if name is not None:
             assigned.add(name)
         statements.append((name, expr))
@@ -120,44 +96,12 @@ def _check_name(name: str, what: str) -> None:
         raise FormulaError(f"cannot {what} {name!r}: it is a function or constant")
 
 
-def _check(node: ast.AST) -> int:
-    """Refuse anything off the whitelist; return 1 for an operation, else 0."""
-    if isinstance(node, (ast.Load, ast.operator, ast.unaryop)):
-        if isinstance(node, ast.operator) and type(node) not in BINARY:
-            raise FormulaError(f"operator {type(node).__name__} is not allowed (use + - * / **)")
-        if isinstance(node, ast.unaryop) and not isinstance(node, (ast.USub, ast.UAdd)):
-            raise FormulaError(f"operator {type(node).__name__} is not allowed")
-        return 0
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-            raise FormulaError(f"only numbers may appear as constants, not {node.value!r}")
-        try:
-            value = float(node.value)
-        except OverflowError:
-            value = math.inf
-        if not math.isfinite(value):
-            raise FormulaError("a constant is too large to be a finite float64 number")
-        return 0
+def _judge(node: ast.AST) -> bool:
+    """This module's own nodes (safe_ast judges the rest): a name that is no function or constant is a variable."""
     if isinstance(node, ast.Name):
-        if node.id not in FUNCTIONS and node.id not in CONSTANTS:
-            _check_name(node.id, "use")
-        return 0
-    if isinstance(node, (ast.BinOp, ast.UnaryOp)):
-        return 1
-    if isinstance(node, ast.Call):
-        func = node.func
-        if not (isinstance(func, ast.Name) and func.id in FUNCTIONS):
-            shown = func.id if isinstance(func, ast.Name) else ast.unparse(func)[:40]
-            raise FormulaError(f"calling {shown!r} is not allowed; functions: {', '.join(FUNCTIONS)}")
-        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-            raise FormulaError(f"{func.id}() takes positional arguments only")
-        lo, hi = FUNCTIONS[func.id]
-        if not lo <= len(node.args) <= hi:
-            raise FormulaError(f"{func.id}() takes {lo if lo == hi else f'{lo} or {hi}'} argument(s)")
-        if len(node.args) == 2:
-            call_parameter(func.id, node.args[1])
-        return 1
-    raise FormulaError(f"{type(node).__name__} is not allowed in a formula")
+        _check_name(node.id, "use")
+        return True
+    return False
 
 
 def call_parameter(fn: str, arg: ast.expr) -> float:

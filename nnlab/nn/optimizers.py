@@ -17,7 +17,7 @@ mutated, only replaced. Only arithmetic and `** 0.5` are used, so the same code 
 The momentum rules start with x_{-1} = x_0 (no velocity), the accumulators with zeros. Nesterov needs
 the gradient at y_k, not at x_k: ask `gradient_point(name, x, state, **hyper)` where to evaluate it.
 
-torch.optim, compared in tests/test_optimizers.py:
+torch.optim, compared in tests/test_nn_optimizers.py:
 - SGD(momentum=beta) keeps b_{k+1} = beta b_k + g_k, x_{k+1} = x_k - alpha b_{k+1}; with
   b_k = -(x_k - x_{k-1}) / alpha this is heavy_ball exactly (same x_k, float64 round-off only).
 - SGD(momentum=beta, nesterov=True) iterates the lecture's y_k, not x_k: with b_k = -(x_k - x_{k-1}) / alpha,

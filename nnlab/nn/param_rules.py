@@ -1,8 +1,9 @@
 """The lecture's update rules (nnlab.nn.optimizers) applied to a torch model's parameters.
 
 Why not torch.optim: constructing any torch.optim optimizer imports torch._dynamo (its methods are
-wrapped by torch._disable_dynamo), about 1.5-2 s of CPU on every run that trains. The rules in
-nnlab.nn.optimizers are the slides' formulas, checked against torch.optim in tests/test_optimizers.py;
+wrapped by torch._disable_dynamo), seconds of CPU on every run that trains; measure it on this machine with
+`python -m pytest tests/test_nn_param_rules.py -k dynamo -s`. The rules in
+nnlab.nn.optimizers are the slides' formulas, checked against torch.optim in tests/test_nn_optimizers.py;
 here they run on the model's parameters with the small part of torch.optim's interface nnlab uses
 (param_groups[0]["lr"] for schedules, zero_grad, step, state_dict, load_state_dict).
 
@@ -23,6 +24,21 @@ from __future__ import annotations
 from typing import Any
 
 from nnlab.nn import optimizers
+
+# torch.optim's default eps, moved inside the square root where the lecture puts it: torch divides by
+# sqrt(s) + eps, the lecture by sqrt(s + eps^2); both are eps where s = 0 and sqrt(s) where s >> eps^2 (they differ
+# by at most eps), so a step is torch.optim's to a relative eps / sqrt(s) (tests/test_nn_param_rules.py).
+# torch's defaults: 1e-10 for AdaGrad, 1e-8 for RMSprop and Adam.
+TORCH_DEFAULT_EPS_INSIDE_ROOT = {"adagrad": 1e-20, "rmsprop": 1e-16, "adam": 1e-16}
+
+
+def lecture_adam(params, lr: float, *, weight_decay: float = 0.0, decoupled: bool = False, beta1: float = 0.9,
+                 beta2: float = 0.999) -> FlatRule:
+    """The lecture's Adam on torch parameters, as torch.optim.Adam (decoupled=False) or AdamW (decoupled=True)
+    runs it with its default eps (TORCH_DEFAULT_EPS_INSIDE_ROOT), without importing torch.optim (module docstring).
+    """
+    return FlatRule(params, "adam", lr=lr, weight_decay=weight_decay, decoupled=decoupled, beta1=beta1, beta2=beta2,
+                    eps=TORCH_DEFAULT_EPS_INSIDE_ROOT["adam"])
 
 
 class FlatRule:

@@ -47,16 +47,14 @@ def train(config: Any, mixer: str, index: int, rec: Any) -> dict[str, Any]:
     import torch.nn.functional as F
 
     from nnlab.core.seeding import stream, stream_seed
-    from nnlab.nn.param_rules import FlatRule
+    from nnlab.nn.param_rules import lecture_adam
     from nnlab.nn.transformer import RetrievalNet
 
     device = rec.device
     torch.manual_seed(stream_seed(config.seed, "retrieve-init", mixer, index))
     model = RetrievalNet(config.n_keys, config.n_values, config.dim, config.heads, config.layers, config.norm,
                          mixer).to(device)
-    # AdamW as the lecture writes Adam (nnlab.nn.param_rules: torch.optim would import torch._dynamo, ~2 s);
-    # eps 1e-16 inside the square root is torch's default 1e-8 outside it, so the runs match torch.optim's
-    opt = FlatRule(model.parameters(), "adam", lr=config.lr, weight_decay=0.01, decoupled=True, eps=1e-16)
+    opt = lecture_adam(model.parameters(), lr=config.lr, weight_decay=0.01, decoupled=True)  # AdamW
     data = stream(config.seed, "retrieve-data", index)
     evalset = [torch.from_numpy(a).to(device) for a in make_batch(
         config.eval_sequences, config.pairs, config.queries, config.n_keys, config.n_values,

@@ -46,7 +46,7 @@ def train(config: Any, rec: Any) -> dict[str, Any]:
 
     from nnlab.core.seeding import stream_seed, torch_stream
     from nnlab.data.mnist import run_mnist
-    from nnlab.nn.param_rules import FlatRule
+    from nnlab.nn.param_rules import lecture_adam
     from nnlab.nn.transformer import VisionTransformer
 
     device = rec.device
@@ -60,9 +60,7 @@ def train(config: Any, rec: Any) -> dict[str, Any]:
 
     torch.manual_seed(stream_seed(config.seed, "vit-init"))
     model = VisionTransformer(config.patch, config.dim, config.heads, config.layers, config.norm).to(device)
-    # AdamW as the lecture writes Adam (nnlab.nn.param_rules: torch.optim would import torch._dynamo, ~2 s);
-    # eps 1e-16 inside the square root is torch's default 1e-8 outside it, so the runs match torch.optim's
-    opt = FlatRule(model.parameters(), "adam", lr=config.lr, weight_decay=0.05, decoupled=True, eps=1e-16)
+    opt = lecture_adam(model.parameters(), lr=config.lr, weight_decay=0.05, decoupled=True)  # AdamW
     shuffle = torch_stream(config.seed, "vit-shuffle")  # on CPU: the same batches on every device
     bs = config.batch_size
     per_epoch = math.ceil(n_train / bs)

@@ -63,7 +63,7 @@ def train_cnn(config: ModulesConfig, images: np.ndarray, labels: np.ndarray, tes
     import torch
     from torch import nn
 
-    from nnlab.nn.param_rules import FlatRule
+    from nnlab.nn.param_rules import lecture_adam
 
     gen = torch_stream(config.seed, "conv-cnn")
     c, k = config.cnn_channels, config.kernel_size
@@ -72,8 +72,7 @@ def train_cnn(config: ModulesConfig, images: np.ndarray, labels: np.ndarray, tes
         net = nn.Sequential(nn.Conv2d(1, c, k, padding=k // 2), nn.ReLU(), nn.MaxPool2d(2),
                             nn.Conv2d(c, 2 * c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                             nn.Flatten(), nn.Linear(2 * c * 7 * 7, 10))
-    # the lecture's Adam (torch.optim would import torch._dynamo, ~1.3 s); eps 1e-16 inside the root = torch's 1e-8
-    opt = FlatRule(net.parameters(), "adam", lr=config.lr, eps=1e-16)
+    opt = lecture_adam(net.parameters(), lr=config.lr)
     x_all = torch.from_numpy(images).float()[:, None]  # (N, 1, 28, 28)
     y_all = torch.from_numpy(labels).long()
     losses = []

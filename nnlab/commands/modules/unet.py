@@ -74,15 +74,14 @@ def train_one(config: ModulesConfig, skips: bool, seed_key: int, train, test_cle
               rec: Run) -> dict[str, Any]:
     import torch
 
-    from nnlab.nn.param_rules import FlatRule
+    from nnlab.nn.param_rules import lecture_adam
 
     kind = KINDS[0] if skips else KINDS[1]
     gen = torch_stream(config.seed, "unet", seed_key)  # the same stream for both kinds: only the skips differ
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))  # init draws, isolated
         net = build(config.unet_channels, skips)
-    # the lecture's Adam (torch.optim would import torch._dynamo, ~1.3 s); eps 1e-16 inside the root = torch's 1e-8
-    opt = FlatRule(net.parameters(), "adam", lr=config.lr, eps=1e-16)
+    opt = lecture_adam(net.parameters(), lr=config.lr)
     losses = []
     for step in rec.track(range(config.unet_steps), f"unet: {kind}, seed {seed_key}"):
         clean = train[torch.randint(0, len(train), (BATCH,), generator=gen)]

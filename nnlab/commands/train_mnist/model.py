@@ -27,12 +27,11 @@ def lr_at(config: TrainMnistConfig, step: int, total: int) -> float:
 def make_optimizer(config: TrainMnistConfig, params):
     """The lecture's update rules (nnlab.nn.optimizers) on the model's parameters, through nnlab.nn.param_rules.
 
-    Not torch.optim: constructing one imports torch._dynamo, ~1.5-2 s of CPU on every run. L2 weight decay is
-    added to the gradient, as torch.optim's weight_decay. eps: torch's defaults (1e-10 for AdaGrad, 1e-8 for
-    RMSProp and Adam, outside the square root) as their squares inside it, where the lecture puts it, so the
-    adaptive rules behave as torch.optim's did. momentum is heavy ball; nesterov keeps y_k in the parameters.
+    L2 weight decay is added to the gradient, as torch.optim's weight_decay. eps: torch.optim's defaults, moved
+    inside the square root (param_rules.TORCH_DEFAULT_EPS_INSIDE_ROOT). momentum is heavy ball; nesterov keeps
+    y_k in the parameters.
     """
-    from nnlab.nn.param_rules import FlatRule
+    from nnlab.nn.param_rules import TORCH_DEFAULT_EPS_INSIDE_ROOT, FlatRule, lecture_adam
 
     lr, wd, m = config.lr, config.weight_decay, config.momentum
     if config.optimizer == "sgd":
@@ -41,10 +40,11 @@ def make_optimizer(config: TrainMnistConfig, params):
         return FlatRule(params, "heavy_ball" if config.optimizer == "momentum" else "nesterov", lr=lr, beta=m,
                         weight_decay=wd)
     if config.optimizer == "adagrad":
-        return FlatRule(params, "adagrad", lr=lr, weight_decay=wd, eps=1e-20)
+        return FlatRule(params, "adagrad", lr=lr, weight_decay=wd, eps=TORCH_DEFAULT_EPS_INSIDE_ROOT["adagrad"])
     if config.optimizer == "rmsprop":
-        return FlatRule(params, "rmsprop", lr=lr, beta=m if m > 0 else 0.99, weight_decay=wd, eps=1e-16)
-    return FlatRule(params, "adam", lr=lr, beta1=m if m > 0 else 0.9, beta2=0.999, weight_decay=wd, eps=1e-16)
+        return FlatRule(params, "rmsprop", lr=lr, beta=m if m > 0 else 0.99, weight_decay=wd,
+                        eps=TORCH_DEFAULT_EPS_INSIDE_ROOT["rmsprop"])
+    return lecture_adam(params, lr=lr, weight_decay=wd, beta1=m if m > 0 else 0.9, beta2=0.999)
 
 
 def build_model(config: TrainMnistConfig):

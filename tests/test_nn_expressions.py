@@ -1,4 +1,5 @@
-"""The --target formula parser: what a formula in x evaluates to, and everything it must refuse."""
+"""The --target formula parser (nnlab.nn.expressions on nnlab.nn.safe_ast): what a formula in x evaluates to,
+and everything it must refuse."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from nnlab.nn import expressions
+from nnlab.nn import expressions, formulas
 
 X = np.random.default_rng(0).random((50, 3))
 
@@ -60,6 +61,10 @@ def test_formulas_evaluate_like_numpy(text, expected):
     ("x1 +", "not a formula"),
     ("x1; import os", "not a formula"),
     ("(" * 300 + "x1" + ")" * 300, "longer than"),
+    ("(" * 200 + "x1" + ")" * 200, "nested deeper than 120"),   # refused before the (recursive) parser sees it
+    ("-" * 150 + "x1", "nested deeper than 120"),
+    ("+".join(["--x1"] * 100), "more than 200 operations"),
+    ("1e400 * x1", "too large to be a finite float64"),
 ])
 def test_what_is_not_a_formula_in_x_is_refused_in_one_line(text, problem):
     message = expressions.check(text, 3)
@@ -73,3 +78,16 @@ def test_no_code_runs_while_checking(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert expressions.check(f"__import__('pathlib').Path('{marker}').touch() or x1", 3) is not None
     assert not marker.exists()
+
+
+def _refusal(parse, text):
+    with pytest.raises(expressions.ExpressionError) as info:
+        parse(text)
+    return str(info.value)
+
+
+def test_approx_and_backprop_share_the_error_and_the_limits():
+    assert expressions.ExpressionError is formulas.FormulaError and issubclass(formulas.FormulaError, ValueError)
+    for text in ["x" * 601, "-" * 150 + "x", "(" * 121 + "x" + ")" * 121, "+".join(["--x"] * 100), "x ** 1e400"]:
+        approx = _refusal(lambda t: expressions.parse(t, 3), text).replace("expression", "formula")
+        assert approx == _refusal(formulas.parse, text)

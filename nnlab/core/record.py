@@ -108,11 +108,11 @@ class RunRecord:
 
     @property
     def claims(self) -> list[dict[str, Any]]:
-        return list(self.summary.get("claims") or [])
+        return verdicts(self.summary, "claims")
 
     @property
     def checks(self) -> list[dict[str, Any]]:
-        return list(self.summary.get("checks") or [])
+        return verdicts(self.summary, "checks")
 
     def claims_held(self) -> dict[str, bool]:
         """{claim id: holds} for the claims (not the checks)."""
@@ -170,6 +170,11 @@ def summary_numbers(command: str, summary: dict[str, Any], where: Any = None) ->
     except (KeyError, TypeError, IndexError) as exc:  # a summary of another layout: say so, never {} silently
         raise UserError(f"{where or command}: summary.json does not hold what 'nnlab {command}' reads its numbers "
                         f"from ({type(exc).__name__}: {str(exc)[:80]})") from None
+
+
+def verdicts(summary: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """A summary's "claims" or "checks" list (empty where the run did not get as far as measuring them)."""
+    return list(summary.get(kind) or [])
 
 
 def claims_held(summary: dict[str, Any]) -> dict[str, bool]:

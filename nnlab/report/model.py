@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.core.errors import UserError
-from nnlab.core.record import RAN, RunRecord
+from nnlab.core.record import RAN, RunRecord, verdicts
 from nnlab.report.sections import Section, lecture_order, section
 
 SUBTITLE = 'nnlab · the lecture "Neural network basics" (神经网络基础), run and measured'
@@ -33,11 +33,11 @@ class Entry:
 
     @property
     def claims(self) -> list[dict[str, Any]]:
-        return list(self.summary.get("claims") or [])
+        return verdicts(self.summary, "claims")
 
     @property
     def checks(self) -> list[dict[str, Any]]:
-        return list(self.summary.get("checks") or [])
+        return verdicts(self.summary, "checks")
 
     @property
     def elapsed_s(self) -> float | None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from nnlab.core.errors import UserError
-from nnlab.core.record import RunRecord
+from nnlab.core.record import RAN, RunRecord
+from nnlab.core.values import excerpt
 
 
 class Result(RunRecord):
@@ -46,7 +48,7 @@ class Result(RunRecord):
 
         esc = html.escape
         parts = [f"<h4>nnlab {esc(self.command)} · {esc(self.status)}</h4><p><code>{esc(str(self.path))}</code></p>"]
-        if self.status not in ("failed", "interrupted"):
+        if self.status in RAN:  # a running, abandoned, failed or interrupted run has no headline to show
             columns, rows = self.headline()
             parts.append(_html_table(columns, rows))
         for title, records in (("Claims", self.claims), ("Sanity checks", self.checks)):
@@ -72,9 +74,43 @@ def _html_table(columns: list[str], rows: Iterable[list[Any]]) -> str:
 def load(run_dir: str | Path) -> Result:
     """Read the run in `run_dir` (finished or not) into a Result: every file now, through core.run_files (a
     link out of the run, a FIFO or an endless file is a UserError, as is a directory that is not a run)."""
+    _check_path("run_dir", run_dir, required=True)
     result = Result(run_dir)
     result.read_all()
     return result
+
+
+# What the CLI's parser guarantees its callback, checked here for a caller who is Python: a wrong type is a
+# UserError in one line (the CLI's message style), never a TypeError from deep inside the runner.
+
+def _check_path(name: str, value: Any, *, required: bool = False) -> None:
+    """A str or os.PathLike of str (bytes paths are not supported), or None where not `required`."""
+    if value is None and not required:
+        return
+    if isinstance(value, str) or (isinstance(value, os.PathLike) and isinstance(os.fspath(value), str)):
+        return
+    raise UserError(f"{name}: expected a path (str or pathlib.Path), got {excerpt(value)}")
+
+
+def _check_arguments(command: Any, recipe: Any, quick: Any, out: Any, tag: Any, resume: Any, set_pairs: Any,
+                     report: Any, plots: Any) -> tuple[str, ...]:
+    """Raise UserError for an argument of the wrong type; the `set` pairs as a tuple of str."""
+    if not isinstance(command, str):
+        raise UserError(f"command: expected a command name (a str such as 'init'), got {excerpt(command)}")
+    for name, value in (("recipe", recipe), ("out", out), ("resume", resume)):
+        _check_path(name, value)
+    if tag is not None and not isinstance(tag, str):
+        raise UserError(f"tag: expected a str, got {excerpt(tag)}")
+    for name, value in (("quick", quick), ("report", report), ("plots", plots)):
+        if not isinstance(value, bool):
+            raise UserError(f"{name}: expected True or False, got {excerpt(value)}")
+    if isinstance(set_pairs, (str, bytes)) or not isinstance(set_pairs, Iterable) or isinstance(set_pairs, Mapping):
+        raise UserError(f"set: expected a list of 'key=value' texts, got {excerpt(set_pairs)}")
+    pairs = tuple(set_pairs)
+    for pair in pairs:
+        if not isinstance(pair, str):
+            raise UserError(f"set: expected 'key=value' texts, got {excerpt(pair)}")
+    return pairs
 
 
 def run(command: str, *, recipe: str | Path | None = None, quick: bool = False, out: str | Path | None = None,
@@ -89,9 +125,10 @@ def run(command: str, *, recipe: str | Path | None = None, quick: bool = False, 
     """
     from nnlab.core.runner import Request, RunInterrupted, execute
 
+    set_pairs = _check_arguments(command, recipe, quick, out, tag, resume, set, report, plots)
     argv = ["nnlab.run", command, *(f"{k}={json.dumps(v, default=str)}" for k, v in config.items())]
-    request = Request(command, config, recipe=recipe, quick=quick, set_pairs=tuple(set), out=out, tag=tag,
-                      resume=resume, argv=argv, draw=bool(plots))
+    request = Request(command, config, recipe=recipe, quick=quick, set_pairs=set_pairs, out=out, tag=tag,
+                      resume=resume, argv=argv, draw=plots)
     try:
         outcome = execute(request, report=report)
     except RunInterrupted as exc:

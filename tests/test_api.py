@@ -29,6 +29,19 @@ def test_run_returns_a_result_and_load_reads_the_same(tmp_path):
     assert html.count("<img") == 3 and "init.variance-formula.0.05" in html and "<table>" in html
 
 
+def test_a_run_that_did_not_finish_shows_in_a_notebook_without_a_headline(tmp_path):
+    import json
+
+    run = nnlab.run("init", scale=["0.05"], quick=True, out=tmp_path, plots=False)
+    (run.path / "summary.json").unlink()  # as a run killed before it measured: meta says running, no lock held
+    meta = json.loads((run.path / "meta.json").read_text())
+    (run.path / "meta.json").write_text(json.dumps({**meta, "status": "running", "ended": None}))
+    shown = nnlab.load(run.path)
+    assert shown.status == "abandoned"
+    html = shown._repr_html_()
+    assert "abandoned" in html and "<table>" not in html
+
+
 def test_api_errors_are_the_cli_errors(tmp_path, invoke):
     with pytest.raises(nnlab.UserError) as api_error:
         nnlab.run("init", scale=["banana"], out=tmp_path)

@@ -136,3 +136,62 @@ def test_check_list_requires_and_deduplicates_by_identity():
         check_list("x", ["a", "b", "a"])
     with pytest.raises(UserError, match="each value once"):
         check_list("x", ["A", "a"], same=str.lower)
+
+
+@pytest.mark.parametrize(("value", "tp", "expected"), [
+    ("0777", int, 777), ("+12", int, 12), ("1e3", int, 1000), ("010", float, 10.0), (".5", float, 0.5),
+    ("-inf", float, float("-inf")), (".inf", float, float("inf")),  # for check_field to refuse as not finite
+    ("yes", bool, True), ("on", str, "on"), (" none ", int | None, None),
+])
+def test_the_number_grammar_is_decimal(value, tp, expected):
+    assert coerce(value, tp, "key") == expected
+
+
+@pytest.mark.parametrize(("value", "tp"), [("0x1f", int), ("0o17", int), ("0b101", int), ("1_000", int),
+                                            ("1:10", int), ("1_0.5", float), ("0x1f", float), (b"1", float),
+                                            (10**400, float), ("", int), ("", float | None), (" ", bool)])
+def test_other_spellings_of_numbers_are_refused(value, tp):
+    with pytest.raises(UserError, match=r"^key: "):
+        coerce(value, tp, "key")
+
+
+def test_recipes_and_set_read_numbers_as_the_cli_does(tmp_path):
+    assert parse_set(["seed=0777", "steps=010", "x=0x1f", "y=1_000", "z=on", "w=true", "v=[010, .5]"]) == {
+        "seed": 777, "steps": 10, "x": "0x1f", "y": "1_000", "z": "on", "w": True, "v": [10, 0.5]}
+    path = tmp_path / "r.yaml"
+    path.write_text("steps: 010\nlr: .5\nnote: 2001-12-14\nshuffle: yes\n")
+    assert load_recipe(path, "toy") == {"steps": 10, "lr": 0.5, "note": "2001-12-14", "shuffle": "yes"}
+    assert resolve(Toy, [Layer("r", load_recipe(path, "toy"))]).shuffle is True
+    for text in ("steps: !!int 0x1f\n", "steps: !!binary aGk=\n", "shuffle: !!bool maybe\n"):
+        path.write_text(text)
+        with pytest.raises(UserError, match="is not valid YAML"):
+            load_recipe(path, "toy")
+
+
+def test_an_empty_value_is_refused_unless_empty_is_the_default():
+    @dataclass
+    class WithEmpty(ExperimentConfig):
+        start: str = param("", "empty: the problem's default")
+
+    for key in ("note", "method", "lr"):
+        with pytest.raises(UserError, match=f"^--{key}: an empty value"):
+            resolve(Toy, [Layer("option", {key: ""}, option_style=True)])
+    assert resolve(WithEmpty, [Layer("option", {"start": ""}, option_style=True)]).start == ""
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x01", "out\x1b[2J", "x\x7f"])
+def test_a_control_character_in_text_is_refused(text):
+    """A NUL byte in a path fails only when the OS sees it, mid-run (an unused --data-dir not at all)."""
+    with pytest.raises(UserError, match="^note: a control character"):
+        coerce(text, str, "note")
+    assert coerce("tab\tand newline\nstay", str, "note") == "tab\tand newline\nstay"
+
+
+def test_check_list_reads_number_texts_as_numbers():
+    from nnlab.core.config import check_list
+
+    check_list("scale", ["0.05", "0.5", "xavier"])
+    with pytest.raises(UserError, match="each value once"):
+        check_list("scale", ["0.05", "5e-2"])
+    with pytest.raises(UserError, match="each value once"):
+        check_list("n", ["8", "08"])

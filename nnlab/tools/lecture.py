@@ -34,10 +34,13 @@ from nnlab.registry import COMMANDS
 
 
 def names_from(values: tuple[str, ...], flag: str) -> list[str]:
-    """Comma-separated (or repeated) experiment names, each one registered."""
+    """Comma-separated (or repeated) experiment names, each one registered. An empty name is refused: `--only ""`
+    would otherwise select nothing, that is every experiment."""
     from nnlab.core.errors import did_you_mean
 
-    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    names = [n.strip() for v in values for n in v.split(",")]
+    if "" in names:
+        raise UserError(f"{flag}: an empty value; give experiment names, e.g. {flag} init,optimize")
     for name in names:
         if name not in COMMANDS:
             raise UserError(f"{flag}: unknown experiment {name!r}{did_you_mean(name, list(COMMANDS))}; "

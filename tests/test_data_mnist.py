@@ -255,3 +255,12 @@ def test_load_mnist_downloads_missing_files_through_the_cli_env(server, tmp_path
     monkeypatch.setenv(mnist.MIRRORS_ENV, server.url)
     data = load_mnist(folder)
     assert (folder / f"{NAME}.gz").is_file() and np.bincount(data.test_labels)[0] == 980
+
+
+def test_a_download_larger_than_any_gzip_of_its_file_is_cut_off(server, tmp_path):
+    server.files[f"{NAME}.gz"] = (bytes(300_000), None)  # the labels' .gz is 4.5 kB; an endless body must stop
+    folder = tmp_path / "dl"
+    with pytest.raises(DownloadError, match="more than") as info:
+        mnist.ensure_files(folder, names=[NAME], mirrors=(server.url,))
+    assert "\n" not in str(info.value)
+    assert not (folder / f"{NAME}.gz").exists() and not list(folder.glob("*.partial"))

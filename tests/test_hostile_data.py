@@ -55,3 +55,87 @@ def test_the_published_checksum_is_what_idx_sha256_computes():
     data = mnist.load_mnist()
     assert mnist.idx_sha256(data.test_labels) == mnist.FILES["t10k-labels-idx1-ubyte"][0]
     assert Path(mnist.PACKAGE_DIR).is_dir()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Bounded decompression: a file never decompresses past the size its IDX header must have (issue 29)
+
+
+def gzip_of_zeros(megabytes: int) -> bytes:
+    """A gzip bomb: `megabytes` MiB of zeros compressed (~50 kB for 50 MiB), built chunk by chunk so the test
+    itself never holds the expanded bytes."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = bytes(1 << 20)
+    return b"".join(packer.compress(chunk) for _ in range(megabytes)) + packer.flush()
+
+
+def peak_traced_bytes(call) -> tuple[int, BaseException | None]:
+    """(peak bytes allocated by Python while `call()` ran, the exception it raised)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        call()
+        raised = None
+    except BaseException as exc:  # noqa: BLE001 - returned to the test to assert on
+        raised = exc
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak, raised
+
+
+def test_a_gzip_bomb_in_the_data_dir_is_refused_within_the_files_known_size(data_copy):
+    name = "train-images-idx3-ubyte"  # read first; its IDX header fixes it at 16 + 60000 * 28 * 28 bytes (~45 MiB)
+    (data_copy / f"{name}.gz").write_bytes(gzip_of_zeros(120))
+    peak, raised = peak_traced_bytes(lambda: mnist.load_mnist(data_copy, cache=False))
+    assert isinstance(raised, mnist.MnistError), raised
+    assert f"{name}.gz" in str(raised) and "\n" not in str(raised) and "more than" in str(raised)
+    assert peak < 100 * 2**20  # the cap (~45 MiB) and change; expanding all 120 MiB would not pass
+
+
+def test_a_gzip_bomb_alone_costs_no_more_than_its_cap(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip_of_zeros(20))
+    peak, raised = peak_traced_bytes(lambda: mnist.read_file(path))
+    assert isinstance(raised, mnist.MnistError) and "t10k-labels-idx1-ubyte.gz" in str(raised), raised
+    assert peak < 4 * 2**20
+
+
+def test_a_plain_idx_file_larger_than_its_known_size_is_refused_unread(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte"
+    path.write_bytes(bytes(30 * 2**20))
+    peak, raised = peak_traced_bytes(lambda: mnist.read_file(path))
+    assert isinstance(raised, mnist.MnistError) and "t10k-labels-idx1-ubyte" in str(raised), raised
+    assert peak < 4 * 2**20
+
+
+def test_a_downloaded_bomb_is_refused_within_its_cap(tmp_path):
+    partial = tmp_path / "t10k-labels-idx1-ubyte.gz.partial"
+    partial.write_bytes(gzip_of_zeros(20))
+    peak, raised = peak_traced_bytes(lambda: mnist.read_file(partial, gz=True, name="t10k-labels-idx1-ubyte"))
+    assert isinstance(raised, mnist.MnistError), raised
+    assert peak < 4 * 2**20
+
+
+def test_a_multi_member_gzip_still_reads_as_gzip_decompress_does(tmp_path):
+    import gzip
+
+    import numpy as np
+
+    raw = bytes([0, 0, 8, 1]) + (5).to_bytes(4, "big") + bytes(range(5))
+    path = tmp_path / "x.gz"
+    path.write_bytes(gzip.compress(raw[:6]) + gzip.compress(raw[6:]) + bytes(3))  # two members, zero padding
+    assert mnist.read_file(path) == raw
+    assert (mnist.parse_idx(mnist.read_file(path)) == np.arange(5)).all()
+
+
+def test_a_gz_far_larger_than_any_gzip_of_its_file_is_refused_unread(tmp_path):
+    import gzip
+
+    real = mnist.read_file(mnist.PACKAGE_DIR / "t10k-labels-idx1-ubyte.gz")
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(bytes(real)) + bytes(8 * 2**20))  # valid to gzip.decompress: zero padding
+    with pytest.raises(mnist.MnistError, match="compressed bytes"):
+        mnist.read_file(path)

@@ -24,8 +24,9 @@ class DownloadError(UserError):
     """Every mirror failed for one file."""
 
 
-def fetch(url: str, partial: Path, timeout: float, label: str) -> None:
-    """Stream `url` into `partial`; raise ValueError if the body is shorter than its Content-Length."""
+def fetch(url: str, partial: Path, timeout: float, label: str, max_bytes: int | None = None) -> None:
+    """Stream `url` into `partial`; raise ValueError if the body is shorter than its Content-Length, or longer
+    than `max_bytes` (an endless or wrong body stops there instead of filling the disk)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     from nnlab.core.console import err
@@ -39,16 +40,19 @@ def fetch(url: str, partial: Path, timeout: float, label: str) -> None:
         with progress, open(partial, "wb") as f:
             task = progress.add_task(f"downloading {label}", total=total)
             while chunk := response.read(CHUNK):
-                f.write(chunk)
                 received += len(chunk)
+                if max_bytes is not None and received > max_bytes:
+                    raise ValueError(f"more than {max_bytes} bytes, larger than the file can be")
+                f.write(chunk)
                 progress.advance(task, len(chunk))
     if total is not None and received != total:
         raise ValueError(f"truncated: got {received} of {total} bytes")
 
 
 def download(name: str, dest: Path, mirrors: Sequence[str], verify: Callable[[Path], None],
-             timeout: float = 30.0) -> Path:
-    """Download `name` from the first mirror that serves a file passing `verify`; keep it at `dest`."""
+             timeout: float = 30.0, max_bytes: int | None = None) -> Path:
+    """Download `name` from the first mirror that serves a file passing `verify`; keep it at `dest`. A body
+    longer than `max_bytes` is cut off and that mirror counted as failed."""
     if not mirrors:
         raise DownloadError(f"{name} is missing from {dest.parent} and no download mirror is configured")
     try:
@@ -63,7 +67,7 @@ def download(name: str, dest: Path, mirrors: Sequence[str], verify: Callable[[Pa
             problems.append(f"{url}: not an http(s) URL")
             continue
         try:
-            fetch(url, partial, timeout, name)
+            fetch(url, partial, timeout, name, max_bytes)
             verify(partial)
         except (OSError, http.client.HTTPException, ValueError, EOFError) as exc:
             reason = getattr(exc, "reason", None) or exc

@@ -120,20 +120,84 @@ def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None)
     return path
 
 
-def read_file(path: Path, gz: bool | None = None) -> bytes:
-    """The decompressed bytes of `path` (gzip if `gz`, default: a .gz name), gzip damage as MnistError."""
+def idx_size(name: str) -> int:
+    """The exact size in bytes of the decompressed MNIST file `name`: its header (4 + 4 per dimension) and one
+    byte per element of the shape FILES gives it."""
+    shape = FILES[name][1]
+    return 4 + 4 * len(shape) + int(np.prod(shape, dtype=np.int64))
+
+
+# Any other IDX file (write_idx's round trips) may be as large as the largest MNIST file, no larger.
+MAX_IDX_BYTES = max(idx_size(name) for name in FILES)
+# Deflate never expands a stream by more than ~0.03% (+ 5 bytes a 16 kB block); a gzip header may carry a name
+# and comment: a valid .gz of a file of `n` bytes is well under n + n // 64 + 64 kB. Larger is refused unread.
+GZ_SLACK = 64 * 1024
+READ_CHUNK = 1 << 20  # compressed bytes fed to the decompressor at a time
+
+
+def gz_size_limit(size: int) -> int:
+    """The most bytes a gzip of `size` bytes may take (see GZ_SLACK); more is refused unread, or not downloaded."""
+    return size + size // 64 + GZ_SLACK
+
+
+def mnist_name(path: Path, name: str | None) -> str | None:
+    """Which of the four files `path` is meant to be (`name`, else its own name without .gz/.partial), or None."""
+    stem = name or path.name.removesuffix(".partial").removesuffix(".gz")
+    return stem if stem in FILES else None
+
+
+def read_file(path: Path, gz: bool | None = None, name: str | None = None) -> bytes | bytearray:
+    """The decompressed bytes of `path` (gzip if `gz`, default: a .gz name), gzip damage as MnistError.
+
+    Bounded: the output may not exceed the known size of the file (idx_size of `name`, else of the file's own
+    name; MAX_IDX_BYTES for any other file), so a gzip bomb costs at most that much memory before it is
+    refused in one line; a plain file is read no further than that size."""
+    known = mnist_name(path, name)
+    limit = idx_size(known) if known else MAX_IDX_BYTES
+    what = f"{limit} bytes of {known}" if known else f"{limit} bytes of the largest MNIST file"
+    gz = gz if gz is not None else path.suffix == ".gz"
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            if gz:
+                return gunzip_bounded(f, limit, what, path)
+            data = f.read(limit + 1)
     except OSError as exc:
         raise MnistError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not (gz if gz is not None else path.suffix == ".gz"):
-        return data
+    if len(data) > limit:
+        raise MnistError(f"{path}: more than the {what}; delete it to download again")
+    return data
+
+
+def gunzip_bounded(f, limit: int, what: str, path: Path) -> bytearray:
+    """Decompress the gzip stream in `f` (one or more members, zero padding after them allowed, as
+    gzip.decompress reads it) into at most `limit` bytes, reading at most what a gzip of them can take."""
+    stored_limit = gz_size_limit(limit)
+    out = bytearray()
+    stored = 0
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: gzip header and trailer (CRC-32, length) checked
+    fed = False  # whether the current member has had any input
     try:
-        return gzip.decompress(data)
-    except EOFError:
-        raise MnistError(f"{path}: truncated gzip stream ({len(data)} bytes); delete it to download again") from None
-    except (OSError, zlib.error) as exc:
+        while chunk := f.read(READ_CHUNK):
+            stored += len(chunk)
+            if stored > stored_limit:
+                raise MnistError(f"{path}: {stored}+ compressed bytes, more than a gzip of the {what} can have; "
+                                 "delete it to download again")
+            while chunk:
+                if inflater.eof:  # a member ended: what follows is zero padding or another member
+                    chunk = chunk.lstrip(b"\0")
+                    if not chunk:
+                        break
+                    inflater, fed = zlib.decompressobj(16 + zlib.MAX_WBITS), False
+                fed = True
+                out += inflater.decompress(chunk, limit + 1 - len(out))  # max_length (>= 1): never past the cap
+                if len(out) > limit:
+                    raise MnistError(f"{path}: decompresses to more than the {what}; delete it to download again")
+                chunk = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+    except zlib.error as exc:
         raise MnistError(f"{path}: not a valid gzip file ({exc}); delete it to download again") from None
+    if fed and not inflater.eof:
+        raise MnistError(f"{path}: truncated gzip stream ({stored} bytes); delete it to download again")
+    return out  # not bytes(out): that would copy up to 45 MiB for nothing
 
 
 def check_sha256(raw: bytes, name: str, path: Path) -> None:
@@ -146,7 +210,7 @@ def check_sha256(raw: bytes, name: str, path: Path) -> None:
 
 def load_file(path: Path, name: str) -> np.ndarray:
     """Read, verify and decode one of the four files; its shape must be MNIST's."""
-    raw = read_file(path)
+    raw = read_file(path, name=name)
     check_sha256(raw, name, path)
     array = parse_idx(raw, str(path))
     if array.shape != FILES[name][1]:  # unreachable with a matching checksum; kept as a cheap guard
@@ -195,12 +259,12 @@ def ensure_files(folder: Path, download: bool = True, mirrors: tuple[str, ...] |
 
             def verify(partial: Path, name: str = name) -> None:
                 try:
-                    check_sha256(read_file(partial, gz=True), name, partial)
+                    check_sha256(read_file(partial, gz=True, name=name), name, partial)
                 except MnistError as exc:
                     raise ValueError(str(exc).removeprefix(f"{partial}: ")) from None
 
             path = fetch(f"{name}.gz", folder / f"{name}.gz", mirrors if mirrors is not None else mirrors_from_env(),
-                         verify)
+                         verify, max_bytes=gz_size_limit(idx_size(name)))
         paths[name] = path
     return paths
 
@@ -222,7 +286,8 @@ def cache_key(paths: dict[str, Path]) -> str:
     h = hashlib.sha256()
     for name, path in sorted(paths.items()):
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            with open(path, "rb") as f:
+                digest = hashlib.file_digest(f, "sha256").hexdigest()  # in chunks: any size costs no memory
         except OSError as exc:
             raise MnistError(f"{path}: cannot read ({exc.strerror or exc})") from None
         h.update(f"{name}|{digest}|{FILES[name][0]}\n".encode())

@@ -35,7 +35,8 @@ def fit_network(config: ApproxConfig, act_spec: str, d: int, x, y, x_eval, devic
     w, b = ap.draw_features(rng, act_spec, d, max(config.widths), config.feature_scale, S)
 
     def t(a):
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64, device=device)
+        # writable: torch warns on a read-only array (a target formula may give a broadcast view); same values
+        return torch.as_tensor(np.require(a, requirements=("C", "W")), dtype=torch.float64, device=device)
 
     xt, yt, wt, bt = t(x), t(y), t(w), t(b)
     if config.fit == "features":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -36,6 +37,14 @@ def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path
     return drawn(parts(summary, metrics, plots_dir))
 
 
+def on_log_axis(value: float | None, scale: float = 1.0) -> float:
+    """value / scale where a log axis can show it (at least 1e-300); NaN, which matplotlib leaves out, for the
+    null a non-finite error is in summary.json (a target that overflows, a diverged run)."""
+    if value is None or not math.isfinite(value / scale):
+        return math.nan
+    return max(value / scale, 1e-300)
+
+
 def errors(summary: dict[str, Any], key: str, label: str, path: Path) -> Path:
     """Log-log error against width D: one row per target, one column per d, one line per method."""
     targets, dims = list(summary["targets"]), summary["dims"]
@@ -44,26 +53,33 @@ def errors(summary: dict[str, Any], key: str, label: str, path: Path) -> Path:
     for r, target in enumerate(targets):
         for c, d in enumerate(dims):
             ax = axes[r, c]
+            finite = False  # whether any point is shown: a log axis of nothing but NaN cannot be drawn
             for i, method in enumerate(summary["methods"]):
                 rows = curve(summary["results"], target, d, method)
                 if not rows:
                     continue
                 ws = [row["width"] for row in rows]
-                ys = [max(row[key], 1e-300) for row in rows]
+                ys = [on_log_axis(row[key]) for row in rows]
+                finite = finite or any(math.isfinite(y) for y in ys)
                 marker, line = STYLE.get(method, ("o", "-"))
                 slope = fitted_slope(summary, target, d, method) if key == "rel_mse" else None
                 name = method.removeprefix("net:") + (f" ({slope:.2f})" if slope is not None else "")
                 ax.plot(ws, ys, marker=marker or None, linestyle=line, ms=3, color=f"C{i}", label=name)
                 if key == "rel_mse" and method.startswith("net:"):
                     var = summary["targets"][target]["variance"][str(d)] or 1.0
-                    lo = [max(row["mse_min"] / var, 1e-300) for row in rows]
-                    hi = [max(row["mse_max"] / var, 1e-300) for row in rows]
+                    lo = [on_log_axis(row["mse_min"], var) for row in rows]
+                    hi = [on_log_axis(row["mse_max"], var) for row in rows]
                     ax.fill_between(ws, lo, hi, color=f"C{i}", alpha=0.2, lw=0)
-            if key == "rel_mse" and target == "bump" and "net:cos" in summary["methods"]:
-                var = summary["targets"][target]["variance"][str(d)]
+            var = summary["targets"][target]["variance"][str(d)]
+            if key == "rel_mse" and target == "bump" and "net:cos" in summary["methods"] and var:
                 ws = summary["widths"]
                 ax.plot(ws, [1.0 / (w * var) for w in ws], "k:", lw=1, label="C_f^2 / D (Barron)")
-            ax.set(xscale="log", yscale="log", title=f"{target}, d = {d}")
+            ax.set(title=f"{target}, d = {d}")
+            if finite:
+                ax.set(xscale="log", yscale="log")
+            else:
+                ax.text(0.5, 0.5, "no finite error\n(the run diverged)", ha="center", va="center",
+                        transform=ax.transAxes)
             if r == len(targets) - 1:
                 ax.set_xlabel("width D")
             if c == 0:

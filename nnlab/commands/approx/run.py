@@ -17,7 +17,16 @@ from nnlab.nn import approximation as ap
 if TYPE_CHECKING:
     from nnlab.core.run import Run
 
+
 def run(config: ApproxConfig, rec: Run) -> dict[str, Any]:
+    """The run, with numpy's overflow warnings off: a legal target can overflow float64 (exp(700*x1)); its
+    errors then come out inf or NaN, which the runner reports as `diverged`, naming them, in one place rather
+    than as a warning per array on stderr."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return fit_everything(config, rec)
+
+
+def fit_everything(config: ApproxConfig, rec: Run) -> dict[str, Any]:
     from nnlab.core.seeding import seed_everything
 
     seed_everything(config.seed)

@@ -89,13 +89,29 @@ def step_bytes(config: AttentionConfig) -> int:
     return 4 * config.layers * config.batch_size * t * (config.heads * t + 12 * config.dim)
 
 
+def forward_bytes(config: AttentionConfig, batch: int) -> int:
+    """Peak float32 bytes of one no-grad forward pass over `batch` sequences: the weights (B, h, T, T) of every
+    block, which the model returns, plus within a block its scores and softmax (a few (B, h, T, T)) and its
+    4m-wide MLP hidden layer with the residual stream (~16 m per token). Measured: 0.9 GB for 5000 sequences of
+    T = 32 at h = 4, m = 64, 2 blocks, which this gives as 1.15 GB."""
+    t = sequence_tokens(config)
+    return 4 * batch * t * (config.layers * config.heads * t + 4 * config.heads * t + 16 * config.dim)
+
+
 def memory_bytes(config: AttentionConfig) -> int:
-    """MNIST as float32 for vit (60,000 x 784, a few copies), one step's activations (as validate bounds them),
-    the entropy table's query matrix, and the interpreter with torch and numpy."""
+    """MNIST as float32 for vit (60,000 x 784, a few copies), one training step's activations (as validate
+    bounds them), the largest evaluation pass (retrieve: all eval_sequences at once, and their token arrays
+    kept for every model; vit: chunks of 2000 images), the entropy table's query matrix, and the interpreter
+    with torch and numpy."""
     step = step_bytes(config)
-    data = 3 * 60_000 * 784 * 4 if config.task == "vit" else 0
+    if config.task == "vit":
+        data = 3 * 60_000 * 784 * 4
+        evaluation = forward_bytes(config, 2000)  # vit.accuracy's chunk
+    else:
+        data = 2 * config.seeds * 5 * 8 * config.eval_sequences * sequence_tokens(config)  # int64, every model's
+        evaluation = forward_bytes(config, config.eval_sequences)
     entropy = max(config.entropy_dims) * config.entropy_tokens * 8 * 3
-    return 2 * step + data + entropy + 300 * 2**20
+    return 2 * step + data + evaluation + entropy + 300 * 2**20
 
 
 # Seconds: one short model per mixer (60 steps: attention has just learned the lookup), one map, a 1000-image

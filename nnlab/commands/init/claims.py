@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from nnlab.core.claims import claim
@@ -82,7 +83,9 @@ def check_claims(layers: dict[str, list[dict[str, Any]]], activation: str,
     claims = []
     for spec, rows in layers.items():
         errors = [abs(r["pre_std"] / r["predicted_pre_std"] - 1) for r in rows if r["predicted_pre_std"] > 0]
-        worst = max(errors) if errors else float("nan")
+        # max() skips a NaN that is not first (every comparison with it is False): an overflowed layer (a legal
+        # --scale 1e30) must fail the claim, not vanish from it
+        worst = max(errors) if errors and all(math.isfinite(e) for e in errors) else float("nan")
         claims.append(claim(f"init.variance-formula.{spec}",
             f"scale {spec}: Var[y] = n_in w^2 E[z^2] predicts every layer's pre-activation std",
             round(worst, 4), "max relative error < 0.05", worst < 0.05,

@@ -35,6 +35,8 @@ def propagate(x, directions, w: float, act: activations.Activation, upstream, bi
     layers, counts = [], []
     with torch.no_grad():
         lo, hi = act.bounds or (min(float(t.min()) for t in hs[1:]), max(float(t.max()) for t in hs[1:]))
+        if not (math.isfinite(lo) and math.isfinite(hi)):  # overflowed (a legal --scale 1e30): the run diverges;
+            lo, hi = finite_range(hs[1:])                  # the histogram shows what is finite (histc skips the rest)
         if hi <= lo:  # every unit equal (e.g. relu dead everywhere): widen so the histogram has a bin
             lo, hi = lo - 0.5, hi + 0.5
         for i, (pre, h) in enumerate(zip(pres, hs[1:], strict=True), start=1):
@@ -59,6 +61,15 @@ def propagate(x, directions, w: float, act: activations.Activation, upstream, bi
         "input_grad_std": float(grads[0].std(correction=0)),
         "histogram": {"edges": edges, "counts": counts},
     }
+
+
+def finite_range(tensors) -> tuple[float, float]:
+    """(min, max) over the finite entries of `tensors`; (0, 0) when there are none."""
+    finite = [t[t.isfinite()] for t in tensors]
+    finite = [t for t in finite if t.numel()]
+    if not finite:
+        return 0.0, 0.0
+    return min(float(t.min()) for t in finite), max(float(t.max()) for t in finite)
 
 
 def run(config: InitConfig, rec: Run) -> dict[str, Any]:

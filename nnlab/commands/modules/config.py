@@ -85,11 +85,24 @@ class ModulesConfig(ExperimentConfig):
         return [s for s in SECTIONS if s in self.section] if self.section else list(SECTIONS)
 
 
+def layernorm_bytes(config: ModulesConfig) -> int:
+    """The layernorm section's peak (float64 bytes): the deep network's ln_depth weight matrices (m, m), resident
+    at once with their gradients and autograd's buffers (measured: 3.2 times the weights at m = 512, 40
+    layers; counted 4 times), the activations each layer keeps for the backward pass (batch 128 x m, a few
+    each), and the invariance check's few (m, m) and (128, m) arrays."""
+    m, depth, batch = config.ln_width, config.ln_depth, 128  # batch: layernorm.BATCH
+    deep_net = 4 * depth * m * m + 8 * depth * batch * m
+    invariance = 4 * m * m + 16 * batch * m
+    return 8 * (deep_net + invariance)
+
+
 def memory_bytes(config: ModulesConfig) -> int:
-    """MNIST as float32 (a few copies, for the conv and unet sections), the deep LayerNorm network's
-    activations, and the interpreter with torch and numpy; the models themselves are kilobytes."""
-    data = 3 * 70_000 * 784 * 4 if {"conv", "unet"} & set(config.sections()) else 0
-    return data + 8 * 64 * 256 * config.ln_depth * 4 + 300 * 2**20
+    """MNIST as float32 (a few copies, for the conv and unet sections), the layernorm section's weights and
+    activations (layernorm_bytes), and the interpreter with torch and numpy; the other models are kilobytes."""
+    sections = set(config.sections())
+    data = 3 * 70_000 * 784 * 4 if {"conv", "unet"} & sections else 0
+    layernorm = layernorm_bytes(config) if "layernorm" in sections else 0
+    return data + layernorm + 300 * 2**20
 
 
 # Seconds: short curves, few steps, one seed pair.

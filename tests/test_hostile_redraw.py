@@ -10,7 +10,8 @@ from conftest import refused
     ("summary.json", "{broken", "not valid JSON"),
     ("meta.json", "{broken", "not valid JSON"),
     ("meta.json", "[1]", "expected a JSON object"),
-    ("meta.json", '{"command": ["fake"]}', "unknown command"),
+    ("meta.json", '{"command": ["fake"]}', "`command` must be str"),
+    ("meta.json", '{"command": "nosuch"}', "unknown command"),
     ("summary.json", '{"claims": [], "layers": 3}', "does not hold what 'nnlab fake' draws"),
 ])
 def test_redraw_of_a_damaged_run_is_one_line_exit_2(fake_command, invoke, target, content, message):

@@ -16,6 +16,7 @@ import pytest
 
 import nnlab
 from nnlab.core import run_files
+from nnlab.core.record import RunRecord
 
 SECRET = b"root:x:0:0:this must never reach a report\n"
 PNG = base64.b64decode(  # a valid 1x1 PNG
@@ -39,16 +40,27 @@ def secret(tmp_path) -> Path:
     return path
 
 
-def test_a_linked_or_special_figure_is_never_embedded_in_the_report(invoke, tmp_path, secret):
+@pytest.mark.parametrize("special", ["link", "fifo"])
+def test_a_run_with_a_linked_or_special_figure_is_left_out_of_the_report_unread(invoke, tmp_path, secret, special):
+    """The entry is never opened (a FIFO would block, a link would read the secret); the run is damaged, so the
+    report leaves it out and names it, and shows the good run beside it."""
     run = fake_run(tmp_path)
-    (run / "plots" / "leak.png").symlink_to(secret)
-    os.mkfifo(run / "plots" / "fifo.png")
-    result = invoke("report", str(run), "--out", str(tmp_path / "report"))
+    good = run.parent / "20260101-000001"
+    good.mkdir()
+    for name in ("meta.json", "summary.json", "config.yaml"):
+        (good / name).write_bytes((run / name).read_bytes())
+    (good / "plots").mkdir()
+    (good / "plots" / "own.png").write_bytes(PNG)
+    entry = run / "plots" / "leak.png"
+    entry.symlink_to(secret) if special == "link" else os.mkfifo(entry)
+    result = invoke("report", str(tmp_path / "outputs"), "--out", str(tmp_path / "report"))
     assert result.exit_code == 0, result.stderr
+    assert "leak.png: not a regular file of the run" in result.stderr
     html = (tmp_path / "report" / "report.html").read_text()
     assert base64.b64encode(SECRET).decode() not in html and SECRET.decode() not in html
-    assert base64.b64encode(PNG).decode() in html  # the run's own figure is still there
-    assert "leak.png is not a file of this run" in html and "fifo.png is not a file of this run" in html
+    assert base64.b64encode(PNG).decode() in html  # the good run's figure
+    alone = invoke("report", str(run), "--out", str(tmp_path / "alone"))
+    assert alone.exit_code == 2 and "leak.png: not a regular file of the run" in alone.stderr
 
 
 def test_a_linked_plots_folder_is_refused_whole(invoke, tmp_path, secret):
@@ -61,18 +73,22 @@ def test_a_linked_plots_folder_is_refused_whole(invoke, tmp_path, secret):
         p.unlink()
     (run / "plots").rmdir()
     (run / "plots").symlink_to(outside)
-    assert nnlab.load(run).figures == []
+    assert RunRecord(run).figures == []  # nothing read through the link
+    with pytest.raises(nnlab.UserError, match="plots: not a regular file of the run"):
+        nnlab.load(run)
     result = invoke("report", str(run), "--out", str(tmp_path / "report"))
-    assert result.exit_code == 0, result.stderr
-    assert base64.b64encode(SECRET).decode() not in (tmp_path / "report" / "report.html").read_text()
+    assert result.exit_code == 2 and "plots: not a regular file of the run" in result.stderr
+    written = [p.read_bytes() for p in tmp_path.joinpath("report").rglob("*") if p.is_file()]
+    assert not any(SECRET in data for data in written)
 
 
-def test_the_api_leaves_out_linked_figures_and_refuses_a_linked_summary(tmp_path, secret):
+def test_the_api_refuses_a_linked_figure_or_summary(tmp_path, secret):
     run = fake_run(tmp_path)
     (run / "plots" / "leak.png").symlink_to(secret)
-    result = nnlab.load(run)
-    assert [p.name for p in result.figures] == ["own.png"]
-    assert base64.b64encode(SECRET).decode() not in result._repr_html_()
+    assert [p.name for p in RunRecord(run).figures] == ["own.png"]  # the reader lists the run's own files only
+    with pytest.raises(nnlab.UserError, match="leak.png: not a regular file of the run"):
+        nnlab.load(run)
+    (run / "plots" / "leak.png").unlink()
     (run / "summary.json").unlink()
     (run / "summary.json").symlink_to(secret)
     with pytest.raises(nnlab.UserError, match="symbolic link"):
@@ -107,11 +123,10 @@ def test_read_bytes_caps_the_size_and_stays_inside(tmp_path, secret):
         run_files.read_bytes(run, run / ".." / ".." / "secret.txt", cap=10**6)
 
 
-def test_export_reads_only_the_runs_own_figures(invoke, tmp_path, secret):
+def test_export_refuses_a_run_with_a_linked_figure_and_writes_nothing(invoke, tmp_path, secret):
     pytest.importorskip("tensorboardX")
     run = fake_run(tmp_path)
     (run / "plots" / "leak.png").symlink_to(secret)
     result = invoke("export", str(run), "--to", "tensorboard", "--logdir", str(tmp_path / "tb"))
-    assert result.exit_code == 0, result.stderr
-    events = b"".join(p.read_bytes() for p in (tmp_path / "tb").rglob("*") if p.is_file())
-    assert SECRET not in events and b"leak" not in events
+    assert result.exit_code == 2 and "leak.png: not a regular file of the run" in result.stderr
+    assert not (tmp_path / "tb").exists() or not any((tmp_path / "tb").rglob("*"))

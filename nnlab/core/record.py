@@ -19,11 +19,14 @@ metric tells them apart by a string field, never by the order of the lines.
 
 A summary is *complete* when it has its `claims` (the run got as far as measuring them); a failed or
 interrupted run's summary has only its status and error, and then `numbers` is {}.
+
+The schema (core.record_schema) is checked here, once, as each file is read: a damaged file is a UserError
+naming the file and the field, so no tool builds output from it. A run whose meta.json says `running` but
+whose `.lock` no process holds (its process was killed: SIGKILL, OOM, power cut) has the status `abandoned`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -34,11 +37,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from nnlab.core import atomic, run_files
+from nnlab.core import atomic, record_schema, run_files
 from nnlab.core.errors import UserError
 from nnlab.version import __version__
 
 RAN = ("completed", "diverged")  # a diverged run is a result: it ran to its end and measured
+LOCK = ".lock"  # core.run: the pid of the process that owns the run, flock-ed while it lives
 
 
 class RunRecord:
@@ -50,6 +54,7 @@ class RunRecord:
         if not (self.path / "meta.json").is_file():
             raise UserError(f"{self.path} is not a run directory (no meta.json)")
         self.meta: dict[str, Any] = read_object(self.path, "meta.json")
+        record_schema.check_meta(self.meta, self.path / "meta.json")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r}, command={self.command!r}, status={self.status!r})"
@@ -58,7 +63,11 @@ class RunRecord:
     @cached_property
     def summary(self) -> dict[str, Any]:
         """summary.json; {} while the run is still running (it is written at the end)."""
-        return read_object(self.path, "summary.json") if os.path.lexists(self.path / "summary.json") else {}
+        if not os.path.lexists(self.path / "summary.json"):
+            return {}
+        summary = read_object(self.path, "summary.json")
+        record_schema.check_summary(summary, self.path / "summary.json", self.command)
+        return summary
 
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -72,20 +81,34 @@ class RunRecord:
             config = yaml.safe_load(run_files.read_text(self.path, path, run_files.JSON_CAP))
         except yaml.YAMLError as exc:
             raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        except RecursionError:
+            raise UserError(f"{path}: nested too deeply to be a config (deep nesting is damage)") from None
+        record_schema.check_tree(config, path)
         return config if isinstance(config, dict) else {}
 
     @cached_property
     def metrics(self) -> list[dict[str, Any]]:
-        """metrics.jsonl, one dict per logged line; a torn last line (a crash mid-write) is skipped."""
+        """metrics.jsonl, one dict per logged line; a torn last line (a crash mid-write) is skipped. A line that
+        breaks the schema (not an object, not JSON before the last line, a step that is NaN or 1e30, a NaN
+        value, deep nesting) is a UserError naming it."""
         log = self.path / "metrics.jsonl"
         if not os.path.lexists(log):
             return []
         records = []
-        for line in run_files.read_text(self.path, log, run_files.LOG_CAP).splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
+        lines = run_files.read_text(self.path, log, run_files.LOG_CAP).splitlines()
+        for number, line in enumerate(lines, 1):
+            try:
                 record = json.loads(line)
-                if isinstance(record, dict):
-                    records.append(record)
+            except json.JSONDecodeError:
+                if number == len(lines):  # the last line, torn by a crash mid-write: what was logged before stands
+                    continue
+                raise UserError(f"{log} line {number}: not JSON (only the last line may be torn)") from None
+            except RecursionError:
+                raise UserError(f"{log} line {number}: nested too deeply (deep nesting is damage)") from None
+            if not isinstance(record, dict):
+                raise UserError(f"{log} line {number}: a {type(record).__name__}, not an object")
+            record_schema.check_metrics_line(record, f"{log} line {number}")
+            records.append(record)
         return records
 
     # -- what they say -----------------------------------------------------------------------------
@@ -95,11 +118,29 @@ class RunRecord:
 
     @property
     def status(self) -> str:
-        return str(self.summary.get("status") or self.meta.get("status") or "running")
+        """completed, diverged, failed, interrupted, running; or abandoned (meta says running, no process
+        holds the lock: the run was killed)."""
+        status = str(self.summary.get("status") or self.meta.get("status") or "running")
+        return "abandoned" if status == "running" and self.abandoned else status
 
     @property
     def error(self) -> str | None:
-        return self.summary.get("error") or self.meta.get("error")
+        return self.abandoned or self.summary.get("error") or self.meta.get("error")
+
+    @cached_property
+    def abandoned(self) -> str | None:
+        """Why the run counts as abandoned (its dead pid, when meta.json was last written), or None: the
+        run is not said to be running, or its lock is held (it lives), or there is no lock to tell by (a
+        sweep's directory, or a platform without flock)."""
+        if (self.summary.get("status") or self.meta.get("status") or "running") != "running":
+            return None
+        held, holder = run_files.lock_state(self.path, LOCK)
+        if held is not False:
+            return None
+        pid = holder if holder.isdigit() else "?"
+        written = dt.datetime.fromtimestamp(os.lstat(self.path / "meta.json").st_mtime).astimezone()
+        return (f"abandoned: process {pid} that ran it is gone (its lock is free); meta.json last written "
+                f"{written.isoformat(timespec='seconds')}")
 
     @property
     def complete(self) -> bool:
@@ -143,13 +184,22 @@ class RunRecord:
             return {}, str(exc)
 
     def png(self, figure: Path) -> bytes:
-        """The bytes of one of `figures` (capped, read only if it is still the run's own file)."""
-        return run_files.read_bytes(self.path, figure, run_files.PNG_CAP)
+        """The bytes of one of `figures` (capped, read only if it is still the run's own file, and a PNG)."""
+        data = run_files.read_bytes(self.path, figure, run_files.PNG_CAP)
+        record_schema.check_png(data, figure)
+        return data
 
-    def read_all(self) -> RunRecord:
-        """Read every file now (summary, config, metrics), so a refused or damaged one is an error here."""
-        for _ in (self.summary, self.config, self.metrics):
+    def read_all(self, figures: bool = True) -> RunRecord:
+        """Read every file now (summary, config, metrics and, with `figures`, the figures' bytes), so a refused
+        or damaged one is an error here, before a tool writes anything."""
+        for _ in (self.summary, self.config, self.metrics, self.status):
             pass
+        if figures:
+            for entry in self.refused_figures[:1]:  # a link, a FIFO: never opened, and the run is not whole
+                raise UserError(f"{entry}: not a regular file of the run (a link, a FIFO or a device); a figure "
+                                "must be one")
+            for figure in self.figures:
+                self.png(figure)
         return self
 
     def as_dict(self) -> dict[str, Any]:
@@ -189,8 +239,11 @@ def read_object(run_dir: Path, name: str) -> dict[str, Any]:
         data = json.loads(run_files.read_text(run_dir, path, run_files.JSON_CAP))
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise UserError(f"{path}: nested too deeply (deep nesting is damage)") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    record_schema.check_tree(data, path)
     return data
 
 

@@ -99,3 +99,33 @@ def figures(run_dir: str | Path) -> tuple[list[Path], list[Path]]:
     for path in sorted(plots.glob("*.png")):
         (own if is_regular_inside(run_dir, path) else refused).append(path)
     return own, refused
+
+
+def lock_state(run_dir: str | Path, name: str) -> tuple[bool | None, str]:
+    """(whether a process holds the run's lock file `name`, the text in it: the holder's pid).
+
+    core.run keeps an exclusive flock on it while the run lives, and the kernel releases a dead process's
+    flock, so a shared non-blocking flock that succeeds (and is released at once) means no process owns the
+    run. None: no lock file (a sweep's directory), one that is not the run's own regular file, or no flock
+    (Windows): nothing tells, and the caller keeps what meta.json says."""
+    try:
+        import fcntl
+    except ImportError:
+        return None, ""
+    run_dir = Path(run_dir)
+    path = run_dir / name
+    try:
+        check_inside(run_dir, path)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except (Refused, OSError):
+        return None, ""
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None, ""
+        holder = f.read(32).decode("ascii", "replace").strip()
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True, holder
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        return False, holder

@@ -22,7 +22,7 @@ table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.9rem; wid
 th, td { border: 1px solid var(--line); padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .ok { color: var(--ok); font-weight: bold; } .bad { color: var(--bad); font-weight: bold; }
-.status-failed, .status-interrupted, .status-running { color: var(--bad); font-weight: bold; }
+.status-failed, .status-interrupted, .status-running, .status-abandoned { color: var(--bad); font-weight: bold; }
 .status-diverged { color: #b26a00; font-weight: bold; }
 blockquote { margin: 0.8rem 0; padding: 0.4rem 0.9rem; border-left: 4px solid #8c959f; background: #f6f8fa; }
 blockquote .zh { display: block; color: var(--muted); font-size: 0.9rem; }
@@ -130,8 +130,6 @@ def run_block(report: Report, entry: Entry) -> str:
     if entry.error:
         parts.append(f'<p class="error">{escape(entry.error)}</p>')
     parts += [figure(entry, p) for p in entry.figures]
-    parts += [f'<p class="error">figure not embedded: {escape(p.name)} is not a file of this run (a link or '
-              f"a special file)</p>" for p in entry.refused_figures]
     headline = entry.headline()
     parts.append("<h3>Headline</h3>")
     parts.append(f'<p class="muted">{escape(headline)}</p>' if isinstance(headline, str) else table(*headline))

@@ -6,10 +6,10 @@ figures of a run elsewhere are copied into `figures/` first, so the report direc
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
+from nnlab.core import atomic, run_files
 from nnlab.core.console import fmt
 from nnlab.report.model import SUBTITLE, Entry, Report, format_seconds, relative_link
 from nnlab.report.sections import caption
@@ -46,7 +46,9 @@ def figure_link(report: Report, entry: Entry, path: Path) -> str:
     if not inside(path, report.out_dir):
         copy = report.out_dir / "figures" / f"{entry.command}-{entry.path.name}" / path.name
         copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, copy)
+        data = run_files.read_bytes(entry.path, path, run_files.PNG_CAP)  # the run's own file, never a link
+        with atomic.atomic_path(copy) as tmp:
+            tmp.write_bytes(data)
         path = copy
     return relative_link(path, report.out_dir)
 

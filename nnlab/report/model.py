@@ -53,11 +53,6 @@ class Entry:
         return sorted(self.record.figures,
                       key=lambda p: (known.index(p.name) if p.name in known else len(known), p.name))
 
-    @property
-    def refused_figures(self) -> list[Path]:
-        """plots/*.png entries that are not the run's own regular files (links, FIFOs): named, never read."""
-        return self.record.refused_figures if self.record else []
-
     def headline(self) -> tuple[list[str], list[list[Any]]] | str:
         """The experiment's own headline table, or why there is none."""
         if self.status not in RAN:
@@ -71,14 +66,25 @@ class Entry:
 
 
 def read_entry(path: str | Path) -> Entry:
-    """The run in `path` (any status), read through core.record.RunRecord."""
+    """The run in `path` (any status), read whole through core.record.RunRecord (its schema: a damaged file
+    is a UserError naming the file and the field, raised here, before anything of the report is written)."""
     path = Path(path)
     try:
-        record = RunRecord(path)
-        summary = record.summary
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: unreadable run directory ({exc})") from None
-    return Entry(record.command, path, record.status, record.error, record.meta, summary, record)
+        record = RunRecord(path).read_all()
+    except OSError as exc:
+        raise UserError(f"{path}: unreadable run directory ({exc.strerror or exc})") from None
+    return Entry(record.command, path, record.status, record.error, record.meta, record.summary, record)
+
+
+def read_entries(paths: Iterable[Path]) -> tuple[list[Entry], list[str]]:
+    """(the entries of the runs in `paths` that read whole, one line per damaged run left out: its why)."""
+    entries, left_out = [], []
+    for path in paths:
+        try:
+            entries.append(read_entry(path))
+        except UserError as exc:
+            left_out.append(str(exc))
+    return entries, left_out
 
 
 def find_runs(paths: Iterable[str | Path]) -> list[Path]:

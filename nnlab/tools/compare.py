@@ -34,6 +34,14 @@ if TYPE_CHECKING:
 @click.pass_context
 def compare(ctx: click.Context, run_dirs: tuple[Path, ...], metric: str | None, out: str, tag: str | None,
             debug: bool) -> None:
+    from nnlab.tools.runs_common import exits_on_signal
+
+    argv = (ctx.obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
+    with exits_on_signal("compare"):
+        _compare(run_dirs, metric, out, tag, argv)
+
+
+def _compare(run_dirs: tuple[Path, ...], metric: str | None, out: str, tag: str | None, argv: list[str]) -> None:
     from nnlab.core import atomic, console
     from nnlab.core.record import RunRecord, write_meta
     from nnlab.core.run import claim_directory
@@ -41,7 +49,7 @@ def compare(ctx: click.Context, run_dirs: tuple[Path, ...], metric: str | None, 
 
     if len(run_dirs) < 2:
         raise UserError("compare: give at least two run directories")
-    runs = [RunRecord(d) for d in run_dirs]
+    runs = [RunRecord(d).read_all() for d in run_dirs]  # every file checked (core.record) before any is written
     names = short_names(list(run_dirs))
     available = [m for m in metric_names(runs[0].metrics) if all(m in metric_names(r.metrics) for r in runs[1:])]
     if metric is not None and metric not in available:
@@ -66,7 +74,6 @@ def compare(ctx: click.Context, run_dirs: tuple[Path, ...], metric: str | None, 
                                                                                        for k in v)},
               "metric": metric}
     atomic.write_json(path / "summary.json", result)
-    argv = (ctx.obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
     write_meta(path, tool_meta("compare", argv, started, f"{len(runs)} runs, metric {metric}"))
 
     console.out.print(console.table("config keys that differ", ["key", *names],

@@ -8,11 +8,13 @@
 Every numeric field of metrics.jsonl becomes a scalar at its step (tag `<field>/<series>`, the series
 named by the line's text fields: loss/method_gd), the headline numbers become `headline/...` scalars,
 the figures in plots/ become images and the claims a text table. The event files are written with
-tensorboardX (protobuf only, no TensorFlow); default DIR: RUN_DIR/tensorboard.
+tensorboardX (protobuf only, no TensorFlow); default DIR: RUN_DIR/tensorboard. A damaged run is refused
+before anything is written; the event file appears in DIR whole or not at all.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +34,20 @@ if TYPE_CHECKING:
               help="Where the event files go.  [default: RUN_DIR/tensorboard]")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 def export(run_dir: Path, target: str, logdir: Path | None, debug: bool) -> None:
+    from nnlab.tools.runs_common import exits_on_signal
+
+    with exits_on_signal("export"):
+        _export(run_dir, logdir or run_dir / "tensorboard")
+
+
+def _export(run_dir: Path, logdir: Path) -> None:
+    """Check everything, write the event file into a temporary directory beside `logdir`, then move it in: an
+    interrupted or failed export leaves no torn event file in `logdir` (one there would block the next)."""
+    import shutil
+
     from nnlab.core.record import RunRecord
 
-    run = RunRecord(run_dir)
+    run = RunRecord(run_dir).read_all()  # every file, figures included, checked before anything is written
     numbers, why = run.numbers_or_why()  # a summary of another version: the curves still go, its numbers not
     if why:
         click.echo(f"warning: {why}; no headline/ scalars", err=True)
@@ -42,23 +55,75 @@ def export(run_dir: Path, target: str, logdir: Path | None, debug: bool) -> None
         from tensorboardX import SummaryWriter
     except ImportError:
         raise UserError("--to tensorboard needs tensorboardX: pip install 'nnlab[tensorboard]'") from None
-    logdir = logdir or run_dir / "tensorboard"
     if logdir.is_dir() and any(logdir.glob("events.out.tfevents.*")):
         raise UserError(f"--logdir {logdir} already has event files; remove them or give another --logdir")
-    with SummaryWriter(logdir=str(logdir)) as writer:
-        counts = write_run(writer, run, numbers)
+    images = decode_figures(run)
+    sweep_stale(logdir)
+    tmp = logdir.parent / f".{logdir.name}.export-{os.getpid()}.tmp"
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        with SummaryWriter(logdir=str(tmp)) as writer:
+            counts = write_run(writer, run, numbers, images)
+        logdir.mkdir(parents=True, exist_ok=True)
+        for event_file in sorted(tmp.iterdir()):
+            os.replace(event_file, logdir / event_file.name)  # one rename each: whole or absent
+    except OSError as exc:
+        raise UserError(f"--logdir {logdir}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     click.echo(f"{counts['scalars']} scalars, {counts['images']} images -> {logdir}")
     click.echo(f"view: tensorboard --logdir {logdir}")
 
 
-def write_run(writer: Any, run: RunRecord, numbers: dict[str, float | None]) -> dict[str, int]:
-    from nnlab.core.headline import finite, is_number
+def sweep_stale(logdir: Path) -> None:
+    """Remove the temporary directories of exports into `logdir` whose process is gone (SIGKILL: no cleanup)."""
+    import shutil
+
+    for tmp in logdir.parent.glob(f".{logdir.name}.export-*.tmp"):
+        pid = tmp.name.rsplit("-", 1)[-1].removesuffix(".tmp")
+        if pid.isdigit() and not _alive(int(pid)) and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def decode_figures(run: RunRecord) -> dict[str, Any]:
+    """{figure stem: (H, W, 3) pixels in [0, 1]} of the run's own figures; one that does not decode is a
+    UserError naming it (core.record checked the PNG header; the image data may still be torn)."""
+    import io
+
+    import matplotlib.image
+
+    images = {}
+    for png in run.figures:  # the run's own files only: a link out of it is never read
+        try:
+            pixels = matplotlib.image.imread(io.BytesIO(run.png(png)), format="png")
+        except (ValueError, OSError, SyntaxError) as exc:
+            raise UserError(f"{png}: not a PNG image that decodes ({type(exc).__name__})") from None
+        if pixels.ndim == 2:  # greyscale: as RGB
+            pixels = pixels[..., None].repeat(3, axis=-1)
+        images[png.stem] = pixels[..., :3]
+    return images
+
+
+def write_run(writer: Any, run: RunRecord, numbers: dict[str, float | None],
+              images: dict[str, Any]) -> dict[str, int]:
+    """Every scalar, image and the claims table of `run` into `writer`. `run` is checked whole (core.record):
+    its steps are finite numbers in [0, 1e12], its claims carry a string id and a bool holds."""
+    from nnlab.core.headline import is_number
     from nnlab.tools.runs_common import AXES, group_of
 
-    scalars = images = 0
+    scalars = 0
     for i, record in enumerate(run.metrics):
-        step = record.get("step", i)
-        step = int(step) if finite(step) else i
+        step = int(record.get("step", i))
         group = group_of(record, sep="/", eq="_")  # TensorBoard tags keep only [A-Za-z0-9_./-]
         for key, value in record.items():
             if key in AXES or not is_number(value):
@@ -69,18 +134,12 @@ def write_run(writer: Any, run: RunRecord, numbers: dict[str, float | None]) -> 
         if value is not None:
             writer.add_scalar(f"headline/{name}", value, 0)
             scalars += 1
-    for png in run.figures:  # the run's own files only: a link out of it is never read
-        import io
-
-        import matplotlib.image
-
-        pixels = matplotlib.image.imread(io.BytesIO(run.png(png)), format="png")[..., :3]  # (H, W, 3) in [0, 1]
-        writer.add_image(f"plots/{png.stem}", pixels, 0, dataformats="HWC")
-        images += 1
+    for stem, pixels in images.items():
+        writer.add_image(f"plots/{stem}", pixels, 0, dataformats="HWC")
     records = [*run.claims, *run.checks]
     if records:
         lines = ["| | id | claim | measured | expected |", "|---|---|---|---|---|"]
-        lines += [f"| {'✓' if c['holds'] else '✗'} | {c['id']} | {c['claim']} | {c['measured']} | {c['expected']} |"
-                  for c in records]
+        lines += [f"| {'✓' if c['holds'] else '✗'} | {c['id']} | {c.get('claim', '')} | {c.get('measured')} | "
+                  f"{c.get('expected', '')} |" for c in records]
         writer.add_text("claims", "\n".join(lines), 0)
-    return {"scalars": scalars, "images": images}
+    return {"scalars": scalars, "images": len(images)}

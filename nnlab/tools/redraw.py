@@ -14,9 +14,17 @@ from nnlab.registry import COMMANDS
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 def redraw(run_dir: Path) -> None:
     """Redraw the plots of the run in RUN_DIR (after a plotting change, or on another machine)."""
+    from nnlab.tools.runs_common import exits_on_signal
+
+    with exits_on_signal("redraw"):
+        _redraw(run_dir)
+
+
+def _redraw(run_dir: Path) -> None:
     from nnlab.core.record import RunRecord
 
-    run = RunRecord(run_dir)
+    # Every file checked first (core.record's schema), the figures excepted: they are what redraw replaces.
+    run = RunRecord(run_dir).read_all(figures=False)
     command = run.command
     if command not in COMMANDS:
         raise UserError(f"{run_dir}: unknown command {command[:40]!r} in meta.json")

@@ -6,11 +6,13 @@
 
 One row per run directory (and per sweep or compare): command, directory, status, start time, duration, tag,
 its headline number (the first number of its headline table that is not a config setting) and how many of
-its claims held.
+its claims held. A run killed without closing (SIGKILL, OOM) is `abandoned`; a directory whose meta.json
+or summary.json is damaged is `damaged`, with the file and field, and the listing goes on.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,13 +60,15 @@ def runs(command: str | None, out: str, limit: int | None, debug: bool) -> None:
     # Piped or captured: wide lines, one per run, rather than a table folded to 80 columns.
     out = console.out if console.out.is_terminal else Console(width=250, highlight=False)
     out.print(table)
-    out.print(f"{len(shown)} of {len(rows)} runs")
+    damaged = sum(r["status"] == "damaged" for r in rows)
+    note = f" ({damaged} damaged: unreadable, shown with why)" if damaged else ""
+    out.print(f"{len(shown)} of {len(rows)} runs{note}")
 
 
 def find(root: Path, commands: list[str]) -> list[dict[str, Any]]:
-    from nnlab.core.record import RunRecord
-    from nnlab.tools.runs_common import tag_of
-
+    """One row per run directory; a damaged one (meta.json or summary.json breaking core.record's schema, a
+    link, a FIFO, an endless file) is a row with status `damaged` and why, so the listing goes on and says so.
+    Only meta.json and summary.json are read: what the listing shows (metrics and figures are not)."""
     rows = []
     for command in commands:
         parent = root / command
@@ -74,17 +78,34 @@ def find(root: Path, commands: list[str]) -> list[dict[str, Any]]:
             if path.is_symlink() or not (path / "meta.json").is_file():
                 continue
             try:
-                record = RunRecord(path)
-            except (OSError, UserError):  # a link, a FIFO, an endless or damaged meta.json: not listed
-                continue
-            meta = record.meta
-            headline, claims = describe(record)
-            started = str(meta.get("started") or "")[5:16].replace("T", " ")  # MM-DD HH:MM
-            rows.append({"command": command, "name": path.name, "status": meta.get("status", "?"), "started": started,
-                         "took": _duration(meta.get("elapsed_s")), "tag": tag_of(path), "headline": headline,
-                         "claims": claims,
-                         "sort": (str(meta.get("started") or ""), (path / "meta.json").stat().st_mtime)})
+                rows.append(_row(command, path))
+            except (OSError, UserError) as exc:
+                rows.append(_damaged_row(command, path, str(exc)))
     return rows
+
+
+def _row(command: str, path: Path) -> dict[str, Any]:
+    from nnlab.core.record import RunRecord
+    from nnlab.tools.runs_common import tag_of
+
+    record = RunRecord(path)
+    meta, status = record.meta, record.status  # status reads summary.json: a damaged one is refused here
+    headline, claims = describe(record)
+    started = str(meta.get("started") or "")[5:16].replace("T", " ")  # MM-DD HH:MM
+    return {"command": command, "name": path.name, "status": status, "started": started,
+            "took": _duration(meta.get("elapsed_s")), "tag": tag_of(path), "headline": headline, "claims": claims,
+            "sort": (str(meta.get("started") or ""), (path / "meta.json").stat().st_mtime)}
+
+
+def _damaged_row(command: str, path: Path, why: str) -> dict[str, Any]:
+    import datetime as dt
+
+    from nnlab.tools.runs_common import tag_of
+
+    written = dt.datetime.fromtimestamp(os.lstat(path).st_mtime).astimezone()
+    return {"command": command, "name": path.name, "status": "damaged", "started": "", "took": "",
+            "tag": tag_of(path), "headline": why.replace(f"{path}{os.sep}", "")[:120], "claims": "",
+            "sort": (written.isoformat(timespec="seconds"), written.timestamp())}
 
 
 def describe(record: RunRecord) -> tuple[str, str]:
@@ -94,10 +115,7 @@ def describe(record: RunRecord) -> tuple[str, str]:
 
     if record.meta.get("headline"):
         return str(record.meta["headline"]), ""
-    try:
-        held, (numbers, _) = record.claims_held(), record.numbers_or_why()
-    except (OSError, UserError):  # an unreadable summary: no headline
-        return "", ""
+    held, (numbers, _) = record.claims_held(), record.numbers_or_why()
     claims = f"{sum(held.values())}/{len(held)}" if held else ""
     try:
         config = set(record.config)

@@ -6,8 +6,11 @@ matplotlib) load only when their command runs or shows its help.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import importlib
+import signal
 import sys
 import traceback
 import typing
@@ -20,8 +23,59 @@ from nnlab.registry import COMMANDS, TOOLS
 from nnlab.version import __version__
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM outside a run, raised where it arrives. A KeyboardInterrupt, so whatever cleans up after a Ctrl-C
+    (a tool's temporary files, a pool of workers) cleans up after SIGTERM too."""
+
+    signum = signal.SIGTERM
+
+
+class Stopped(Exception):
+    """A signal that ended a command outside a run, carried past click (which turns a KeyboardInterrupt into
+    Abort, exit 1): the entry point ends with the signal's convention, 128 + signum."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def stopped_line(signum: int) -> str:
+    """The one line a signal leaves on stderr."""
+    return f"Interrupted ({signal.Signals(signum).name})."
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_raises() -> typing.Iterator[None]:
+    """While the CLI runs, SIGTERM raises Terminated (as SIGINT raises KeyboardInterrupt) instead of killing the
+    process unannounced; a run installs its own handlers on top (core.run.Signals). A handler someone else set
+    is left alone, and the previous one comes back afterwards (tests run the CLI in-process)."""
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous not in (signal.SIG_DFL, None):
+            previous = None
+        else:
+            signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 class NnlabGroup(click.Group):
     """A group whose subcommands load lazily and whose every error is one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:  # SIGINT or SIGTERM (Terminated) in any command or tool
+            raise Stopped(getattr(exc, "signum", signal.SIGINT)) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*COMMANDS, *TOOLS]
@@ -46,10 +100,18 @@ class NnlabGroup(click.Group):
         debug = "--debug" in argv
         try:
             extra.setdefault("obj", {"argv": ["nnlab", *argv]})  # recorded in meta.json
-            result = super().main(argv, prog_name or "nnlab", standalone_mode=False, **extra)
+            with sigterm_raises():
+                result = super().main(argv, prog_name or "nnlab", standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
+        except Stopped as exc:
+            click.echo(stopped_line(exc.signum), err=True)
+            sys.exit(128 + exc.signum)
+        except click.exceptions.Abort as exc:
+            if isinstance(exc.__context__, KeyboardInterrupt):  # a signal while click parsed the arguments
+                signum = getattr(exc.__context__, "signum", signal.SIGINT)
+                click.echo(stopped_line(signum), err=True)
+                sys.exit(128 + signum)
             click.echo("Aborted.", err=True)
             sys.exit(1)
         except click.UsageError as exc:
@@ -61,6 +123,12 @@ class NnlabGroup(click.Group):
             fail(exc.format_message(), exc.exit_code, exc if debug else None)
         except UserError as exc:
             fail(str(exc), 2, exc if debug else None)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                fail(f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)", 1, exc if debug else None)
+            where = f" writing {exc.filename}" if exc.filename else ""
+            fail(f"the disk is full (ENOSPC, no space left on device){where}; free some space and rerun", 1,
+                 exc if debug else None)
         except Exception as exc:  # a bug, not bad input: say so in one line unless --debug
             fail(f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)", 1, exc if debug else None)
         sys.exit(result if isinstance(result, int) else 0)
@@ -88,11 +156,16 @@ def cli() -> None:
 
 def main() -> None:
     """The `nnlab` console script (and `python -m nnlab`)."""
-    start_figure_pool(sys.argv[1:])
     try:
-        cli.main()
+        with sigterm_raises():  # also while the figure workers start, before click has the arguments
+            start_figure_pool(sys.argv[1:])
+            cli.main()
     except SystemExit as exc:
         leave(exc.code)
+    except KeyboardInterrupt as exc:  # a signal outside cli.main's own handling (the figure pool's start)
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(stopped_line(signum), file=sys.stderr)
+        leave(128 + signum)
 
 
 def start_figure_pool(argv: list[str]) -> None:

@@ -58,3 +58,66 @@ def test_a_second_signal_during_finish_cannot_break_it(fake_command, invoke, mon
     assert (run.parent / "latest").resolve() == run.resolve()
     assert not [p for p in run.rglob(".*") if p.name != ".lock"]  # no temporary file left behind
     assert json.loads((run / "summary.json").read_text())["status"] in ("completed", "interrupted")
+
+
+# -- signals outside a run: every command and tool ends 130 (SIGINT) / 143 (SIGTERM) with one line ---------------
+
+def _one_line_signal_exit(result, code: int) -> None:
+    assert result.exit_code == code, f"{result.exit_code} {result.stderr!r}"
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr and "Aborted" not in result.stderr
+    assert "interrupted" in result.stderr.lower() or "terminated" in result.stderr.lower(), result.stderr
+
+
+def test_sigint_before_the_run_directory_exists_exits_130(fake_command, invoke, patch_command):
+    def prepare(config):
+        signal.raise_signal(signal.SIGINT)  # Python's default handler: KeyboardInterrupt here
+
+    patch_command("fake", prepare=prepare)
+    result = invoke("fake", "--quick")
+    _one_line_signal_exit(result, 130)
+    assert result.runs("fake") == []  # stopped before any directory was made
+
+
+def test_sigterm_before_the_run_directory_exists_exits_143(fake_command, invoke, patch_command):
+    def prepare(config):
+        signal.raise_signal(signal.SIGTERM)  # without nnlab's handler this would kill the test process
+
+    patch_command("fake", prepare=prepare)
+    result = invoke("fake", "--quick")
+    _one_line_signal_exit(result, 143)
+    assert result.runs("fake") == []
+    assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None) or callable(signal.getsignal(signal.SIGTERM))
+
+
+def test_a_tool_interrupted_exits_130(fake_command, invoke, monkeypatch):
+    from nnlab.core import record
+
+    invoke("fake", "--quick")
+
+    def interrupted(self, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(record.RunRecord, "__init__", interrupted)
+    out = invoke("fake", "--quick").out
+    result = invoke("redraw", str(next((out / "fake").iterdir())))
+    _one_line_signal_exit(result, 130)
+
+
+def test_sigterm_handler_is_restored_after_the_cli_returns(fake_command, invoke):
+    before = signal.getsignal(signal.SIGTERM)
+    assert invoke("fake", "--quick").exit_code == 0
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_the_console_script_exits_143_on_sigterm_in_a_tool(tmp_path):
+    """The real entry point (nnlab.cli.main), in a process of its own: SIGTERM while a tool runs."""
+    import subprocess
+    import sys
+
+    script = ("import signal, sys\nfrom nnlab.core import record\n"
+              "def stop(self, path):\n    signal.raise_signal(signal.SIGTERM)\n"
+              "record.RunRecord.__init__ = stop\nsys.argv = ['nnlab', 'redraw', sys.argv[1]]\n"
+              "from nnlab.cli import main\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 143, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr

@@ -158,3 +158,22 @@ def test_meta_json_is_written_by_one_writer(tmp_path):
     got = json.loads((tmp_path / "meta.json").read_text())
     assert (got["status"], got["elapsed_s"], got["headline"]) == ("completed", 2.5, "2 runs")
     assert [p.name for p in tmp_path.iterdir()] == ["meta.json"]  # atomic: no temporary left
+
+
+@pytest.mark.parametrize("kind", ["directory", "file"])
+def test_a_latest_that_is_not_a_link_is_never_replaced(tmp_path, capsys, kind):
+    """`latest` is ours only while it is a symlink: a user's directory or file of that name is kept, with a warning."""
+    latest = tmp_path / "cmd" / "latest"
+    latest.parent.mkdir()
+    if kind == "directory":
+        latest.mkdir()
+        (latest / "mine.txt").write_text("keep me")
+    else:
+        latest.write_text("keep me")
+    run = Run.create(tmp_path, "cmd", Cfg(), "cpu", None, argv=[])
+    run.finish("completed", {})
+    kept = latest / "mine.txt" if kind == "directory" else latest
+    assert not latest.is_symlink() and kept.read_text() == "keep me"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "latest" in err and "not a symlink" in err, err
+    assert sorted(p.name for p in latest.parent.iterdir()) == sorted(["latest", run.path.name])  # no temp link

@@ -294,6 +294,31 @@ def test_resume_gives_the_uninterrupted_numbers(invoke, tmp_path, monkeypatch):
     assert epochs_logged == [1, 2]
 
 
+def test_records_logged_past_the_checkpoint_are_not_duplicated_by_the_resume(invoke, tmp_path, monkeypatch):
+    """A stop after epoch 2 was logged but before its checkpoint was saved: the resume trains epoch 2 again, and
+    metrics.jsonl holds it once (the runner drops the records past the checkpoint's step, core.command.Resume)."""
+    args = ["train-mnist", *TINY, "--epochs", "2", "--target-acc", "null"]
+    real_save, saves = training.save_checkpoint, []
+
+    def stop_before_the_second_save(path, state):
+        saves.append(path)
+        if len(saves) == 2:
+            raise Interrupted(signal.SIGINT)
+        real_save(path, state)
+
+    monkeypatch.setattr(training, "save_checkpoint", stop_before_the_second_save)
+    stopped = invoke(*args, out=tmp_path / "b")
+    assert stopped.exit_code == 130, stopped.stderr
+    (run_dir,) = stopped.runs("train-mnist")
+    monkeypatch.setattr(training, "save_checkpoint", real_save)
+    resumed = invoke("train-mnist", "--resume", str(run_dir), out=tmp_path / "b")
+    assert resumed.exit_code == 0, resumed.stderr
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [m["epoch"] for m in records if "train/acc" in m] == [1, 2]
+    steps = [m["step"] for m in records if "train/loss_step" in m]
+    assert steps == sorted(set(steps))
+
+
 @pytest.mark.slow
 def test_sigterm_leaves_an_interrupted_run_with_a_checkpoint(tmp_path):
     """A real process and a real signal: SIGTERM stops at the next safe point, exit 143, status interrupted."""
@@ -489,6 +514,9 @@ def test_a_run_from_before_the_block_option_resumes_in_its_own_order(invoke, tmp
     saved = run / "config.yaml"
     saved.write_text("".join(line for line in saved.read_text().splitlines(keepends=True)
                              if not line.startswith("block:")))  # as nnlab wrote it before the option
+    meta = json.loads((run / "meta.json").read_text())
+    del meta["config_sha256"]  # nor did it fix its config by a hash then
+    (run / "meta.json").write_text(json.dumps(meta))
     with monkeypatch.context() as m:
         m.setattr(TrainMnistConfig, "LEGACY", {})  # without the legacy value: the new default, which cannot fit
         without_legacy = invoke("train-mnist", "--resume", str(run), "--epochs", "2", out=tmp_path / "a")

@@ -49,7 +49,9 @@ class Resume:
     """A resumable command: `--resume RUN_DIR` continues the run from its own checkpoint (rec.resumed)."""
 
     may_change: tuple[str, ...]  # config keys a resume may change (e.g. epochs); the rest stay as saved
-    check: Callable[[Path, Any], None] | None = None  # (run_dir, config): refuse before the run is touched
+    # (run_dir, config): refuse before the run is touched; may return the checkpoint's step, and then the
+    # metrics.jsonl records logged past it (a kill between a log and its checkpoint) are dropped on the resume
+    check: Callable[[Path, Any], int | None] | None = None
 
 
 @dataclass(frozen=True)

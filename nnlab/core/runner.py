@@ -56,7 +56,7 @@ class Outcome:
 def build_config(spec: Command, request: Request) -> Any:
     """Resolve the config: (resumed run's config.yaml <) recipe < --quick < options < --set."""
     from nnlab.core.config import Layer, load_recipe, parse_set, resolve, saved_layer
-    from nnlab.core.run import check_resumable
+    from nnlab.core.run import check_config_hash, check_resumable
 
     layers = []
     if request.resume is not None:
@@ -64,8 +64,10 @@ def build_config(spec: Command, request: Request) -> Any:
             raise UserError("--resume: give a run directory")
         if request.quick:
             raise UserError("--resume with --quick: a resumed run keeps its own config")
-        check_resumable(Path(request.resume), spec.name)
-        layers.append(saved_layer(Path(request.resume) / "config.yaml", spec.name, spec.config))
+        meta = check_resumable(Path(request.resume), spec.name)
+        saved = saved_layer(Path(request.resume) / "config.yaml", spec.name, spec.config)
+        check_config_hash(Path(request.resume), resolve(spec.config, [saved]), meta)  # before the layers above it
+        layers.append(saved)
     if request.recipe is not None:
         if not str(request.recipe):
             raise UserError("--recipe: give a file name")
@@ -118,10 +120,11 @@ def start(spec: Command, config: Any, request: Request, *, report: bool = True,
         with signals.critical():
             if request.resume is not None:
                 resume = Path(request.resume)
+                step = None
                 if spec.resume.check is not None:  # e.g. a readable checkpoint: refuse before touching the run
-                    spec.resume.check(resume, config)
+                    step = spec.resume.check(resume, config)
                 rec = Run.reopen(resume, spec.name, config, device, argv, may_change=spec.resume.may_change,
-                                 signals=signals)
+                                 signals=signals, checkpoint_step=checkpoint_step(step))
             else:
                 rec = Run.create(request.out or "outputs", spec.name, config, device, request.tag, argv=argv,
                                  signals=signals)
@@ -164,8 +167,10 @@ class Ending:
             self.rec.finish("interrupted", self.summary)
             raise RunInterrupted(self.rec.path, exc.signum if isinstance(exc, Interrupted) else 2) from None
         except BaseException as exc:
+            from nnlab.core import atomic
+
             self.closed = True
-            self.rec.finish("failed", self.summary, error=f"{type(exc).__name__}: {exc}")
+            self.rec.finish("failed", self.summary, error=atomic.error_text(exc))
             raise
 
     def close(self, *, stop_after_drawing: bool = True) -> None:
@@ -192,6 +197,12 @@ class Ending:
         if self.report:
             print_report(self.spec, self.summary, self.rec)
         return Outcome(self.rec.path, self.rec.status, self.summary)
+
+
+def checkpoint_step(step: Any) -> int | None:
+    """What a command's Resume.check returned, as the step its checkpoint holds: an int, or None when it says
+    nothing (then no metrics are dropped on the resume; a bool is not a step)."""
+    return step if isinstance(step, int) and not isinstance(step, bool) else None
 
 
 def finish_summary(command: str, summary: dict[str, Any]) -> dict[str, Any]:

@@ -102,9 +102,10 @@ def check_states(config: TrainMnistConfig, ckpt: dict[str, Any], path: Path) -> 
         raise UserError(f"--resume: {path} does not fit this run: {excerpt(first, 100)}") from None
 
 
-def check_resume(run_dir: Path, config: TrainMnistConfig) -> None:
+def check_resume(run_dir: Path, config: TrainMnistConfig) -> int:
     """Before a run is reopened: its checkpoint must match its SHA-256, hold plain values only, fit the config,
-    and --epochs may not undo finished epochs."""
+    and --epochs may not undo finished epochs. Returns the checkpoint's step: metrics.jsonl records past it were
+    logged by an epoch the checkpoint does not hold (a kill between the two), and the runner drops them."""
     from nnlab.core.errors import UserError
 
     ckpt = load_checkpoint(run_dir / CHECKPOINT)
@@ -112,3 +113,4 @@ def check_resume(run_dir: Path, config: TrainMnistConfig) -> None:
     done = ckpt["state"]["epoch"]
     if config.epochs < done:
         raise UserError(f"--resume: {run_dir} has finished {done} epochs; --epochs {config.epochs} would undo them")
+    return ckpt["state"]["step"]

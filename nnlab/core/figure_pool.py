@@ -18,8 +18,13 @@ fails the run as it would in-process.
 Protocol, one JSON line each way: {"plots": module, "summary": {...}, "run": dir, "plots_dir": dir,
 "share": k, "of": n} -> {"paths": [...], "done": time} or {"error": "Type: message", "done": time}. A worker
 reads its jobs as they come (a job can outgrow the pipe's buffer), ignores SIGINT (the main
-process handles Ctrl-C for the whole command) and exits when its stdin closes: when the main process
-ends, however it ends.
+process handles Ctrl-C for the whole command) and exits when its stdin closes, or when the main process
+dies even though its stdin stays open (a process forked from the main one holds the pipe): SIGTERM from
+core.parent_watch. At SIGTERM a worker ends at once; the figure it was writing leaves no temporary file
+(core.atomic removes it). A worker killed outright (SIGKILL, out of memory) may leave one, a hidden
+`.<name>.XXXXXXXX.png` in the run's plots/: each worker notes the plots folder it draws into in
+LEFTOVERS_DIR/<pid>, and the next pool's start (the next command that draws) removes the temporary PNGs
+of the workers that died there.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -36,6 +42,11 @@ from typing import Any
 WORKERS = 2  # a 2-core laptop's second core; three or more figures split in two halves
 WORKERS_ENV = "NNLAB_FIGURE_WORKERS"
 PATH_ENV = "NNLAB_FIGURE_WORKER_PATH"  # the main process's sys.path, handed to its workers
+PARENT_ENV = "NNLAB_FIGURE_WORKER_PARENT"  # the main process's pid: a worker dies with it (core.parent_watch)
+# a worker's note of the plots folder it draws into, one file per worker pid, in this user's own folder (None:
+# <the system's temporary folder>/nnlab-figure-workers-<uid>, found when first used: tempfile costs 5 ms to import)
+LEFTOVERS_DIR: Path | None = None
+TEMP_PNG = re.compile(r"\..+\.[a-z0-9_]{8}\.png")  # core.atomic's mkstemp name for `<name>.png`
 _pool: FigurePool | None = None
 
 
@@ -71,8 +82,9 @@ class FigurePool:
     while the next run computes); their answers are read in that order."""
 
     def __init__(self, workers: int = WORKERS):
+        sweep_leftovers()
         # this process's own import path: the workers import the same nnlab and libraries it does
-        env = {**os.environ, PATH_ENV: json.dumps(sys.path)}
+        env = {**os.environ, PATH_ENV: json.dumps(sys.path), PARENT_ENV: str(os.getpid())}
         code = (f"import json, os, sys; sys.path[:] = json.loads(os.environ[{PATH_ENV!r}]); "
                 "from nnlab.core.figure_pool import serve; serve()")
         self.procs = [
@@ -181,23 +193,106 @@ def stop() -> None:
         _pool = None
 
 
-# ----------------------------------------------------------------------------------------------------
-# The worker
-
-
 def shares(module: Any, summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list:
     """The drawing jobs of one run: one per figure (every plots module lists its figures as parts(): the contract)."""
     return module.parts(summary, metrics, plots_dir)
 
 
+# ----------------------------------------------------------------------------------------------------
+# Temporary PNGs of workers that were killed
+
+
+def _leftovers_dir(create: bool) -> Path | None:
+    """LEFTOVERS_DIR when it is this user's own real folder (made 0700 if `create`), else None."""
+    import stat
+    import tempfile
+
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    where = LEFTOVERS_DIR or Path(tempfile.gettempdir()) / f"nnlab-figure-workers-{uid or 0}"
+    with contextlib.suppress(OSError):
+        if create:
+            where.mkdir(mode=0o700, exist_ok=True)
+        info = where.lstat()
+        if stat.S_ISDIR(info.st_mode) and (uid is None or info.st_uid == uid):
+            return where
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def sweep_leftovers() -> int:
+    """Remove the temporary PNGs that dead workers left in the plots folders they noted; how many."""
+    where = _leftovers_dir(create=False)
+    removed = 0
+    if where is None:
+        return 0
+    with contextlib.suppress(OSError):
+        for note in where.iterdir():
+            if not note.name.isdigit() or _alive(int(note.name)):
+                continue
+            with contextlib.suppress(OSError, ValueError):
+                plots_dir = Path(note.read_text(encoding="utf-8").strip())
+                if plots_dir.is_absolute() and plots_dir.is_dir() and not plots_dir.is_symlink():
+                    for tmp in plots_dir.iterdir():
+                        if TEMP_PNG.fullmatch(tmp.name) and tmp.is_file() and not tmp.is_symlink():
+                            tmp.unlink()
+                            removed += 1
+            with contextlib.suppress(OSError):
+                note.unlink()
+    return removed
+
+
+def _note_plots_dir(plots_dir: str | None) -> None:
+    """This worker draws into `plots_dir` now (None: it is done)."""
+    where = _leftovers_dir(create=plots_dir is not None)
+    if where is None:
+        return
+    note = where / str(os.getpid())
+    with contextlib.suppress(OSError):
+        if plots_dir is None:
+            note.unlink(missing_ok=True)
+        else:
+            note.write_text(str(Path(plots_dir).resolve()), encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------------------------------
+# The worker
+
+
 def serve() -> None:
+    try:
+        _serve()
+    except SystemExit:  # SIGTERM (stop(), or the main process died): the figure being saved left no temp file
+        _note_plots_dir(None)
+        os._exit(143)
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(143)
+
+
+def _serve() -> None:
     import importlib
     import io
     import queue
     import signal
     import threading
 
+    from nnlab.core.parent_watch import die_with_parent
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the main process acts
+    signal.signal(signal.SIGTERM, _sigterm)  # unwinds: core.atomic removes the temporary PNG being written
+    parent = os.environ.get(PARENT_ENV, "")
+    if parent.isdigit():
+        die_with_parent(int(parent))
     if hasattr(os, "nice"):  # POSIX
         with contextlib.suppress(OSError):
             # below the main process: the workers' start-up (~0.8 s of CPU each) is meant for the core that the
@@ -224,6 +319,7 @@ def serve() -> None:
     plotting.close(fig)
     while (line := jobs.get()) is not None:
         job = json.loads(line)
+        _note_plots_dir(job["plots_dir"])
         try:
             module = importlib.import_module(job["plots"])
             metrics = read_run(job["run"])["metrics"]
@@ -236,5 +332,6 @@ def serve() -> None:
         except Exception as exc:  # the figure's error, for the main process to fail the run with
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         reply["done"] = time.time()  # when this share was written: the run's end (runner.Ending)
+        _note_plots_dir(None)  # nothing of this job is left half-written
         replies.write(json.dumps(reply) + "\n")
         replies.flush()

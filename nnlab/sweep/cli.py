@@ -69,7 +69,9 @@ def sweep(ctx: click.Context, command: str | None, grids: tuple[str, ...], seeds
         clash = [name for name, value in given.items() if value]
         if clash:
             raise UserError(f"--resume keeps the sweep's own grid, seeds, recipe and settings; leave out {clash[0]}")
-        plan = load_plan(Path(resume), command)
+        from nnlab.sweep.driver import load_plan
+
+        plan = load_plan(Path(resume), command)  # checked field by field: a damaged sweep.json is one line
         command = plan["command"]
     elif command is None:
         raise UserError("give a COMMAND to sweep, e.g. nnlab sweep optimize --grid lr=0.01,0.1")
@@ -128,15 +130,13 @@ def command_options(config_cls: type, options: tuple[str, ...]) -> dict[str, Any
 
 
 def parse_values(key: str, raw: str) -> list[Any]:
-    """`v1,v2,...` or a YAML list `[v1, v2]` (for values that contain commas)."""
-    import yaml
+    """`v1,v2,...` or a YAML list `[v1, v2]` (for values that contain commas), read by the recipes' strict loader
+    (nnlab.core.recipes: the CLI's number grammar; aliases and deep nesting refused before anything expands)."""
+    from nnlab.core.recipes import load_yaml
 
     raw = raw.strip()
     if raw.startswith("["):
-        try:
-            values = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            raise UserError(f"--grid {key}: {raw!r} is not a valid YAML list") from None
+        values = load_yaml(raw, f"--grid {key}")
         if not isinstance(values, list):
             raise UserError(f"--grid {key}: {raw!r} is not a list")
     else:
@@ -151,7 +151,7 @@ def parse_grid(command: str, config_cls: type, grids: tuple[str, ...], fixed: se
     import dataclasses
     import difflib
 
-    from nnlab.core.config import check_field, coerce, field_types
+    from nnlab.core.config import check_field, coerce, field_types, same_value
 
     types = field_types(config_cls)
     fields = {f.name: f for f in dataclasses.fields(config_cls)}
@@ -177,7 +177,7 @@ def parse_grid(command: str, config_cls: type, grids: tuple[str, ...], fixed: se
             c = coerce(value, types[key], f"--grid {key}")
             check_field(fields[key], c, f"--grid {key}")
             converted.append(c)
-        if len({repr(c) for c in converted}) != len(converted):
+        if len({repr(same_value(c)) for c in converted}) != len(converted):  # 0.05 and 5e-2 are one value
             raise UserError(f"--grid {key}: each value once, got {values}")
         grid[key] = values
     if not grid:
@@ -241,18 +241,6 @@ def validate(spec: Any, plan: dict[str, Any]) -> list[Any]:
         values = dataclasses.asdict(config)
         plan["points"].append({k: values[k] for k in point})
     return configs
-
-
-def load_plan(sweep_dir: Path, command: str | None) -> dict[str, Any]:
-    from nnlab.core.record import read_object
-
-    try:
-        plan = read_object(sweep_dir, "sweep.json")  # core.run_files: the sweep's own regular file, capped
-    except (OSError, UserError):
-        raise UserError(f"--resume: {sweep_dir} is not a sweep directory (no readable sweep.json)") from None
-    if command is not None and command != plan.get("command"):
-        raise UserError(f"--resume: {sweep_dir} is a sweep of 'nnlab {plan.get('command')}', not 'nnlab {command}'")
-    return plan
 
 
 def make_executor(name: str, workers: int, address: str | None, gpus: float) -> Any:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -51,16 +50,87 @@ def sigterm_as_interrupt() -> Any:
         return None
 
 
-def read_records(sweep_dir: Path) -> list[dict[str, Any]]:
-    """records.jsonl (core.run_files: the sweep's own regular file, capped); a torn last line is skipped."""
+def load_plan(sweep_dir: Path, command: str | None = None) -> dict[str, Any]:
+    """sweep.json of `sweep_dir`, checked (check_plan); UserError in one line for a missing or damaged one."""
+    if not os.path.lexists(sweep_dir / "sweep.json"):
+        raise UserError(f"--resume: {sweep_dir} is not a sweep directory (no readable sweep.json)")
+    try:
+        plan = read_object(sweep_dir, "sweep.json")  # core.run_files: the sweep's own regular file, capped
+    except RecursionError:  # nesting deeper than json's recursion allows: no plan of ours
+        raise UserError(f"--resume: {sweep_dir / 'sweep.json'}: nested too deeply to be a sweep plan") from None
+    except OSError as exc:
+        raise UserError(f"--resume: {sweep_dir} is not a sweep directory (sweep.json: {exc.strerror or exc})") from None
+    except UserError as exc:  # not JSON, not an object, a link out of the directory: the reader's line says which
+        raise UserError(f"--resume: {exc}") from None
+    check_plan(plan, sweep_dir / "sweep.json")
+    if command is not None and command != plan["command"]:
+        raise UserError(f"--resume: {sweep_dir} is a sweep of 'nnlab {plan['command']}', not 'nnlab {command}'")
+    return plan
+
+
+# The fields of sweep.json (cli.make_plan writes them; cli.validate adds "points", open_sweep "sweep_id"):
+# field -> (what it must be, in words; a test of the value).
+_PLAN_FIELDS: dict[str, tuple[str, Any]] = {
+    "command": ("a command name", lambda v: isinstance(v, str) and v != ""),
+    "grid": ("an object of KEY: [values]", lambda v: isinstance(v, dict) and bool(v) and all(
+        isinstance(k, str) and isinstance(vs, list) and vs for k, vs in v.items())),
+    "points_given": ("a list of objects", lambda v: isinstance(v, list) and bool(v)
+                     and all(isinstance(x, dict) for x in v)),
+    "seeds": ("a list of distinct integers", lambda v: isinstance(v, list) and bool(v) and all(
+        isinstance(x, int) and not isinstance(x, bool) for x in v) and len(set(v)) == len(v)),
+    "recipe": ("a path or null", lambda v: v is None or isinstance(v, str)),
+    "quick": ("true or false", lambda v: isinstance(v, bool)),
+    "options": ("an object", lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v)),
+    "set": ("a list of KEY=VALUE strings", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "sweep_id": ("a string", lambda v: isinstance(v, str)),
+}
+
+
+def check_plan(plan: dict[str, Any], where: Path) -> None:
+    """Refuse a damaged sweep.json in one line naming the field: every field of the right type, every grid
+    point giving a value to each grid key and to no other, "points" (when there) one per grid point."""
+    for field, (kind, ok) in _PLAN_FIELDS.items():
+        if field not in plan:
+            raise UserError(f"{where}: damaged sweep plan: no {field!r}")
+        if not ok(plan[field]):
+            raise UserError(f"{where}: damaged sweep plan: {field!r} must be {kind}")
+    keys = set(plan["grid"])
+    if any(set(point) != keys for point in plan["points_given"]):
+        raise UserError(f"{where}: damaged sweep plan: a point of 'points_given' does not match 'grid'")
+    points = plan.get("points", plan["points_given"])
+    if not (isinstance(points, list) and len(points) == len(plan["points_given"])
+            and all(isinstance(x, dict) and set(x) == keys for x in points)):
+        raise UserError(f"{where}: damaged sweep plan: 'points' must be one object per grid point")
+
+
+def check_record(record: Any, plan: dict[str, Any], where: str) -> None:
+    """Refuse a record of records.jsonl that this plan cannot have written (its index, point, seed, status)."""
+    n_seeds, n_points = len(plan["seeds"]), len(plan["points_given"])
+
+    def integer(v: Any, below: int) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < below
+
+    ok = (isinstance(record, dict) and integer(record.get("index"), n_points * n_seeds)
+          and integer(record.get("point"), n_points) and record["index"] // n_seeds == record["point"]
+          and isinstance(record.get("status"), str)
+          and all(isinstance(record.get(f) or {}, dict) for f in ("headline", "claims")))
+    if not ok:
+        raise UserError(f"{where}: damaged sweep record (index, point, status, headline or claims)")
+
+
+def read_records(sweep_dir: Path, plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """records.jsonl (core.run_files: the sweep's own regular file, capped); a torn line (not JSON) is skipped,
+    a record this plan cannot have written is refused (check_record)."""
     path = sweep_dir / "records.jsonl"
     records = []
     if os.path.lexists(path):
-        for line in run_files.read_text(sweep_dir, path, run_files.LOG_CAP).splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
+        for n, line in enumerate(run_files.read_text(sweep_dir, path, run_files.LOG_CAP).splitlines(), 1):
+            try:
                 record = json.loads(line)
-                if isinstance(record, dict):
-                    records.append(record)
+            except (json.JSONDecodeError, RecursionError):
+                continue
+            check_record(record, plan, f"{path} line {n}")
+            records.append(record)
     return records
 
 
@@ -85,10 +155,11 @@ def open_sweep(plan: dict[str, Any], out: str, tag: str | None, resume: str | No
                 "at": started.isoformat(timespec="seconds")}
     if resume is not None:
         sweep_dir = Path(resume)
+        on_disk = load_plan(sweep_dir, plan["command"])
         meta = RunRecord(sweep_dir).meta
         meta.setdefault("resumed", []).append(run_info)
         meta.update(status="running", ended=None)
-        return sweep_dir, meta, read_records(sweep_dir)
+        return sweep_dir, meta, read_records(sweep_dir, on_disk)
     if not str(out):
         raise UserError("--out: give a directory")
     sweep_dir = claim_directory(out, "sweep", tag, started)
@@ -110,7 +181,7 @@ def run_sweep(plan: dict[str, Any], executor: Any, *, out: str, tag: str | None,
     interrupted = False
     try:
         sweep_dir, meta, records = open_sweep(plan, out, tag, resume, argv, executor)
-        plan = read_object(sweep_dir, "sweep.json")
+        plan = load_plan(sweep_dir)
         done = {i for i, r in sweep_report.latest(records).items() if r["status"] in DONE}
         tasks = make_tasks(plan, sweep_dir, done, getattr(executor, "threads", 0))
         total = len(tasks)

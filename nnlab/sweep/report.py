@@ -127,6 +127,7 @@ def draw(summary: dict[str, Any], plots_dir: Path) -> list[Path]:
         for column in (c for c in columns if c != slug(key)):  # not lr against lr
             fig, axes = plotting.subplots(figsize=(6.4, 4.2))
             ax, drawn, ys = axes[0][0], 0, []
+            labelled = False  # a legend of no labels: matplotlib warns on stderr
             for name in (n for n in names if split_name(n)[1] == column):
                 groups: dict[str, list[dict[str, Any]]] = {}
                 for p in points:
@@ -142,8 +143,10 @@ def draw(summary: dict[str, Any], plots_dir: Path) -> list[Path]:
                     ys += [s["min"] for _, s in series]
                     err = [s["std"] or 0.0 for _, s in series]
                     row = split_name(name)[0]
-                    ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=", ".join(t for t in (row, label) if t))
+                    text = ", ".join(t for t in (row, label) if t)
+                    ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=text)
                     drawn += 1
+                    labelled = labelled or bool(text)
             if not drawn:
                 plotting.plt.close(fig)
                 continue
@@ -160,7 +163,7 @@ def draw(summary: dict[str, Any], plots_dir: Path) -> list[Path]:
             seeds = len(summary["seeds"])
             ax.set_title(f"nnlab {summary['command']}: {column.replace('_', ' ')} vs {key} "
                          f"(mean ± std over {seeds} seed{'s' * (seeds > 1)})")
-            if drawn <= 12:
+            if drawn <= 12 and labelled:
                 ax.legend(fontsize=7)
             paths.append(plotting.save(fig, plots_dir / f"{slug(column)}_vs_{slug(key)}.png"))
     return paths

@@ -95,3 +95,25 @@ def test_every_claim_can_flip(invoke, tmp_path):
     flipped_by = {i: ("features" if "kernel" not in i else "ridge" if "exponential" in i else "kernel")
                   for i in verdicts["base"]}
     assert {i: verdicts[run][i] for i, run in flipped_by.items()} == dict.fromkeys(flipped_by, False)
+
+
+def test_ctrl_c_stops_fit_train_within_a_step_not_after_the_width(invoke, monkeypatch):
+    """Issue 29: one width of --fit train ran all its steps before a Ctrl-C was seen (minutes at 1e6 steps)."""
+    import signal
+    import time
+
+    from nnlab.nn import approximation
+
+    real = approximation.train_width
+
+    def ctrl_c_then_train(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)  # the run's handler notes it; the next check_stop raises
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(approximation, "train_width", ctrl_c_then_train)
+    start = time.monotonic()
+    result = invoke("approx", "--quick", "--fit", "train", "--dims", "1", "--activation", "relu", "--steps", "1000000")
+    assert result.exit_code == 130, result.stderr
+    assert time.monotonic() - start < 30  # 1e6 Adam steps take minutes; the stop comes at the first one
+    (run,) = result.runs("approx")
+    assert json.loads((run / "meta.json").read_text())["status"] == "interrupted"

@@ -122,3 +122,24 @@ def test_exponential_fit_tells_exponential_from_power_decay():
     # The ridge floor ends the fit: a plateau at 1e-12 is not counted as decay.
     floored = ap.exponential_fit(d, [max(math.exp(-2 * w), 1e-12) for w in d], floor=1e-11)
     assert floored["points"] == 3 and floored["rate"] == pytest.approx(-2)
+
+
+def test_training_asks_whether_to_stop_before_every_step():
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def check_stop():
+        calls.append(1)
+        if len(calls) == 7:
+            raise Stop
+
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((1, 16, 1)))
+    y = torch.from_numpy(rng.random((1, 16, 1)))
+    w, b = ap.draw_features(rng, "tanh", 1, 4, 5.0, 1)
+    act = activations.get("tanh")
+    with pytest.raises(Stop):
+        ap.train_width(act, x, y, torch.from_numpy(w), torch.from_numpy(b), 1000, 0.02, check_stop)
+    assert len(calls) == 7

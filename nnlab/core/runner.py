@@ -103,7 +103,8 @@ def start(spec: Command, config: Any, request: Request, *, report: bool = True,
     (nnlab lecture). Otherwise the run is drawn and closed before this returns."""
     from nnlab.core import console, figure_pool
     from nnlab.core.device import describe, resolve_device, thread_limit
-    from nnlab.core.run import Run, Signals, check_tag
+    from nnlab.core.run import Run, check_tag
+    from nnlab.core.signals import Signals
 
     argv = request.argv or ["nnlab.run", spec.name]
     check_tag(request.tag)
@@ -158,7 +159,7 @@ class Ending:
     @contextlib.contextmanager
     def closed_on_error(self) -> Iterator[None]:
         """A stop closes the run as interrupted (raising RunInterrupted), any other error as failed."""
-        from nnlab.core.run import Interrupted
+        from nnlab.core.signals import Interrupted
 
         try:
             yield

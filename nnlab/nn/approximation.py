@@ -321,14 +321,15 @@ def width_needed(widths: Sequence[float], errors: Sequence[float], eps: float) -
 # Full training
 
 
-def train_width(act: activations.Activation, x, y, w0, b0, steps: int, lr: float):
+def train_width(act: activations.Activation, x, y, w0, b0, steps: int, lr: float, check_stop=lambda: None):
     """Adam on every layer of S * T width-D networks at once (one per seed and target), full batch, float32.
 
     x (S, n, d), y (S, n, T), start (w0 (S, d, D), b0 (S, D)) shared by a seed's T networks; W2 starts at
     0 and b2 at the mean of y. Loss: the sum over networks of each one's MSE, so every network gets its
     own gradient (Adam is elementwise, hence independent per network). Returns predict(x (S, m, d))
     -> (S, m, 1, T). Deterministic given its inputs: nothing here draws random numbers. Runs on the
-    caller's torch thread count (the caller knows the machine; see nnlab/commands/approx).
+    caller's torch thread count (the caller knows the machine; see nnlab/commands/approx). `check_stop()` is
+    called before every step, so a Ctrl-C (which makes it raise) stops a long training within one step.
     """
     import torch
 
@@ -351,6 +352,7 @@ def train_width(act: activations.Activation, x, y, w0, b0, steps: int, lr: float
 
     opt = lecture_adam([w1, b1, w2, b2], lr=lr)
     for _ in range(steps):
+        check_stop()
         opt.zero_grad(set_to_none=True)
         loss = (forward(xs) - ys).square().mean(dim=(1, 2)).sum()
         loss.backward()

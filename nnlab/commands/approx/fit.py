@@ -24,8 +24,10 @@ def evaluate(pred: np.ndarray, truth: np.ndarray, n_test: int) -> tuple[np.ndarr
     return np.mean(err[:, :n_test] ** 2, axis=1), np.max(np.abs(err[:, n_test:]), axis=1)
 
 
-def fit_network(config: ApproxConfig, act_spec: str, d: int, x, y, x_eval, device: str, run_track=iter):
-    """Predictions (S, m, W, T) on x_eval (m, d) of the networks of every width in config.widths."""
+def fit_network(config: ApproxConfig, act_spec: str, d: int, x, y, x_eval, device: str, run_track=iter,
+                check_stop=lambda: None):
+    """Predictions (S, m, W, T) on x_eval (m, d) of the networks of every width in config.widths; `check_stop`
+    (the run's) is called at every training step of --fit train."""
     import torch
 
     act = activations.get(act_spec)
@@ -47,7 +49,7 @@ def fit_network(config: ApproxConfig, act_spec: str, d: int, x, y, x_eval, devic
         # the crossover with `python benchmarks/approx_vectorised.py` under OMP_NUM_THREADS=1 and =2.
         small = xt.device.type == "cpu" and S * y.shape[-1] * x.shape[1] * max(config.widths) < 2**22
         with thread_limit(1 if small else None):
-            trained = [ap.train_width(act, xt, yt, wt[..., :k], bt[..., :k], config.steps, config.lr)
+            trained = [ap.train_width(act, xt, yt, wt[..., :k], bt[..., :k], config.steps, config.lr, check_stop)
                        for k in run_track(config.widths)]
     x_all = np.broadcast_to(x_eval, (S, *x_eval.shape))
     preds = []

@@ -53,7 +53,7 @@ def fit_everything(config: ApproxConfig, rec: Run) -> dict[str, Any]:
         predictions: dict[str, tuple[np.ndarray, list[int]]] = {}
         for act in config.activation:
             pred = fit_network(config, act, d, x, y, x_eval, rec.device,
-                               lambda ws, a=act, d=d: rec.track(ws, f"training {a}, d = {d}"))
+                               lambda ws, a=act, d=d: rec.track(ws, f"training {a}, d = {d}"), rec.check_stop)
             predictions[f"net:{act}"] = (pred, [ap.network_parameters(k, d) for k in widths])
         if config.baselines:
             predictions.update(fit_baselines(config, d, x, y, x_eval))

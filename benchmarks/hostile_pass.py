@@ -28,6 +28,7 @@ import os
 import signal
 import sys
 import tempfile
+import types
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -100,16 +101,20 @@ def cli_refuses(argv: list[str]) -> Callable[[Path], str | None]:
 
 # -- values: every field, every way of giving it ----------------------------------------------------------
 
+def is_optional(tp: Any) -> bool:
+    """`int | None` and the like: null (`key: ` in a recipe) is a value of the field."""
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
 def hostile_values(field: dataclasses.Field, tp: Any) -> list[str]:
     """Text values that no reading of the field's type and bounds accepts."""
-    optional = typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", None))
-    if optional:
+    if is_optional(tp):
         tp = next(a for a in typing.get_args(tp) if a is not type(None))
     if typing.get_origin(tp) is list:
         tp = typing.get_args(tp)[0]
     meta = field.metadata
-    # An empty value is not "the default" (null is, for an optional field; "" is, where it is the default).
-    values = [] if optional or field.default == "" else [""]
+    # An empty value is not "the default" (unless "" is the field's own default; an optional field takes null).
+    values = [] if field.default == "" else [""]
     values.append("\x00")
     if tp is not str or meta.get("choices"):  # free text may be "{a: 1}" (a folder's name, say)
         values.append("{a: 1}")
@@ -136,16 +141,18 @@ def value_cases(commands: list[str]) -> Iterator[Case]:
 
     for name in commands:
         spec = load(name)
-        types = field_types(spec.config)
+        typed = field_types(spec.config)
         for f in dataclasses.fields(spec.config):
-            for value in hostile_values(f, types[f.name]):
+            for value in hostile_values(f, typed[f.name]):
                 flag = "--" + f.name.replace("_", "-")
                 base = [name, "--quick", "--no-plots"]
-                if types[f.name] is not bool:  # a bool is a --x/--no-x flag: it takes no value
+                if typed[f.name] is not bool:  # a bool is a --x/--no-x flag: it takes no value
                     yield Case("values", f"{name} {flag} {value!r}", cli_refuses([*base, flag, value]))
                 yield Case("values", f"{name} --set {f.name}={value!r}", cli_refuses([*base, "--set",
                                                                                        f"{f.name}={value}"]))
-                yield Case("values", f"{name} recipe {f.name}: {value!r}", recipe_refused(name, f"{f.name}: {value}\n"))
+                if value or not is_optional(typed[f.name]):  # `key: ` in YAML is null: an optional field's value
+                    yield Case("values", f"{name} recipe {f.name}: {value!r}", recipe_refused(name,
+                                                                                         f"{f.name}: {value}\n"))
 
 
 # -- recipes ---------------------------------------------------------------------------------------------

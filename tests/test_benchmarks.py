@@ -50,3 +50,14 @@ def test_mnist_speed_quick_reports_a_speed_up_and_passes_recipe_changes_to_our_r
     assert "ours: test accuracy" in out and "baseline:" in out
     (run,) = json.loads(speed.read_text())["ours"]
     assert run["steps"] == 40  # --quick's 2,000 images in batches of 50, not its own 63 batches of 32
+
+
+def test_the_hostile_pass_holds_on_a_sample_and_counts_what_it_ran(tmp_path):
+    """A slice of benchmarks/hostile_pass.py: init's hostile recipes (a FIFO among them) and the API's wrong types."""
+    import json
+
+    out = bench("benchmarks/hostile_pass.py", "--only", "recipes,api", "--commands", "init", "--timeout", "20",
+                "--json", str(tmp_path / "pass.json"))
+    outcomes = json.loads((tmp_path / "pass.json").read_text())
+    cases = [case for section in outcomes.values() for case in section]
+    assert len(cases) > 50 and out.strip().splitlines()[-1] == f"all: {len(cases)} of {len(cases)} held (100.0%)", out

@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nnlab.core.parent_watch import process_alive
+
 WORKERS = 2  # a 2-core laptop's second core; three or more figures split in two halves
 WORKERS_ENV = "NNLAB_FIGURE_WORKERS"
 PATH_ENV = "NNLAB_FIGURE_WORKER_PATH"  # the main process's sys.path, handed to its workers
@@ -218,16 +220,6 @@ def _leftovers_dir(create: bool) -> Path | None:
     return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process: alive
-        return True
-    return True
-
-
 def sweep_leftovers() -> int:
     """Remove the temporary PNGs that dead workers left in the plots folders they noted; how many."""
     where = _leftovers_dir(create=False)
@@ -236,7 +228,7 @@ def sweep_leftovers() -> int:
         return 0
     with contextlib.suppress(OSError):
         for note in where.iterdir():
-            if not note.name.isdigit() or _alive(int(note.name)):
+            if not note.name.isdigit() or process_alive(int(note.name)):
                 continue
             with contextlib.suppress(OSError, ValueError):
                 plots_dir = Path(note.read_text(encoding="utf-8").strip())

@@ -60,3 +60,14 @@ def _watch(parent_pid: int, signum: int, send: bool) -> None:
             os.kill(os.getpid(), signum)
     time.sleep(GRACE_S)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` exists (another user's counts: signal 0 is refused, not unanswered)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -79,20 +79,12 @@ def sweep_stale(logdir: Path) -> None:
     """Remove the temporary directories of exports into `logdir` whose process is gone (SIGKILL: no cleanup)."""
     import shutil
 
+    from nnlab.core.parent_watch import process_alive
+
     for tmp in logdir.parent.glob(f".{logdir.name}.export-*.tmp"):
         pid = tmp.name.rsplit("-", 1)[-1].removesuffix(".tmp")
-        if pid.isdigit() and not _alive(int(pid)) and not tmp.is_symlink():
+        if pid.isdigit() and not process_alive(int(pid)) and not tmp.is_symlink():
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process: alive
-        return True
-    return True
 
 
 def decode_figures(run: RunRecord) -> dict[str, Any]:

@@ -110,6 +110,20 @@ SIZED = [
     ("init", {"width": 1024, "depth": 48, "batch_size": 64, "scale": "[xavier]"}),   # weights dominate
     ("activations", {"chains": 100000, "depth": 100}),  # was 4 copies of the chains counted, ~6 alive
     ("backprop", {"cost_width": 64, "cost_batch": 512, "train": "false"}),  # was 8 (batch x width) a layer, 22 alive
+    # training features and Gram (S, n, P), (S, P, P) dominate; the kernel baseline's (S, m, P) too
+    ("approx", {"widths": "[64, 1024]", "samples": 4096, "dims": "[2]"}),
+    # every method's (S, m, W, T) predictions, the kernel's and the Chebyshev evaluation bases: was 0.4x the peak
+    ("approx", {"test_samples": 300000, "widths": "[2, 4, 8, 16, 32, 64]"}),
+    # the logged rows read back (~900 bytes each, was counted 600) and the paths the claims re-simulate
+    ("optimize", {"problem": "nonconvex", "steps": 60000, "method": "[gd, adam]"}),
+    ("optimize", {"problem": "mlp", "train_size": 30000, "hidden": 16, "large_batch": 4096, "steps": 2,
+                  "method": "[gd]"}),  # the float32 training subset and MNIST dominate
+    # a full-batch step's (K, B, width) activations and gradients: was not counted, 0.5x the peak
+    ("regularize", {"train_size": 8000, "reg_hidden": "[512]", "reg_epochs": 4}),
+    ("regularize", {"train_size": 4000, "reg_hidden": "[256, 256]", "reg_epochs": 4, "seeds": 2}),
+    ("train-mnist", {"batch_size": 2000, "channels": "[64, 128]", "log_every": 1}),  # a batch's activations
+    # 20M parameters: ~10 copies alive (was 8 counted) with nesterov's momentum, its temporaries, the checkpoint
+    ("train-mnist", {"model": "mlp", "hidden": "[4096, 2048]", "batch_size": 500, "log_every": 1}),
 ]
 
 

@@ -3,6 +3,7 @@ estimate."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from nnlab.core.config import ExperimentConfig, check_list, param
@@ -65,15 +66,31 @@ def n_samples(config: ApproxConfig) -> int:
 
 
 def memory_bytes(config: ApproxConfig) -> int:
-    """A generous estimate of the largest arrays (float64): per d, the training features of every seed and
-    width (S, n, D) twice (features and their Gram/solve), predictions on the evaluation points, and the
-    kernel baseline's n x n Gram matrix."""
+    """A generous estimate of the largest arrays at one d (float64, so 8 bytes a number), summed as if all were
+    alive at once, with S seeds, n training samples, P = 1 + the largest width, W widths, T targets and m
+    evaluation points (test samples, the sup grid and the plot grid):
+
+    - fitting a network: the training features (S, n, P) and the copy `hidden` concatenates, the Gram matrix
+      (S, P, P) with its ridged clone and Cholesky factor, the inputs (S, n, d) and targets (S, n, T); --fit
+      train instead keeps, per width, float32 (S T, n, D) activations and their gradients (~4 of them);
+    - an evaluation chunk's features (S, 4096, P), three of them (pre-activation, activation, concatenated);
+    - every method's predictions (S, m, W, T), all kept until measured, and `evaluate`'s error and its squares
+      (two more);
+    - the baselines: the kernel's evaluation features (S, m, P) and their concatenation, its training kernel
+      (S, n, P) with the three temporaries behind it, and the Chebyshev bases on the evaluation points (1, m, C),
+      C <= n / 4 terms, with the gather temporary and the product, and their (.., d, degree + 1) tables."""
     n, d_max, w_max = n_samples(config), max(config.dims), max(config.widths)
-    m = config.test_samples + 8192 + 201  # test, sup grid, plot grid points
-    T = len(config.target)
-    per_seed = 2 * n * (w_max + 1) + m * (w_max + 1) + m * len(config.widths) * T + n * d_max
-    kernel = 3 * n * n if config.baselines else 0
-    return 8 * (config.seeds * per_seed + kernel) + 200 * 2**20  # + interpreter, torch and numpy themselves
+    S, T, W, P = config.seeds, len(config.target), len(config.widths), w_max + 1
+    m = config.test_samples + max(8192, 129**2) + 201  # test, sup grid (d = 2's 129^2 the largest), plot grid
+    methods = len(config.activation) + (3 if config.baselines else 0)
+    numbers = S * (2 * n * P + 3 * P * P + n * (d_max + T)) + 3 * S * min(m, 4096) * P
+    if config.fit == "train":
+        numbers += 2 * S * T * n * w_max + S * T * min(m, 4096) * w_max  # float32: half a float64 each
+    numbers += (methods + 2) * S * m * W * T
+    if config.baselines:
+        terms, degree = max(d_max + 1, n // 4), max(2, int(math.sqrt(n) / 2))
+        numbers += 2 * S * m * P + 4 * S * n * P + (m + 2 * S * n) * (3 * terms + d_max * (degree + 1))
+    return 8 * numbers + 200 * 2**20  # + interpreter, torch and numpy themselves
 
 
 QUICK = {"dims": [1, 2], "widths": [2, 4, 8, 16, 64], "seeds": 2, "samples": 512, "test_samples": 512, "steps": 50,

@@ -186,16 +186,21 @@ QUICK = {"steps": 60, "lr_sweep": "off", "train_size": 256, "hidden": 16, "large
 
 
 def memory_bytes(config: OptimizeConfig) -> int:
-    """A generous estimate of the largest things held at once, plus ~200 MiB for the interpreter and libraries.
+    """A generous estimate of the largest things held at once, plus 256 MiB for the interpreter and libraries
+    (measured: ~220 MiB once torch and numpy are imported).
 
-    2-D: every method's logged rows (~600 bytes each as JSON text and the dicts `redraw` reads back) and the
-    quadratic's check paths (up to 30 kappa + 200 points of ~200 bytes). mlp: MNIST (uint8, 70,000 x 784), the
-    float32 training subset and test set, activations kept for double backward (~8 per hidden unit per image),
-    and the parameters with optimizer state and Hessian-vector graphs (~30 copies)."""
+    2-D: every method's logged rows, (steps + 1) a method, each ~1200 bytes when read back (measured ~900: its
+    JSON line and the dict {method, step, loss, x} with its floats, list and strings, that `nnlab.run`'s result,
+    `redraw` and the figures read), the paths the claims re-simulate (up to ~5 alive, ~200 bytes a point: a
+    2-float list and a loss), and the quadratic's check paths (up to 30 kappa + 200 points of ~200 bytes).
+    mlp: MNIST (uint8, 70,000 x 784), the float32 training subset and test set, activations kept for double
+    backward (~8 per hidden unit per image), and the parameters with optimizer state and Hessian-vector graphs
+    (~30 copies)."""
     steps = config.steps or problem_defaults(config.problem, config.kappa).steps
-    base = 200 * 2**20
+    base = 256 * 2**20
     if config.problem != "mlp":
-        return base + 7 * (steps + 1) * 600 + 4 * (30 * int(config.kappa) + 200) * 200
+        rows = len(config.methods()) * (steps + 1) * 1200 + 5 * (steps + 1) * 200
+        return base + rows + 4 * (30 * int(config.kappa) + 200) * 200
     images = config.train_size + 10_000
     params = 785 * config.hidden + (config.hidden + 1) * 10
     return base + 70_000 * 784 + images * 784 * 4 * 2 + images * config.hidden * 4 * 8 + params * 4 * 30 \

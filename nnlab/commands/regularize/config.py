@@ -133,12 +133,32 @@ class RegularizeConfig(ExperimentConfig):
 
 def memory_bytes(config: RegularizeConfig) -> int:
     """The stacked networks with their gradients and momentum (what validate bounds), the MNIST images as
-    float32 on the device, and the interpreter with torch and numpy."""
+    float32 on the device, and the interpreter with torch and numpy; per setting, with K networks, sizes
+    d_in, n_1 .. n_L, d_out and B = min(batch, train) rows a step (4-byte floats unless said):
+
+    - a training step's activations kept for backward and their gradients, ~6 (K, B, n_l) per hidden layer
+      (pre-activation, activation, the dropout copy and mask, their gradients; measured ~4), and the gathered
+      inputs (K, B, d_in) twice and outputs (K, B, d_out) three times;
+    - an evaluation chunk: the inputs (K, 500, d_in) and ~3 (K, 500, n) of the widest layer;
+    - dropout's Monte Carlo ensemble, per chunk of 2000 rows ~4 (seeds, 2000, n) of the widest layer, and its
+      expectation check: ~4 float64 (seeds, 1000, n_1);
+    - regression data: train, validation and test points of every seed as float64 Legendre features, their
+      (degree + 1) Vandermonde temporary and the float32 copy (~3 (seeds, N, degree + 1) of 8 bytes)."""
     networks = 0
     for setting in config.setting:
         sizes = [config.degree, *config.reg_hidden, 1] if setting == "regression" else [784, *config.hidden, 10]
         params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
-        networks += 4 * 4 * params * len(config.members_of(0, setting)) * config.seeds
+        K = len(config.members_of(0, setting)) * config.seeds
+        networks += 4 * 4 * params * K
+        B = min(config.size(setting, "batch_size"), config.size(setting, "train_size"))
+        hidden, widest = sum(sizes[1:-1]), max(sizes[1:])
+        networks += 4 * K * B * (2 * sizes[0] + 6 * hidden + 3 * sizes[-1])
+        networks += 4 * K * 500 * (sizes[0] + 3 * widest)
+        if "dropout" in config.methods():
+            networks += 4 * config.seeds * (4 * 2000 * widest + 2 * 4 * 1000 * sizes[1])
+        if setting == "regression":
+            points = config.size(setting, "train_size") + config.size(setting, "val_size") + config.test_points
+            networks += 8 * 3 * config.seeds * points * (config.degree + 1)
     data = 2 * 70_000 * 784 * 4 if "mnist" in config.setting else 0
     return networks + data + 300 * 2**20
 

@@ -119,8 +119,10 @@ def param_count(config: TrainMnistConfig) -> int:
 
 def memory_bytes(config: TrainMnistConfig) -> int:
     """A generous estimate of the run's peak memory, in bytes (the runner refuses a run that cannot fit):
-    the decoded uint8 MNIST and its float32 copy on the device, 8 copies of the parameters (weights, gradients,
-    two optimizer moments, the checkpoint being written), the activations a training batch keeps for the backward
+    the decoded uint8 MNIST and its float32 copy on the device, 4 x (2 + moments) float32 copies of the
+    parameters (weights, gradients, the optimizer's moments: 0 for sgd, 2 for adam, 1 otherwise, the step's weight-decay
+    and Nesterov temporaries, the checkpoint being written and its bytes read back for the hash; measured ~10 copies
+    with nesterov's one moment), the activations a training batch keeps for the backward
     pass and their gradients, two layers' outputs of an evaluation chunk of 2000 images (inference keeps nothing
     else), and ~200 MiB of interpreter and libraries."""
     images = sum(split_sizes(config))
@@ -131,5 +133,6 @@ def memory_bytes(config: TrainMnistConfig) -> int:
         for c in config.channels:  # conv and BN outputs at full size, the pooled output and its int64 indices
             layers += [2 * c * size * size, 3 * c * (size // 2) ** 2]
             size //= 2
-    return (data + 4 * 8 * param_count(config) + 4 * 2 * sum(layers) * config.batch_size
+    copies = 4 * (2 + {"sgd": 0, "adam": 2}.get(config.optimizer, 1))
+    return (data + 4 * copies * param_count(config) + 4 * 2 * sum(layers) * config.batch_size
             + 4 * 2 * max(layers) * 2000 + 200 * 2**20)

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from nnlab.core.errors import UserError
+from nnlab.core.signals import Interrupted
 from nnlab.registry import COMMANDS, TOOLS
 from nnlab.version import __version__
 
@@ -28,15 +29,6 @@ class Terminated(KeyboardInterrupt):
     (a tool's temporary files, a pool of workers) cleans up after SIGTERM too."""
 
     signum = signal.SIGTERM
-
-
-class Stopped(Exception):
-    """A signal that ended a command outside a run, carried past click (which turns a KeyboardInterrupt into
-    Abort, exit 1): the entry point ends with the signal's convention, 128 + signum."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
 
 
 def stopped_line(signum: int) -> str:
@@ -74,8 +66,9 @@ class NnlabGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt as exc:  # SIGINT or SIGTERM (Terminated) in any command or tool
-            raise Stopped(getattr(exc, "signum", signal.SIGINT)) from None
+        except KeyboardInterrupt as exc:  # SIGINT or SIGTERM (Terminated) in any command or tool: carried past
+            # click (which would make it Abort, exit 1) to main(), which exits by the signal's convention
+            raise Interrupted(getattr(exc, "signum", signal.SIGINT)) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*COMMANDS, *TOOLS]
@@ -104,7 +97,7 @@ class NnlabGroup(click.Group):
                 result = super().main(argv, prog_name or "nnlab", standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
-        except Stopped as exc:
+        except Interrupted as exc:
             click.echo(stopped_line(exc.signum), err=True)
             sys.exit(128 + exc.signum)
         except click.exceptions.Abort as exc:
@@ -123,13 +116,11 @@ class NnlabGroup(click.Group):
             fail(exc.format_message(), exc.exit_code, exc if debug else None)
         except UserError as exc:
             fail(str(exc), 2, exc if debug else None)
-        except OSError as exc:
-            if exc.errno != errno.ENOSPC:
-                fail(f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)", 1, exc if debug else None)
-            where = f" writing {exc.filename}" if exc.filename else ""
-            fail(f"the disk is full (ENOSPC, no space left on device){where}; free some space and rerun", 1,
-                 exc if debug else None)
-        except Exception as exc:  # a bug, not bad input: say so in one line unless --debug
+        except Exception as exc:  # a full disk, or a bug (not bad input): say so in one line unless --debug
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                where = f" writing {exc.filename}" if exc.filename else ""
+                fail(f"the disk is full (ENOSPC, no space left on device){where}; free some space and rerun", 1,
+                     exc if debug else None)
             fail(f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)", 1, exc if debug else None)
         sys.exit(result if isinstance(result, int) else 0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nnlab.core.command import INTERPRETER_BYTES
 from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.nn import activations
 
@@ -37,5 +38,5 @@ def memory_bytes(config: ActivationsConfig) -> int:
     log, cumulative sum, quantiles' partition and exp are up to ~6 alive at once (measured: 995 MB above the
     interpreter for 200,000 x 100 chains, 6.2 copies), counted 8; the grids are small; ~300 MiB for the
     interpreter with numpy (and torch, imported with nnlab's kernel: 230 MB measured)."""
-    return 8 * (8 * config.chains * config.depth + 8 * config.points) + 300 * 2**20
+    return 8 * (8 * config.chains * config.depth + 8 * config.points) + INTERPRETER_BYTES
 

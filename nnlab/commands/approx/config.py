@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from nnlab.core.command import INTERPRETER_BYTES
 from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.nn import activations
 from nnlab.nn import approximation as ap
@@ -90,7 +91,7 @@ def memory_bytes(config: ApproxConfig) -> int:
     if config.baselines:
         terms, degree = max(d_max + 1, n // 4), max(2, int(math.sqrt(n) / 2))
         numbers += 2 * S * m * P + 4 * S * n * P + (m + 2 * S * n) * (3 * terms + d_max * (degree + 1))
-    return 8 * numbers + 200 * 2**20  # + interpreter, torch and numpy themselves
+    return 8 * numbers + INTERPRETER_BYTES  # + interpreter, torch and numpy themselves
 
 
 QUICK = {"dims": [1, 2], "widths": [2, 4, 8, 16, 64], "seeds": 2, "samples": 512, "test_samples": 512, "steps": 50,

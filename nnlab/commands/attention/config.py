@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nnlab.core.command import INTERPRETER_BYTES
 from nnlab.core.config import ExperimentConfig, check_list, param
 
 PATCHES = (2, 4, 7, 14)  # patch sizes that tile 28 x 28
@@ -111,7 +112,7 @@ def memory_bytes(config: AttentionConfig) -> int:
         data = 2 * config.seeds * 5 * 8 * config.eval_sequences * sequence_tokens(config)  # int64, every model's
         evaluation = forward_bytes(config, config.eval_sequences)
     entropy = max(config.entropy_dims) * config.entropy_tokens * 8 * 3
-    return 2 * step + data + evaluation + entropy + 300 * 2**20
+    return 2 * step + data + evaluation + entropy + INTERPRETER_BYTES
 
 
 # Seconds: one short model per mixer (60 steps: attention has just learned the lookup), one map, a 1000-image

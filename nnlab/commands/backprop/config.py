@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nnlab.core.command import INTERPRETER_BYTES
 from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.core.errors import UserError
 from nnlab.nn import formula_graph, formulas
@@ -98,7 +99,7 @@ def memory_bytes(config: BackpropConfig) -> int:
     depth, w, b = max(config.cost_depths), config.cost_width, config.cost_batch
     cost = 8 * depth * (4 * w * w + 32 * b * w) if config.cost else 0
     train = 8 * 784 * (config.train_samples + config.test_samples) * 2 if config.train else 0
-    return cost + train + 300 * 2**20
+    return cost + train + INTERPRETER_BYTES
 
 
 QUICK = {"cost_width": 128, "cost_batch": 32, "repeats": 3, "min_sample_ms": 5.0, "train_samples": 1000,

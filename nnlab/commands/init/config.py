@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nnlab.core.command import INTERPRETER_BYTES
 from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.nn import activations
 from nnlab.nn.initializers import check_scale
@@ -55,7 +56,7 @@ def memory_bytes(config: InitConfig) -> int:
     item = 4 if config.dtype == "float32" else 8
     weights = config.depth * config.width**2
     per_layer = 8 * (config.depth + 1) * config.batch_size * config.width
-    return item * (weights + weights // 2 + per_layer) + 300 * 2**20
+    return item * (weights + weights // 2 + per_layer) + INTERPRETER_BYTES
 
 
 # A seconds-long smoke version: everything but the width.

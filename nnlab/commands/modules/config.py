@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nnlab.core.command import INTERPRETER_BYTES
 from nnlab.core.config import ExperimentConfig, check_list, param
 
 SECTIONS = ("layernorm", "residual", "conv", "unet")
@@ -102,7 +103,7 @@ def memory_bytes(config: ModulesConfig) -> int:
     sections = set(config.sections())
     data = 3 * 70_000 * 784 * 4 if {"conv", "unet"} & sections else 0
     layernorm = layernorm_bytes(config) if "layernorm" in sections else 0
-    return data + layernorm + 300 * 2**20
+    return data + layernorm + INTERPRETER_BYTES
 
 
 # Seconds: short curves, few steps, one seed pair.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from nnlab.core.command import INTERPRETER_BYTES
 from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.core.errors import UserError
 from nnlab.nn import landscapes, optimizers
@@ -197,7 +198,7 @@ def memory_bytes(config: OptimizeConfig) -> int:
     backward (~8 per hidden unit per image), and the parameters with optimizer state and Hessian-vector graphs
     (~30 copies)."""
     steps = config.steps or problem_defaults(config.problem, config.kappa).steps
-    base = 256 * 2**20
+    base = INTERPRETER_BYTES
     if config.problem != "mlp":
         rows = len(config.methods()) * (steps + 1) * 1200 + 5 * (steps + 1) * 200
         return base + rows + 4 * (30 * int(config.kappa) + 200) * 200

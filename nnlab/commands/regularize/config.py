@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nnlab.core.command import INTERPRETER_BYTES
 from nnlab.core.config import ExperimentConfig, check_list, param
 from nnlab.core.errors import UserError
 
@@ -160,7 +161,7 @@ def memory_bytes(config: RegularizeConfig) -> int:
             points = config.size(setting, "train_size") + config.size(setting, "val_size") + config.test_points
             networks += 8 * 3 * config.seeds * points * (config.degree + 1)
     data = 2 * 70_000 * 784 * 4 if "mnist" in config.setting else 0
-    return networks + data + 300 * 2**20
+    return networks + data + INTERPRETER_BYTES
 
 
 # Seconds, and every claim still judged on a run long enough to show it: the regression setting alone at its

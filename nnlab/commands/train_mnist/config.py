@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from nnlab.core.command import INTERPRETER_BYTES
 from nnlab.core.config import ExperimentConfig, param
 from nnlab.nn import activations
 from nnlab.nn.models import BLOCKS, check_init
@@ -135,4 +136,4 @@ def memory_bytes(config: TrainMnistConfig) -> int:
             size //= 2
     copies = 4 * (2 + {"sgd": 0, "adam": 2}.get(config.optimizer, 1))
     return (data + 4 * copies * param_count(config) + 4 * 2 * sum(layers) * config.batch_size
-            + 4 * 2 * max(layers) * 2000 + 200 * 2**20)
+            + 4 * 2 * max(layers) * 2000 + INTERPRETER_BYTES)

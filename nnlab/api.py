@@ -46,6 +46,8 @@ class Result(RunRecord):
         """Jupyter: the headline table, the claims and the figures inline (figures as data URIs)."""
         import base64
 
+        from nnlab.core.console import failure
+
         esc = html.escape
         parts = [f"<h4>nnlab {esc(self.command)} · {esc(self.status)}</h4><p><code>{esc(str(self.path))}</code></p>"]
         if self.status in RAN:  # a running, abandoned, failed or interrupted run has no headline to show
@@ -53,8 +55,8 @@ class Result(RunRecord):
             parts.append(_html_table(columns, rows))
         for title, records in (("Claims", self.claims), ("Sanity checks", self.checks)):
             if records:
-                rows = [["✓" if r["holds"] else "✗", r["id"], r["claim"], r["measured"], r["expected"]]
-                        for r in records]
+                rows = [["✓" if r["holds"] else "✗", r["id"], " ".join(filter(None, (r["claim"], failure(r)))),
+                         r["measured"], r["expected"]] for r in records]
                 parts.append(f"<h5>{title}</h5>" + _html_table(["", "id", "claim", "measured", "expected"], rows))
         for fig in self.figures:
             data = base64.b64encode(self.png(fig)).decode()
@@ -66,8 +68,9 @@ class Result(RunRecord):
 def _html_table(columns: list[str], rows: Iterable[list[Any]]) -> str:
     from nnlab.core.console import fmt
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in row) + "</tr>" for row in rows)
+    left = 'style="text-align:left"'  # notebooks right-align table cells by default: prose reads badly so
+    head = "".join(f"<th {left}>{html.escape(str(c))}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td {left}>{html.escape(fmt(v))}</td>" for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

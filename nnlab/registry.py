@@ -72,5 +72,9 @@ TOOLS: dict[str, Tool] = {
         Tool("runs", "nnlab.tools.runs", "runs", "List runs, newest first: status, time, tag, headline number."),
         Tool("export", "nnlab.tools.export", "export",
              "Export a run's metrics and figures to TensorBoard event files."),
+        Tool("serve", "nnlab.serve.cli", "serve",
+             "The lab in the browser: a form per command, live runs, figures, claims, runs side by side."),
+        Tool("exercise", "nnlab.exercise.cli", "exercise",
+             "Predict, then measure: the lecture's exercises, graded against your own runs."),
     ]
 }

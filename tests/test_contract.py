@@ -145,6 +145,34 @@ def test_claim_records_have_ids_kinds_and_sources():
         claim("init.a", "t", 0, "", True, source="paper")
 
 
+@pytest.mark.parametrize("measured", [float("nan"), {"ratio": float("inf")}, [1.0, float("-inf")],
+                                      {"a": {"b": [float("nan")]}}])
+def test_a_non_finite_measurement_fails_the_verdict_and_says_why(measured):
+    import numpy as np
+
+    for record in (claim("init.a", "t", measured, "> 1", True), check("init.b", "t", measured, "= 0", True)):
+        assert record["holds"] is False and "NaN or infinite" in record["reason"]
+    assert claim("init.a", "t", np.float64("nan"), "> 1", True)["holds"] is False
+    assert claim("init.a", "t", {"x": 2.0, "label": "nan"}, "> 1", True)["holds"] is True  # a string is no number
+
+
+def test_a_failed_claim_carries_a_reason_and_its_tip_and_the_tables_show_them():
+    from nnlab.core.console import claims_table, failure
+
+    held = claim("init.a", "t", 2.0, "> 1", True, tip="--depth 1")
+    assert "reason" not in held and failure(held) is None
+    failed = claim("init.a", "the spread vanishes", {"std_ratio": 0.91234}, "< 0.5", False, tip="--scale 0.01")
+    assert failed["reason"] == "measured std ratio 0.912, and the statement needs < 0.5"
+    worded = claim("init.a", "t", 0.9, "< 0.5", False, why="the last layer keeps 91% of the first layer's spread")
+    assert failure(worded) == "Why it fails: the last layer keeps 91% of the first layer's spread."
+    assert failure(failed).endswith("Try: --scale 0.01.")
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(claims_table([failed]))
+    assert "Why it fails: measured std ratio 0.912" in console.export_text()
+
+
 def test_claim_ids_must_be_unique_and_prefixed():
     check_ids("init", [claim("init.a", "t", 0, "", True), check("init.b", "t", 0, "", True)])
     with pytest.raises(ValueError, match="twice"):

@@ -69,7 +69,7 @@ def stubs(monkeypatch, patch_command, fake_command):
                 behaviour[name](rec)
             rec.log({"step": 0, "value": 1.0})
             return {"value": 1.5, "claims": [claim(f"{name}.stub", f"{name} stub claim", 1.5, "> 1",
-                                                   name not in behaviour["fail_claim"])]}
+                                                   name not in behaviour["fail_claim"], tip="--stub-setting 2")]}
 
         patch_command(name, run=run, headline=lambda summary: (["value"], [[summary["value"]]]))
         monkeypatch.setattr(plots, "draw", lambda summary, metrics, plots_dir: [tiny_png(plots_dir / "stub.png")])
@@ -149,6 +149,10 @@ def test_strict_turns_a_claim_that_did_not_hold_into_exit_code_1(stubs, invoke, 
     assert result.exit_code == 1
     md = (lecture_dir(tmp_path / "b") / "report.md").read_text()  # the report is still written
     assert "**1/2 of the lecture's claims held**" in md
+    # the failed claim says why, in the report's words and the terminal's, and what to try
+    assert "*Why it fails: measured 1.5, and the statement needs > 1. Try: --stub-setting 2.*" in md
+    html = (lecture_dir(tmp_path / "b") / "report.html").read_text()
+    assert '<span class="why">Why it fails: measured 1.5, and the statement needs &gt; 1. Try: --stub-setting 2.' in html
     stubs["fail_claim"].clear()  # the setting that flips it back
     assert invoke("lecture", "--only", "init", "--strict", "--out", str(tmp_path / "c")).exit_code == 0
 

@@ -8,13 +8,15 @@ Two lists go into every summary.json, with one record shape:
 - `checks`: identities and closed forms that hold unless the code is wrong (sanity checks, shown
   apart and never counted as the lecture's claims).
 
-Each record says its `kind` ("claim" or "check"). Ids are short slugs, `<command>.<what>`
+Each record says its `kind` ("claim" or "check"); one that fails carries `reason`, a sentence in terms of what
+was measured, and may carry `tip`, a setting to try. Ids are short slugs, `<command>.<what>`
 (`init.regime.xavier`), unique within a run; tests, the lecture report and sweeps refer to a
 claim by id, never by its prose.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -23,23 +25,64 @@ SOURCES = ("lecture", "nnlab")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9_.:=+-]*)+$")
 
 
-def _record(kind: str, id: str, text: str, measured: Any, expected: str, holds: bool, source: str) -> dict[str, Any]:
+def _record(kind: str, id: str, text: str, measured: Any, expected: str, holds: bool, source: str,
+            why: str | None = None, tip: str | None = None) -> dict[str, Any]:
     if not _ID.match(id):
         raise ValueError(f"claim id {id!r} must be a slug like 'init.regime.xavier'")
     if source not in SOURCES:
         raise ValueError(f"claim {id}: source must be one of {SOURCES}, got {source!r}")
-    return {"id": id, "kind": kind, "claim": text, "source": source, "measured": measured, "expected": expected,
-            "holds": bool(holds)}
+    record = {"id": id, "kind": kind, "claim": text, "source": source, "measured": measured, "expected": expected,
+              "holds": bool(holds)}
+    if not finite(measured):  # a NaN compares False both ways: `not (nan > x)` would pass; a verdict on it cannot
+        record["holds"] = False
+        why = "a measured value is NaN or infinite, so the run cannot support the statement"
+    if not record["holds"]:
+        record["reason"] = why or f"measured {_plain(measured)}, and the statement needs {expected}"
+    if tip:
+        record["tip"] = tip
+    return record
 
 
-def claim(id: str, text: str, measured: Any, expected: str, holds: bool, *, source: str = "lecture") -> dict[str, Any]:
-    """A claim the run tested. `expected` is a short criterion ("< 0.2", "within 5%"), `holds` its outcome."""
-    return _record("claim", id, text, measured, expected, holds, source)
+def claim(id: str, text: str, measured: Any, expected: str, holds: bool, *, source: str = "lecture",
+          why: str | None = None, tip: str | None = None) -> dict[str, Any]:
+    """A claim the run tested. `expected` is a short criterion ("< 0.2", "within 5%"), `holds` its outcome.
+
+    `why` is the sentence a student reads when it fails, in terms of what was measured ("the mean-pooling model
+    is as accurate as the attention model"); without it the record says "measured X, and the statement needs Y".
+    `tip` is one setting to try (`--steps 2000`). A non-finite number anywhere in `measured` fails the claim."""
+    return _record("claim", id, text, measured, expected, holds, source, why, tip)
 
 
-def check(id: str, text: str, measured: Any, expected: str, holds: bool) -> dict[str, Any]:
+def check(id: str, text: str, measured: Any, expected: str, holds: bool, *, why: str | None = None) -> dict[str, Any]:
     """A sanity check: an identity or closed form the run reproduced (not a lecture claim)."""
-    return _record("check", id, text, measured, expected, holds, "nnlab")
+    return _record("check", id, text, measured, expected, holds, "nnlab", why)
+
+
+def finite(measured: Any) -> bool:
+    """No NaN or infinity in a number, or in the numbers of a list or mapping (strings and None are not numbers)."""
+    if isinstance(measured, bool) or measured is None or isinstance(measured, str):
+        return True
+    if isinstance(measured, (int, float)):
+        return math.isfinite(measured)
+    if isinstance(measured, Mapping):
+        return all(finite(v) for v in measured.values())
+    if isinstance(measured, (list, tuple)):
+        return all(finite(v) for v in measured)
+    try:
+        return math.isfinite(float(measured))  # a numpy scalar
+    except (TypeError, ValueError):
+        return True
+
+
+def _plain(measured: Any) -> str:
+    """`measured` as words: '0.31', 'ratio 0.31, steps 200'."""
+    if isinstance(measured, float):
+        return f"{measured:.3g}"
+    if isinstance(measured, Mapping):
+        return ", ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in measured.items())
+    if isinstance(measured, (list, tuple)):
+        return "[" + ", ".join(_plain(v) for v in measured) + "]"
+    return str(measured)
 
 
 def partition(records: Iterable[Mapping[str, Any]]) -> tuple[list[Any], list[Any]]:

@@ -61,7 +61,17 @@ def claims_table(claims: Sequence[Mapping[str, Any]], title: str = "Claims") -> 
         t.add_column(col)
     for c in claims:
         mark = "[green]✓[/]" if c["holds"] else "[red]✗[/]"
-        text = c["claim"] + (" [nnlab]" if c.get("source") == "nnlab" and title == "Claims" else "")
-        t.add_row(mark, escape(str(c.get("id", ""))), escape(text), escape(fmt(c["measured"])),
-                  escape(str(c["expected"])))
+        text = escape(c["claim"] + (" [nnlab]" if c.get("source") == "nnlab" and title == "Claims" else ""))
+        if why := failure(c):
+            text += f"\n[red]{escape(why)}[/]"
+        t.add_row(mark, escape(str(c.get("id", ""))), text, escape(fmt(c["measured"])), escape(str(c["expected"])))
     return t
+
+
+def failure(record: Mapping[str, Any]) -> str | None:
+    """Why a claim or check failed and what to try, as one sentence a student reads (None when it held)."""
+    if record.get("holds"):
+        return None
+    why = str(record.get("reason") or f"measured {fmt(record.get('measured'))}, expected {record.get('expected')}")
+    tip = record.get("tip")
+    return f"Why it fails: {why}." + (f" Try: {tip}." if tip else "")

@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 
 from nnlab.core import run_files
-from nnlab.core.console import fmt
+from nnlab.core.console import failure, fmt
 from nnlab.report.model import SUBTITLE, Entry, Report, format_seconds, relative_link
 from nnlab.report.sections import Section, caption
 
@@ -27,6 +27,7 @@ th { background: #f6f8fa; } td.num { text-align: right; font-variant-numeric: ta
 blockquote { margin: 0.8rem 0; padding: 0.4rem 0.9rem; border-left: 4px solid #8c959f; background: #f6f8fa; }
 blockquote .zh { display: block; color: var(--muted); font-size: 0.9rem; }
 .error { background: #fdecea; border: 1px solid var(--bad); padding: 0.5rem; white-space: pre-wrap; }
+.why { color: var(--bad); font-size: 0.9em; }
 figure { margin: 1rem 0; text-align: center; break-inside: avoid; page-break-inside: avoid; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: 0.9rem; }
@@ -104,11 +105,17 @@ def says(sec: Section) -> str:
 
 def claims_table(records: list[dict[str, Any]], with_source: bool) -> str:
     columns = ["id", "claim", *(["source"] if with_source else []), "measured", "expected", "holds"]
-    rows = [[escape(r.get("id", "")), escape(str(r.get("claim", ""))),
+    rows = [[escape(r.get("id", "")), escape(str(r.get("claim", ""))) + why_html(r),
              *([escape(str(r.get("source", "")))] if with_source else []),
              escape(fmt(r.get("measured"))), escape(str(r.get("expected", ""))), mark(bool(r.get("holds")))]
             for r in records]
     return table(columns, rows, raw=tuple(range(len(columns))))
+
+
+def why_html(record: dict[str, Any]) -> str:
+    """A failed claim's reason and the setting to try, under its text."""
+    why = failure(record)
+    return f'<br><span class="why">{escape(why)}</span>' if why else ""
 
 
 def figure(entry: Entry, path) -> str:

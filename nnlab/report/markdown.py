@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.core import atomic, run_files
-from nnlab.core.console import fmt
+from nnlab.core.console import failure, fmt
 from nnlab.report.model import SUBTITLE, Entry, Report, format_seconds, relative_link
 from nnlab.report.sections import caption
 
@@ -33,7 +33,8 @@ def held(counts: tuple[int, int]) -> str:
 
 def claims_table(records: list[dict[str, Any]], with_source: bool) -> str:
     columns = ["id", "claim", *(["source"] if with_source else []), "measured", "expected", "holds"]
-    rows = [[f"`{r.get('id', '')}`", str(r.get("claim", "")), *([str(r.get("source", ""))] if with_source else []),
+    rows = [[f"`{r.get('id', '')}`", str(r.get("claim", "")) + (f" — *{why}*" if (why := failure(r)) else ""),
+             *([str(r.get("source", ""))] if with_source else []),
              fmt(r.get("measured")), str(r.get("expected", "")), "✓" if r.get("holds") else "✗"] for r in records]
     return table(columns, rows)
 

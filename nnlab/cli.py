@@ -60,6 +60,15 @@ def sigterm_raises() -> typing.Iterator[None]:
             signal.signal(signal.SIGTERM, previous)
 
 
+def with_debug(command: click.Command) -> click.Command:
+    """Every tool takes --debug (main() reads it from argv: the full traceback on errors); one that does not
+    declare it gets it here, so an error's "rerun with --debug" works for every command."""
+    if not any("--debug" in p.opts for p in command.params):
+        command.params.append(click.Option(["--debug"], is_flag=True, expose_value=False,
+                                           help="Show the full traceback on errors."))
+    return command
+
+
 class NnlabGroup(click.Group):
     """A group whose subcommands load lazily and whose every error is one line."""
 
@@ -78,7 +87,7 @@ class NnlabGroup(click.Group):
             return experiment_command(name)
         if name in TOOLS:
             tool = TOOLS[name]
-            return getattr(importlib.import_module(tool.module), tool.attr)
+            return with_debug(getattr(importlib.import_module(tool.module), tool.attr))
         return None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -433,3 +433,34 @@ def test_the_browser_check_catches_a_corrupt_figure(quick_lecture, tmp_path):
     broken.write_text(page[:start] + "AAAAAAAAAAAAAAAA" + page[start + 16:])  # the PNG signature, gone
     with pytest.raises(AssertionError, match="image not decoded"):
         assert_renders(broken, tmp_path, ["activations", "approx", "init"], 6)
+
+
+def test_runs_lists_a_lectures_runs_and_report_after_compare_reads_only_runs(stubs, invoke, tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    assert invoke("lecture", "--out", str(out)).exit_code == 0
+    listing = invoke("runs", "--out", str(out))
+    assert listing.exit_code == 0, listing.stderr
+    assert f"{len(COMMANDS)} of {len(COMMANDS)} runs" in listing.output and "lecture/" in listing.output
+    rows = json.loads(invoke("runs", "--out", str(out), "--json", "--command", "init").output)
+    assert [r["command"] for r in rows] == ["init"] and rows[0]["status"] == "completed"
+    assert json.loads(invoke("runs", "--out", str(out), "--json", "--status", "failed").output) == []
+    assert json.loads(invoke("runs", "--out", str(out), "--json", "--where", "seed=1").output) == []
+    assert len(json.loads(invoke("runs", "--out", str(out), "--json", "--where", "seed=0").output)) == len(COMMANDS)
+    refused(invoke("runs", "--out", str(out), "--where", "seed"), "--where seed: give KEY=VALUE")
+
+    inits = [p for p in (lecture_dir(out) / "init").iterdir() if not p.is_symlink()]
+    again = invoke("init", "--seed", "1", "--out", str(out))  # a second init run, told apart by its seed
+    assert again.exit_code == 0, again.stderr
+    second = next(p for p in (out / "init").iterdir() if not p.is_symlink())
+    compared = invoke("compare", str(inits[0]), str(second), "--out", str(out))
+    assert compared.exit_code == 0, compared.stderr
+    assert "seed=0" in compared.output and "seed=1" in compared.output  # runs labelled by what differs
+    built = invoke("report", str(out), "--out", str(tmp_path / "rep"))  # the compare directory is no run
+    assert built.exit_code == 0, built.stderr
+    assert f"{len(COMMANDS) + 1} runs" in built.output
+    compare_dir = next((out / "compare").iterdir())
+    refused(invoke("report", str(compare_dir), "--out", str(tmp_path / "rep2")), "a compare directory, not a run")
+    refused(invoke("compare", str(compare_dir), str(second), "--out", str(out)), "a compare directory, not a run")
+    assert "--debug" in invoke("report", "--help").output

@@ -60,7 +60,7 @@ INTERPRETER_BYTES = 300 * 2**20
 
 @dataclass(frozen=True)
 class Command:
-    """One experiment command. Every field is required but the last two (None: the command has none)."""
+    """One experiment command. Every field is required but the last three (None: the command has none)."""
 
     name: str  # `nnlab <name>`
     help: str  # the --help text
@@ -74,6 +74,9 @@ class Command:
     section: Section
     prepare: Callable[[Any], None] | None = None  # check inputs that can be missing or corrupt (data files)
     resume: Resume | None = None
+    # The number `nnlab runs` shows for a run: a numbers() name, or a pattern (`*.test_error`) whose first match
+    # is shown. None: the first number that is not a setting.
+    key_number: str | None = None
 
     @property
     def resumable(self) -> bool:

@@ -88,18 +88,20 @@ def read_entries(paths: Iterable[Path]) -> tuple[list[Entry], list[str]]:
 
 
 def find_runs(paths: Iterable[str | Path]) -> list[Path]:
-    """Run directories in `paths`: each path is a run directory, or holds some (a lecture, a sweep, an
-    --out folder) up to two levels down; `latest` links are skipped so no run appears twice."""
+    """Run directories in `paths`: each path is a run directory, or holds some at any depth (a lecture, a
+    sweep, an --out folder; core.walk); links (`latest`) are not followed, so no run appears twice. A sweep's
+    or a compare's own directory is not a run: given by name it is refused, found inside a folder skipped."""
+    from nnlab.core import walk
+
     found: list[Path] = []
     for given in paths:
         path = Path(given)
-        if (path / "meta.json").is_file():
-            found.append(path)
-            continue
+        if (path / "meta.json").is_file() and walk.is_tool_dir(path):
+            raise UserError(f"{given}: a {path.parent.name} directory, not a run (give run directories, or a folder "
+                            f"holding them)")
         if not path.is_dir():
             raise UserError(f"{given}: no such run directory")
-        inner = [m.parent for pattern in ("*/meta.json", "*/*/meta.json") for m in sorted(path.glob(pattern))
-                 if not any(p.is_symlink() for p in (m.parent, m.parent.parent))]
+        inner = walk.find(path)
         if not inner:
             raise UserError(f"{given}: not a run directory and holds none (no meta.json)")
         found += inner

@@ -45,18 +45,22 @@ def _compare(run_dirs: tuple[Path, ...], metric: str | None, out: str, tag: str 
     from nnlab.core import atomic, console
     from nnlab.core.record import RunRecord, write_meta
     from nnlab.core.run import claim_directory
+    from nnlab.core.walk import is_tool_dir
     from nnlab.tools.runs_common import metric_names, tool_meta
 
     if len(run_dirs) < 2:
         raise UserError("compare: give at least two run directories")
+    for d in run_dirs:
+        if is_tool_dir(d):
+            raise UserError(f"{d}: a {d.parent.name} directory, not a run; compare the runs themselves")
     runs = [RunRecord(d).read_all() for d in run_dirs]  # every file checked (core.record) before any is written
-    names = short_names(list(run_dirs))
+    differ = differing(runs)
+    names = labels(differ, len(runs)) or short_names(list(run_dirs))
     available = [m for m in metric_names(runs[0].metrics) if all(m in metric_names(r.metrics) for r in runs[1:])]
     if metric is not None and metric not in available:
         everywhere = ", ".join(available) or "none"
         raise UserError(f"--metric {metric}: not logged by every run (metrics all runs have: {everywhere})")
     metric = metric or (available[0] if available else None)
-    differ = differing(runs)
     numbers = {}
     for name, run in zip(names, runs, strict=True):
         numbers[name], why = run.numbers_or_why()
@@ -83,6 +87,17 @@ def _compare(run_dirs: tuple[Path, ...], metric: str | None, out: str, tag: str 
         console.out.print(console.table("claims held", ["", *names], [[c, *v] for c, v in result["claims"].items()]))
     console.out.print(f"plots: {', '.join(p.name for p in plots) or 'none (no metric every run logged)'}")
     console.out.print(str(path), soft_wrap=True, markup=False)
+
+
+def labels(differ: dict[str, list[Any]], n: int) -> list[str] | None:
+    """Each run named by the settings that tell it apart (`dropout=0`, `dropout=0.5`), when they do (None:
+    the runs differ in no setting, or two share the same differing values: names from their directories)."""
+    from nnlab.tools.runs import plain
+
+    if not differ:
+        return None
+    names = [" ".join(f"{k}={plain(v[i])}" for k, v in differ.items())[:60] for i in range(n)]
+    return names if len(set(names)) == n else None
 
 
 def short_names(run_dirs: list[Path]) -> list[str]:

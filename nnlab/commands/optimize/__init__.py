@@ -56,4 +56,5 @@ COMMAND = Command(
         "损失函数具有高条件数 … 会出现震荡 · 鞍点和局部极小点 · 动量更新 · 步长选取 · Adam",
     ),
     prepare=prepare,
+    key_number="*.final_loss",
 )

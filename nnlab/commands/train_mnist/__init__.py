@@ -48,4 +48,5 @@ COMMAND = Command(
     ),
     prepare=prepare,
     resume=Resume(may_change=RESUME_MAY_CHANGE, check=check_resume),
+    key_number="test.acc",
 )

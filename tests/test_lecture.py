@@ -152,7 +152,8 @@ def test_strict_turns_a_claim_that_did_not_hold_into_exit_code_1(stubs, invoke, 
     # the failed claim says why, in the report's words and the terminal's, and what to try
     assert "*Why it fails: measured 1.5, and the statement needs > 1. Try: --stub-setting 2.*" in md
     html = (lecture_dir(tmp_path / "b") / "report.html").read_text()
-    assert '<span class="why">Why it fails: measured 1.5, and the statement needs &gt; 1. Try: --stub-setting 2.' in html
+    assert ('<span class="why">Why it fails: measured 1.5, and the statement needs &gt; 1. Try: --stub-setting 2.'
+            in html)
     stubs["fail_claim"].clear()  # the setting that flips it back
     assert invoke("lecture", "--only", "init", "--strict", "--out", str(tmp_path / "c")).exit_code == 0
 

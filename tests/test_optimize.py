@@ -112,7 +112,10 @@ def test_saddle_and_nonconvex_claims_hold(invoke):
         assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"
     summaries = [json.loads((r / "summary.json").read_text()) for r in result.runs("optimize")]
     claims = [c for s in summaries for c in s["claims"] + s["checks"]]
-    assert len(claims) == 3 and all(c["holds"] for c in claims), claims
+    assert sorted(c["id"] for c in claims) == ["optimize.local-minimum", "optimize.saddle-escape",
+                                               "optimize.saddle-stable-line", "optimize.sgd-without-replacement",
+                                               "optimize.sgd-without-replacement"]  # sgd is no "chosen" method
+    assert all(c["holds"] for c in claims), claims
     escape = next(c for c in claims if c["id"] == "optimize.saddle-escape")["measured"]
     assert escape["gd"] is None and escape["heavy_ball"] < 60  # GD does not leave within QUICK's 60 steps
     assert escape["sgd_sooner_fraction"] >= 2 / 3 and escape["within_steps"] == 60
@@ -398,30 +401,86 @@ def test_the_path_plot_frames_every_path():
 # Every claim can flip: a setting for each (run here, or the claim function on crafted numbers)
 
 
-FLIPS_2D = {
+# (claim id, settings where it holds, settings that flip it): every 2-D claim id of a run is here (checked below)
+FLIPS = [
     # GD below 1/L = 0.02 moves monotonically down the steep direction: no oscillation.
-    "optimize.zigzag": {"lr": 0.01},
+    ("optimize.zigzag", {}, {"lr": 0.01}),
+    # A perfectly conditioned problem with a large step: x overshoots as much as y, no valley to zig-zag across.
+    ("optimize.zigzag", {}, {"kappa": 1.0, "lr": 1.5}),
     # Started on y = 0 there is no steep component to blow up: predicted to diverge, it converges.
-    "optimize.lr-vs-2-over-l": {"lr": 0.05, "start": "-4,0"},
+    ("optimize.lr-vs-2-over-l", {}, {"lr": 0.05, "start": "-4,0"}),
     # beta = 0: heavy ball is GD at its larger theory lr (> 2 / L, diverges), Nesterov is GD at 1 / L (slower).
-    "optimize.momentum-beats-gd": {"beta": 0.0},
+    ("optimize.momentum-beats-gd", {}, {"beta": 0.0}),
     # No noise: SGD is GD, it never escapes sooner.
-    "optimize.saddle-escape": {"problem": "saddle", "noise": 0.0},
+    ("optimize.saddle-escape", {"problem": "saddle"}, {"problem": "saddle", "noise": 0.0}),
     # From near the global minimum with a small lr, GD ends in the global basin.
-    "optimize.local-minimum": {"problem": "nonconvex", "start": "0.5,0.5", "lr": 0.01, "steps": 60},
-}
+    ("optimize.local-minimum", {"problem": "nonconvex"},
+     {"problem": "nonconvex", "start": "0.5,0.5", "lr": 0.01, "steps": 60}),
+    # kappa 1: no steeper direction; from (-4, 1) x's derivatives are the larger, so x gets the smaller step.
+    *[(f"optimize.step-size.{m}", {}, {"kappa": 1.0}) for m in ("adagrad", "rmsprop", "adam")],
+    # The chosen method against GD: Adam wins at its default lr, not at 1e-4 (60 steps barely move it);
+    # RMSProp loses at kappa 50 (it hovers at its step's scale) and wins at kappa 1000, where GD's step is tiny.
+    ("optimize.chosen.adam-vs-gd", {"method": ["adam"]}, {"method": ["adam"], "lr": 1e-4}),
+    ("optimize.chosen.rmsprop-vs-gd", {"method": ["rmsprop"], "kappa": 1000.0}, {"method": ["rmsprop"]}),
+]
 
 
-@pytest.mark.parametrize("cid", list(FLIPS_2D))
-def test_every_2d_claim_holds_by_default_and_flips(cid):
+@pytest.mark.parametrize(("cid", "holds", "flips"), FLIPS, ids=[f"{f[0]}-{i}" for i, f in enumerate(FLIPS)])
+def test_every_claim_flips(cid, holds, flips):
     from nnlab.commands.optimize.claims2d import claims_2d
 
-    flip = FLIPS_2D[cid]
-    base = {"problem": flip["problem"]} if "problem" in flip else {}
-    default = {c["id"]: c for c in claims_2d(cfg.OptimizeConfig(**base, steps=60), {"lr_sweep": None})}
-    flipped = {c["id"]: c for c in claims_2d(cfg.OptimizeConfig(**flip), {"lr_sweep": None})}
-    assert default[cid]["holds"] and default[cid]["kind"] == "claim"
-    assert not flipped[cid]["holds"], flipped[cid]
+    def judged(settings):
+        config = cfg.OptimizeConfig(**{"steps": 60, **settings})
+        return claim_by_id({"claims": claims_2d(config, run_summary(config))}, cid)
+
+    held, flipped = judged(holds), judged(flips)
+    assert held["holds"] and held["kind"] == "claim", held
+    assert not flipped["holds"] and flipped["reason"] and flipped["tip"], flipped
+
+
+def run_summary(config):
+    """What claims_2d reads of a run's summary: each method's final loss (the deterministic paths, re-simulated)."""
+    from nnlab.commands.optimize.claims2d import user_path
+    from nnlab.commands.optimize.settings import resolve
+    from nnlab.nn import landscapes
+
+    problem, s = landscapes.get(config.problem, config.kappa), resolve(config)
+    methods = {}
+    for m in config.methods():
+        path = user_path(config, problem, s, m)
+        methods[m] = {"final_loss": path["losses"][-1], "diverged_step": path["diverged_step"]}
+    return {"lr_sweep": None, "methods": methods}
+
+
+def test_every_claim_has_a_flip(invoke, tmp_path):
+    ids = set()
+    for i, args in enumerate((["--quick"], ["--quick", "--problem", "saddle"], ["--quick", "--problem", "nonconvex"],
+                              ["--quick", "--method", "adam"], ["--quick", "--method", "rmsprop"])):
+        summary = invoke("optimize", *args, out=tmp_path / str(i)).summary("optimize")
+        ids |= {c["id"] for c in summary["claims"]}
+    assert ids - {"optimize.sweep-divergence-edge"} <= {f[0] for f in FLIPS}  # the edge: its own test below
+
+
+def test_the_chosen_method_is_judged_on_the_users_run(invoke):
+    """Issue 25: `nnlab optimize --method adam` says what the lecture's slides predict for Adam, on that run."""
+    result = invoke("optimize", "--method", "adam")
+    assert result.exit_code == 0, result.stderr
+    summary = result.summary("optimize")
+    chosen = claim_by_id(summary, "optimize.chosen.adam-vs-gd")
+    assert chosen["holds"] and chosen["measured"]["adam"] < chosen["measured"]["gd"]
+    assert "simulated at this run's settings" in chosen["claim"]  # GD was not among --method
+    assert claim_by_id(summary, "optimize.step-size.adam")["holds"]
+    every = invoke("optimize", "--quick", out=result.out / "all").summary("optimize")  # all: nothing was chosen
+    assert not any(c["id"].startswith("optimize.chosen.") for c in every["claims"])
+
+
+def test_sgd_minibatches_partition_the_examples_each_epoch():
+    from nnlab.commands.optimize.claims_choice import without_replacement_check
+    from nnlab.commands.optimize.settings import resolve
+
+    config = cfg.OptimizeConfig(batch_size=10)  # 64 examples: six groups of 10 and one of 4
+    check = without_replacement_check(config, resolve(config))
+    assert check["holds"] and check["kind"] == "check" and check["measured"]["groups_per_epoch"] == 7
 
 
 def test_the_sweep_edge_claim_flips_when_the_sweep_has_no_convergent_rate(invoke):
@@ -450,11 +509,12 @@ def test_the_flat_minima_claims_flip_on_crafted_numbers():
 
 
 def test_the_enumeration_covers_every_claim_id():
-    """Every claim id optimize can emit is flipped by one of the tests above."""
+    """Every claim id optimize can emit is flipped by one of the tests above (per-method ids by their family)."""
     import re
 
-    src = "".join((ROOT / "nnlab/commands/optimize" / f).read_text() for f in ("claims2d.py", "mlp.py"))
-    emitted = set(re.findall(r'\bclaim\("(optimize\.[a-z0-9-]+)"', src))
-    flipped = set(FLIPS_2D) | {"optimize.sweep-divergence-edge", "optimize.flat-minima",
-                               "optimize.flat-minima-generalize"}
-    assert emitted == flipped
+    src = "".join((ROOT / "nnlab/commands/optimize" / f).read_text() for f in ("claims2d.py", "mlp.py",
+                                                                               "claims_choice.py"))
+    emitted = set(re.findall(r'\bclaim\(f?"(optimize\.[a-z0-9-]+)', src))
+    flipped = {re.sub(r"\.(adagrad|rmsprop|adam)(-vs-gd)?$", ".", f[0]) for f in FLIPS}
+    flipped |= {"optimize.sweep-divergence-edge", "optimize.flat-minima", "optimize.flat-minima-generalize"}
+    assert {e.rstrip(".") for e in emitted} == {f.rstrip(".") for f in flipped}

@@ -30,7 +30,8 @@ SMALL = ["--train-samples", "1200", "--val-samples", "500", "--test-samples", "5
          "--lr", "0.05", "--threads", "1", "--misclassified", "4"]
 TINY = ["--train-samples", "300", "--val-samples", "100", "--test-samples", "100", "--batch-size", "100",
         "--threads", "1", "--misclassified", "2"]  # 3 steps an epoch: for tests where the numbers do not matter
-CLAIM_IDS = {"train-mnist.recognises-digits", "train-mnist.accuracy"}
+CLAIM_IDS = {"train-mnist.recognises-digits", "train-mnist.accuracy", "train-mnist.dropout-narrows-gap",
+             "train-mnist.dropout-keeps-test-error"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -169,12 +170,24 @@ def test_target_accuracy_stops_on_validation_and_looks_at_test_once(invoke, monk
         return real_evaluate(model, x, y, *args, **kwargs)
 
     monkeypatch.setattr(training, "evaluate", spy)
-    result = invoke("train-mnist", *SMALL, "--val-samples", "700", "--epochs", "3", "--target-acc", "0.2")
+    result = invoke("train-mnist", *SMALL, "--val-samples", "700", "--epochs", "3", "--target-acc", "0.2",
+                    "--stop-at-target")
     assert result.exit_code == 0, result.output + result.stderr
     summary = result.summary("train-mnist")
     assert summary["epochs"] == 1 and summary["time_to_target_s"] > 0 and summary["val/acc"] >= 0.2
+    assert summary["stopped_at_target"] is True
+    assert "stopped after epoch 1 of 3: the validation accuracy reached --target-acc 0.2" in result.stderr
     assert looked == [700, 500]  # validation after epoch 1, then the test set once
     assert all(not k.startswith("test/") for h in summary["history"] for k in h)
+
+    # Issue 25: without --stop-at-target, --epochs is what runs (the schedule finishes); the time is still recorded
+    looked.clear()
+    every = invoke("train-mnist", *SMALL, "--val-samples", "700", "--epochs", "2", "--target-acc", "0.2",
+                   out=result.out / "c")
+    summary = every.summary("train-mnist")
+    assert summary["epochs"] == 2 and summary["stopped_at_target"] is False and summary["time_to_target_s"] > 0
+    assert "reached --target-acc 0.2 after" in every.stderr and "stopped after" not in every.stderr
+    assert looked == [700, 700, 500]
 
     looked.clear()
     unreachable = invoke("train-mnist", *SMALL, "--epochs", "2", "--target-acc", "1.0", out=result.out / "b")
@@ -215,6 +228,7 @@ def test_divergence_is_a_result(invoke):
     (["--model", "mlp", "--hidden", "65536", "--hidden", "65536"], "GiB of memory"),
     # issue 16: a stop needs a validation split; training images may not overlap it
     (["--val-samples", "0"], "val_samples: 0 leaves nothing to judge --target-acc on"),
+    (["--target-acc", "null", "--stop-at-target"], "stop_at_target: there is no target to stop at"),
     (["--train-samples", "58000"], "overlap the validation split"),
 ])
 def test_bad_input_is_one_line(invoke, args, message):
@@ -454,7 +468,9 @@ def test_every_claim_can_flip(invoke):
     """Each claim id, and the setting that flips it. Holding: the default recipe (measured 99.1-99.2%) holds
     both; --quick holds recognises-digits (93.4%). Failing, in a real run: --lr 1e-6 (a learning rate too small
     to move the weights in 3 steps) leaves the network at chance, so both fail."""
-    flips = {"train-mnist.recognises-digits": "--lr 1e-6", "train-mnist.accuracy": "--lr 1e-6 (full data)"}
+    flips = {"train-mnist.recognises-digits": "--lr 1e-6", "train-mnist.accuracy": "--lr 1e-6 (full data)",
+             "train-mnist.dropout-narrows-gap": "--dropout 0.5 on a model that does not overfit (below)",
+             "train-mnist.dropout-keeps-test-error": "crafted numbers (test_the_dropout_claims_...)"}
     assert set(flips) == CLAIM_IDS
     result = invoke("train-mnist", *TINY, "--lr", "1e-6", "--target-acc", "null")
     assert result.exit_code == 0, result.stderr
@@ -524,3 +540,50 @@ def test_a_run_from_before_the_block_option_resumes_in_its_own_order(invoke, tmp
     resumed = invoke("train-mnist", "--resume", str(run), "--epochs", "2", out=tmp_path / "a")
     assert resumed.exit_code == 0, resumed.stderr
     assert yaml.safe_load(saved.read_text())["block"] == "conv-bn-act-pool"
+
+
+def test_dropout_is_judged_against_the_same_training_without_it(invoke):
+    """Issue 25: `nnlab train-mnist --dropout 0.5` says what the lecture predicts for dropout, on that run: the
+    same model trained without dropout (same seed and epochs) is the baseline. A smoke run barely overfits, so
+    there is no gap to narrow: the lecture's claim fails there, and says why and what to try."""
+    result = invoke("train-mnist", *TINY, "--dropout", "0.5", "--target-acc", "null")
+    assert result.exit_code == 0, result.stderr
+    summary = result.summary("train-mnist")
+    measured = summary["against_baseline"]
+    assert measured["images"] == {"train": 300, "val": 100, "test": 100}
+    assert "baseline (dropout 0): epoch 1:" in result.stderr  # the baseline's progress says whose it is
+    gap = claim_by_id(summary, "train-mnist.dropout-narrows-gap")
+    assert gap["source"] == "lecture" and "过拟合：丢弃法(Dropout)" in gap["claim"]
+    assert gap["measured"]["gap_change"] == pytest.approx(measured["gap_dropout"] - measured["gap_none"])
+    if not gap["holds"]:
+        assert gap["reason"].startswith("the gap changed by") and "--epochs" in gap["tip"]
+    # metrics.jsonl holds the user's model only: one record per epoch of it, none of the baseline
+    (run_dir,) = result.runs("train-mnist")
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r for r in lines if "val/acc" in r]
+    assert len(epochs) == 1
+    plain = invoke("train-mnist", *TINY, "--target-acc", "null", out=result.out / "b").summary("train-mnist")
+    assert "against_baseline" not in plain and {c["id"] for c in plain["claims"]} == {
+        "train-mnist.recognises-digits"}  # no dropout chosen: nothing to judge
+    off = invoke("train-mnist", *TINY, "--dropout", "0.5", "--no-against-baseline", "--target-acc", "null",
+                 out=result.out / "c").summary("train-mnist")
+    assert "against_baseline" not in off
+
+
+def test_the_dropout_claims_flip_on_crafted_numbers():
+    """Either side of each bar: a narrowing beyond twice its standard error holds, one within it does not; a test
+    error that rises beyond twice its standard error fails the nnlab claim; a NaN (a diverged baseline) fails both."""
+    from nnlab.commands.train_mnist.choice import dropout_claims
+
+    def judged(gap_change, err_change, se=0.01):
+        c = {"gap_dropout": 0.05 + gap_change, "gap_none": 0.05, "gap_change": gap_change, "gap_change_se": se,
+             "test_error_dropout": 0.02 + err_change, "test_error_none": 0.02, "test_error_change": err_change,
+             "test_error_change_se": se}
+        return [r["holds"] for r in dropout_claims(0.5, c)]
+
+    assert judged(-0.021, 0.0) == [True, True]
+    assert judged(-0.019, 0.0) == [False, True]
+    assert judged(-0.03, 0.021) == [True, False]
+    assert judged(-0.03, 0.019) == [True, True]
+    assert judged(float("nan"), float("nan")) == [False, False]
+

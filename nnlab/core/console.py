@@ -58,7 +58,7 @@ def claims_table(claims: Sequence[Mapping[str, Any]], title: str = "Claims") -> 
     t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     """One row per claim or check: ✓/✗, id, text (marked "[nnlab]" where it is our addition), numbers."""
     for col in ("", "id", "claim", "measured", "expected"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")  # folded, not cut: an id must stay whole to be looked up
     for c in claims:
         mark = "[green]✓[/]" if c["holds"] else "[red]✗[/]"
         text = escape(c["claim"] + (" [nnlab]" if c.get("source") == "nnlab" and title == "Claims" else ""))

@@ -36,15 +36,28 @@ SETTLED = 1e-3         # ||grad f|| below this: the path has stopped at a statio
 
 
 def claims_2d(config: OptimizeConfig, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    from nnlab.commands.optimize import claims_choice
+
     problem = landscapes.get(config.problem, config.kappa)
     s = resolve(config)
+    out: list[dict[str, Any]] = []
     if config.problem == "quadratic":
-        return claims_quadratic(config, problem, s, summary.get("lr_sweep"))
-    if config.problem == "saddle":
-        return claims_saddle(config, problem, s)
-    if config.problem == "nonconvex":
-        return claims_nonconvex(config, problem, s)
-    return []
+        out += claims_quadratic(config, problem, s, summary.get("lr_sweep"))
+        out += claims_choice.step_size_claims(config, problem, s)
+    elif config.problem == "saddle":
+        out += claims_saddle(config, problem, s)
+    elif config.problem == "nonconvex":
+        out += claims_nonconvex(config, problem, s)
+    if claims_choice.chosen(config):
+        final = {m: math.inf if r["diverged_step"] else r["final_loss"] for m, r in summary["methods"].items()}
+        if "gd" not in final:
+            gd = user_path(config, problem, s, "gd")
+            final["gd"] = math.inf if gd["diverged_step"] else gd["losses"][-1]
+        note = "" if "gd" in config.methods() else "(GD not among --method: simulated at this run's settings)"
+        out += claims_choice.chosen_claims(config, final, s.steps, note)
+    if "sgd" in config.methods():
+        out.append(claims_choice.without_replacement_check(config, s))
+    return out
 
 
 def user_path(config: OptimizeConfig, problem, s: Settings, method: str) -> dict[str, Any]:
@@ -63,10 +76,11 @@ def y_travel(points: list[list[float]]) -> float | None:
     return float(np.abs(np.diff(y)).sum() / abs(y[0])) if y[0] != 0 else None  # None: no y to travel
 
 
-def sign_flips(points: list[list[float]]) -> float:
-    """Fraction of the steps k -> k+1 where y changes sign, over the steps before |y| falls below 1e-12 |y_0|
-    (after that float64 rounding, not the method, decides the sign). 0 for a path of no step."""
-    y = np.asarray(points)[:, 1]
+def sign_flips(points: list[list[float]], axis: int = 1) -> float:
+    """Fraction of the steps k -> k+1 where coordinate `axis` (1: y, 0: x) changes sign, over the steps before it
+    falls below 1e-12 of its start (after that float64 rounding, not the method, decides the sign). 0 for a path
+    of no step."""
+    y = np.asarray(points)[:, axis]
     live = np.abs(y[:-1]) > 1e-12 * abs(y[0])
     return float(np.mean((y[1:] * y[:-1] < 0)[live])) if live.any() else 0.0
 
@@ -86,15 +100,22 @@ def claims_quadratic(config: OptimizeConfig, problem, s: Settings, sweep) -> lis
     lr = hyper("gd", config)["lr"]
     claims = []
 
-    flips = sign_flips(gd["points"])
+    flips, x_flips = sign_flips(gd["points"]), sign_flips(gd["points"], axis=0)
+    zigzags = len(gd["points"]) > 1 and flips >= 0.5 and x_flips == 0
     claims.append(claim("optimize.zigzag",
         f"\"{OSCILLATION}\" (high condition number: fast along one direction, slow along the other: oscillation) "
         f"— {whose(config, 'gd')} GD path on (x^2 + {kappa:g} y^2) / 2 at lr {lr:.4g} from {s.start}, "
-        f"{s.steps} steps: y, the steep direction, changes sign at most steps",
-        {"lr_times_L": round(lr * kappa, 4), "sign_flip_fraction": round(flips, 3),
-         "y_travel": _round(y_travel(gd["points"]), 2), "diverged_step": gd["diverged_step"]},
-        "y changes sign in >= half the steps (alpha L > 1)", len(gd["points"]) > 1 and flips >= 0.5))
-
+        f"{s.steps} steps: it zig-zags across the valley, y (the steep direction, curvature {kappa:g}) changing "
+        "sign at most steps while x (the flat one, curvature 1) creeps toward 0 without overshooting",
+        {"lr_times_L": round(lr * kappa, 4), "lr_times_mu": round(lr, 4), "y_sign_flip_fraction": round(flips, 3),
+         "x_sign_flip_fraction": round(x_flips, 3), "y_travel": _round(y_travel(gd["points"]), 2),
+         "diverged_step": gd["diverged_step"]},
+        "y flips in >= half the steps, x never (1/L < lr < 1/mu)", zigzags,
+        why=(f"x overshoots too (its sign flips in {x_flips:.0%} of the steps): at kappa {kappa:g} both directions "
+             "are steep for this step, so GD bounces along a line instead of zig-zagging across a valley")
+        if x_flips > 0 else (f"y changed sign in only {flips:.0%} of the steps: at lr x L = {lr * kappa:.3g} <= 1 GD "
+                             "creeps down the steep wall without overshooting (and crawls along x)"),
+        tip=f"--lr {1.9 / kappa:.3g} (just below 2 / L) on --kappa 50"))
     # The run's own lr against the closed form: GD on a quadratic grows iff alpha > 2 / L (given a y component).
     predicted = lr > 2 / kappa
     grew = gd["diverged_step"] is not None or gd["losses"][-1] > gd["losses"][0]
@@ -104,7 +125,11 @@ def claims_quadratic(config: OptimizeConfig, problem, s: Settings, sweep) -> lis
         {"lr": lr, "two_over_L": 2 / kappa, "predicted": "diverges" if predicted else "converges",
          "outcome": "diverged" if grew else "converged", "diverged_step": gd["diverged_step"],
          "final_over_initial_f": gd["losses"][-1] / gd["losses"][0] if gd["losses"][0] > 0 else None},
-        "outcome = prediction (diverged: f grew or passed 1e8 f0)", grew == predicted, source="nnlab"))
+        "outcome = prediction (diverged: f grew or passed 1e8 f0)", grew == predicted, source="nnlab",
+        why=f"GD {'converged' if not grew else 'diverged'} though lr {lr:.4g} "
+            f"{'>' if predicted else '<='} 2 / L predicted otherwise: the closed form needs a y component to grow "
+            "(a start on y = 0 has none)",
+        tip="a start with y != 0, e.g. --start -4,1"))
 
     # Control experiment at fixed settings: the problem's own start, 3000 steps, GD just below and just above 2/L.
     # It holds for every kappa from 1 to 1e4 (the closed form |1 - alpha L| < 1 iff alpha < 2 / L): a check; the
@@ -128,7 +153,10 @@ def claims_quadratic(config: OptimizeConfig, problem, s: Settings, sweep) -> lis
         f"on this run's settings ({s.steps} steps from {s.start}), heavy ball and Nesterov end lower than GD "
         "(final f)", {m: "diverged" if math.isinf(v) else float(f"{v:.4g}") for m, v in final.items()},
         "heavy_ball < gd and nesterov < gd", final["heavy_ball"] < final["gd"] and final["nesterov"] < final["gd"],
-        source="nnlab"))
+        source="nnlab",
+        why="with this run's beta the momentum methods did not end below GD (beta 0 makes them GD at another lr; "
+            "a step that already reaches the minimum leaves nothing to speed up)",
+        tip="--beta 0.9 on --kappa 50"))
 
     claims += checks_quadratic(problem, kappa, t)
     # The sweep's edge is judged only where there is a GD sweep to read (--lr-sweep off, or no gd: no claim).
@@ -140,7 +168,10 @@ def claims_quadratic(config: OptimizeConfig, problem, s: Settings, sweep) -> lis
             f"in this run's GD learning-rate sweep, divergence starts between the last convergent and the first "
             f"divergent lr, around 2 / L = {2 / kappa:.4g}", {"last_convergent": last_ok, "first_divergent": first},
             "last_convergent <= 2/L < first_divergent",
-            first is not None and last_ok is not None and last_ok <= 2 / kappa < first, source="nnlab"))
+            first is not None and last_ok is not None and last_ok <= 2 / kappa < first, source="nnlab",
+            why=f"the sweep's last convergent lr is {last_ok} and its first divergent {first}: the sweep's range "
+                "must hold rates on both sides of 2 / L",
+            tip=f"--lr-sweep {0.1 / kappa:.3g}:{10 / kappa:.3g}:12"))
     return claims
 
 
@@ -246,7 +277,10 @@ def claims_saddle(config: OptimizeConfig, problem, s: Settings) -> list[dict[str
             f"SGD's noise and heavy ball's momentum escape sooner (steps to f < {ESCAPED} from {s.start} within "
             f"{s.steps} steps at this run's lr, noise {s.noise:g} and batch {s.batch_size}; SGD over "
             f"{NOISE_DRAWS} noise draws)", measured,
-            f"heavy_ball sooner than gd; sgd sooner than gd in >= {MOST:.0%} of the draws", holds, source="nnlab"),
+            f"heavy_ball sooner than gd; sgd sooner than gd in >= {MOST:.0%} of the draws", holds, source="nnlab",
+            why=f"SGD escaped sooner than GD in {measured['sgd_sooner_fraction']:.0%} of the noise draws (heavy ball "
+                f"at step {measured['heavy_ball']}, GD at {measured['gd']}): without noise SGD is GD",
+            tip="--noise 0.5 (the default noise of the saddle problem)"),
         check("optimize.saddle-stable-line",
             f"started exactly on the saddle's stable line (y = 0, from x = 1.5), GD at lr {lr:g} converges to the "
             "saddle itself (1000 steps)",
@@ -265,4 +299,7 @@ def claims_nonconvex(config: OptimizeConfig, problem, s: Settings) -> list[dict[
         f"{hyper('gd', config)['lr']:.4g} settles in a local minimum, not the global one (f = 0 at the origin)",
         {"final_x": [round(v, 4) for v in end.tolist()], "final_f": round(f, 4), "final_grad_norm": float(f"{g:.3g}"),
          "diverged_step": gd["diverged_step"]},
-        f"settled (||grad f|| < {SETTLED:g}) at f > 0.1", ok)]
+        f"settled (||grad f|| < {SETTLED:g}) at f > 0.1", ok,
+        why=f"GD ended at f = {f:.3g} with ||grad f|| = {g:.2g}: "
+            + ("in the global minimum's basin (f near 0)" if f <= 0.1 else "not yet settled, or diverged"),
+        tip="the problem's default start (--start unset), from which GD falls into a side basin")]

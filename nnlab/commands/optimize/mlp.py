@@ -234,11 +234,17 @@ def flat_minima_claims(a: dict[str, Any], b: dict[str, Any], lr: float, orders: 
         claim("optimize.flat-minima",
               "\"To fall into a sharp minimum, the gradient must be precise. The noise in SGD prevents that.\" — "
               f"the noisier small batch ends flatter (lower top Hessian eigenvalue of the training loss): {setting}",
-              sharp, "mean small < mean large", flat_holds),
+              sharp, "mean small < mean large", flat_holds,
+              why=sharp.get("note") or "the small batch did not end flatter than the large one (top Hessian "
+                  "eigenvalues, means over the seeds)",
+              tip="--large-batch 4096 (a larger gap in gradient noise between the two batches)"),
         claim("optimize.flat-minima-generalize",
               "\"It is hypothesized that flat minima generalize better.\" (a hypothesis, tested on this run) — "
               f"the flatter of the two ends with the higher test accuracy: {setting}",
-              general, "test accuracy of the flatter > the other's (means)", general_holds),
+              general, "test accuracy of the flatter > the other's (means)", general_holds,
+              why=general.get("note") or "the flatter of the two did not reach the higher test accuracy: flat "
+                  "minima generalising better is a hypothesis, and this run did not bear it out",
+              tip="more --sharpness-seeds, so the means are steadier"),
     ]
 
 

@@ -20,7 +20,7 @@ RESUME_MAY_CHANGE = ("epochs",)  # a resumed run may be given more epochs (the s
 @dataclass
 class TrainMnistConfig(ExperimentConfig):
     # what a run's config.yaml that lacks these keys did (written before they existed): see config.saved_layer
-    LEGACY: ClassVar[dict[str, Any]] = {"block": "conv-bn-act-pool"}
+    LEGACY: ClassVar[dict[str, Any]] = {"block": "conv-bn-act-pool", "stop_at_target": True}
 
     model: str = param("cnn", "mlp (fully connected) or cnn (convolution + pooling blocks).", choices=["mlp", "cnn"])
     hidden: list[int] = param(
@@ -36,6 +36,10 @@ class TrainMnistConfig(ExperimentConfig):
     activation: str = param("relu", f"Activation: {', '.join(activations.NAMES)}.", check=activations.check_spec)
     dropout: float = param(0.0, "Probability P of DROPPING a unit while training (torch's convention); the "
                            "lecture's keep probability is p = 1 - P. 0: no dropout.", low=0.0, high=0.95)
+    against_baseline: bool = param(True, "With --dropout > 0: train the same model (same seed, data, epochs) "
+                                   "without dropout too, and judge what dropout did to the train-validation gap "
+                                   "and the test error (about twice the training time; needs a validation split); off: "
+                                   "no comparison.")
     init: str = param("default", "Weight init of the init experiment: default (torch's), xavier, he, or a std "
                       "like 0.01.", check=check_init)
     optimizer: str = param("nesterov", "Update rule (the lecture's): sgd, momentum, nesterov, adagrad, rmsprop, adam.",
@@ -51,9 +55,12 @@ class TrainMnistConfig(ExperimentConfig):
     label_smoothing: float = param(0.0, "Cross-entropy label smoothing.", low=0.0, high=0.5)
     batch_size: int = param(128, "Samples per step.", low=1, high=60000)
     epochs: int = param(1, "Passes over the training set.", low=1, high=1000)
-    target_acc: float | None = param(0.99, "Stop once the VALIDATION accuracy (checked after each epoch) reaches "
-                                     "this; the training time to reach it goes to summary.json. null: train every "
-                                     "epoch.", low=0.0, high=1.0)
+    target_acc: float | None = param(0.99, "A VALIDATION accuracy (checked after each epoch) whose training time "
+                                     "to reach goes to summary.json (time to target); null: none.", low=0.0,
+                                     high=1.0)
+    stop_at_target: bool = param(False, "Stop once the validation accuracy reaches --target-acc (said in the run's "
+                                 "output and summary.json); off: every one of --epochs runs, so the learning-rate "
+                                 "schedule finishes.")
     val_samples: int = param(5000, "Validation split: the last N of the 60,000 training images, never trained on; "
                              "--target-acc decides on it (the test set decides nothing). 0: none (only with "
                              "--target-acc null).", low=0, high=50000)
@@ -78,6 +85,8 @@ class TrainMnistConfig(ExperimentConfig):
             raise UserError("channels: the CNN needs at least one conv block")
         if self.model == "cnn" and 28 >> len(self.channels) < 1:
             raise UserError(f"channels: {len(self.channels)} blocks pool 28 pixels below 1; use at most 4")
+        if self.stop_at_target and self.target_acc is None:
+            raise UserError("stop_at_target: there is no target to stop at; give --target-acc (e.g. 0.99)")
         if self.val_samples == 0 and self.target_acc is not None:
             raise UserError("val_samples: 0 leaves nothing to judge --target-acc on (the test set decides "
                             "nothing); give --target-acc null or a validation split")

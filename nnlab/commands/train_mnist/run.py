@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from nnlab.commands.train_mnist import choice
 from nnlab.commands.train_mnist.checkpoints import CHECKPOINT
 from nnlab.commands.train_mnist.claims import accuracy_claims
 from nnlab.commands.train_mnist.config import MNIST_TRAIN, TrainMnistConfig, split_sizes
@@ -54,11 +55,25 @@ def run(config: TrainMnistConfig, rec: Run) -> dict[str, Any]:
         if train_epoch(t, rec) is None:
             break
         save(t, ckpt_path)
+    if stopped_early(t):
+        err.print(f"stopped after epoch {t.state['epoch']} of {config.epochs}: the validation accuracy reached "
+                  f"--target-acc {config.target_acc} (--no-stop-at-target trains every epoch)", markup=False,
+                  soft_wrap=True)
     if t.state["diverged"] is not None:
         d = t.state["diverged"]
         err.print(f"diverged: loss {d['loss']} at step {d['step']} (epoch {d['epoch']}); try a smaller --lr",
                   markup=False)
-    return summarize(t, final_evaluation(t, data.test_images), load_s)
+    summary = summarize(t, final_evaluation(t, data.test_images), load_s)
+    if choice.wanted(config) and t.state["diverged"] is None:
+        measured = choice.compare(t, choice.train_baseline(t, rec))
+        summary["against_baseline"] = measured
+        summary["claims"] += choice.dropout_claims(config.dropout, measured)
+    return summary
+
+
+def stopped_early(t: Trainer) -> bool:
+    """Whether --stop-at-target ended training before --epochs."""
+    return t.state["diverged"] is None and t.state["epoch"] < t.config.epochs
 
 
 def summarize(t: Trainer, final: dict[str, Any], load_s: float) -> dict[str, Any]:
@@ -78,6 +93,7 @@ def summarize(t: Trainer, final: dict[str, Any], load_s: float) -> dict[str, Any
         "steps_per_epoch": t.steps_per_epoch,
         "time_to_target_s": state["time_to_target_s"],
         "target_acc": config.target_acc,
+        "stopped_at_target": stopped_early(t),  # True: fewer than --epochs ran, by --stop-at-target
         "train_time_s": state["train_s"],
         "load_time_s": load_s,
         "params": count_params(t.model),

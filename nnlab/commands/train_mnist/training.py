@@ -128,6 +128,7 @@ class Trainer:
     dtype: Any                 # the autocast dtype, None for float32
     memory_format: Any
     history: list[dict[str, Any]] = field(default_factory=list)  # one record per finished epoch
+    label: str = ""  # before every progress line: which model this is ("baseline (dropout 0): ")
     state: dict[str, Any] = field(default_factory=lambda: {
         "epoch": 0, "step": 0, "train_s": 0.0, "time_to_target_s": None, "diverged": None})
 
@@ -141,8 +142,8 @@ class Trainer:
 
     def finished(self) -> bool:
         s, target = self.state, self.config.target_acc
-        reached = s["time_to_target_s"] is not None and target is not None
-        return s["epoch"] >= self.config.epochs or s["diverged"] is not None or reached
+        stops = self.config.stop_at_target and s["time_to_target_s"] is not None and target is not None
+        return s["epoch"] >= self.config.epochs or s["diverged"] is not None or stops
 
 
 def build_trainer(config: TrainMnistConfig, device: str, x_train, y_train, x_val, y_val, x_test, y_test) -> Trainer:
@@ -210,7 +211,7 @@ def train_epoch(t: Trainer, rec: Run) -> dict[str, Any] | None:
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
     correct = torch.zeros((), device=device, dtype=torch.int64)
     pending: list[dict[str, Any]] = []  # step records, logged with the epoch so a resume never repeats them
-    for i in rec.track(range(t.steps_per_epoch), f"epoch {epoch}/{config.epochs}"):
+    for i in rec.track(range(t.steps_per_epoch), f"{t.label}epoch {epoch}/{config.epochs}"):
         step = state["step"] + 1
         lr = lr_at(config, step - 1, t.total_steps)
         for group in t.optimizer.param_groups:
@@ -251,6 +252,7 @@ def train_epoch(t: Trainer, rec: Run) -> dict[str, Any] | None:
         # the only decision of the run, taken on the validation split (validate() requires one for a target)
         if config.target_acc is not None and val_acc >= config.target_acc and state["time_to_target_s"] is None:
             state["time_to_target_s"] = state["train_s"]
+            line += f" · reached --target-acc {config.target_acc} after {state['train_s']:.1f} s of training"
     record |= {"time/train_s": train_s, "time/train_cpu_s": train_cpu_s, "time/epoch_s": time.perf_counter() - t_epoch,
                "time/total_train_s": state["train_s"]}
     t.history.append(record)
@@ -258,8 +260,8 @@ def train_epoch(t: Trainer, rec: Run) -> dict[str, Any] | None:
     for r in pending:
         rec.log(r)
     rec.log(record)
-    err.print(f"epoch {epoch}: train loss {record['train/loss']:.4f} acc {record['train/acc']:.4f}{line} · "
-              f"{train_s:.1f} s", markup=False)
+    err.print(f"{t.label}epoch {epoch}: train loss {record['train/loss']:.4f} acc {record['train/acc']:.4f}{line} · "
+              f"{train_s:.1f} s", markup=False, soft_wrap=True)
     return record
 
 

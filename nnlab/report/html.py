@@ -9,6 +9,7 @@ from typing import Any
 
 from nnlab.core import run_files
 from nnlab.core.console import failure, fmt
+from nnlab.report import exercises
 from nnlab.report.model import SUBTITLE, Entry, Report, format_seconds, relative_link
 from nnlab.report.sections import Section, caption
 
@@ -158,12 +159,19 @@ def render(report: Report) -> str:
         body.append(f'<section class="lecture-section" id="{anchor(sec)}" data-command="{escape(sec.command)}">')
         body.append(f"<h2>{n}. {escape(sec.title)}{title_zh} <small>· nnlab {escape(sec.command)}</small></h2>")
         body.append(says(sec))
+        if report.edition == "student":  # predict before looking at the results
+            body.append(exercises.html_block(report, sec.command))
         for i, entry in enumerate(entries):
             if len(entries) > 1:
                 body.append(f"<h3>Run {i + 1} of {len(entries)}</h3>")
             body.append(run_block(report, entry))
+        if report.edition == "instructor":
+            body.append(exercises.html_block(report, sec.command))
         body.append("</section>")
+    if report.edition == "instructor":
+        body.append(exercises.html_key(report))
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(report.title)}</title><style>{CSS}</style></head>\n<body>\n"
+            f"<title>{escape(report.title)}</title><style>{CSS}{exercises.CSS if report.edition else ''}</style>"
+            "</head>\n<body>\n"
             + "\n".join(body) + "\n</body></html>\n")

@@ -11,6 +11,7 @@ from typing import Any
 
 from nnlab.core import atomic, run_files
 from nnlab.core.console import failure, fmt
+from nnlab.report import exercises
 from nnlab.report.model import SUBTITLE, Entry, Report, format_seconds, relative_link
 from nnlab.report.sections import caption
 
@@ -97,8 +98,14 @@ def render(report: Report) -> str:
         lines += [f'<a id="{sec.command}"></a>', "", f"## {n}. {sec.title}{title_zh} · `nnlab {sec.command}`", ""]
         label = "the lecture, quoted" if sec.how == "quoted" else "the lecture, paraphrased"
         lines += [f"> {sec.says} *({label})*", ">", f"> {sec.zh}" if sec.zh else ">", ""]
+        if report.edition == "student":
+            lines += exercises.md_block(report, sec.command)
         for i, entry in enumerate(entries):
             if len(entries) > 1:
                 lines += [f"### Run {i + 1} of {len(entries)}", ""]
             lines += run_block(report, entry)
+        if report.edition == "instructor":
+            lines += exercises.md_block(report, sec.command)
+    if report.edition == "instructor":
+        lines += exercises.md_key(report)
     return "\n".join(lines).rstrip() + "\n"

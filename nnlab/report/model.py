@@ -118,6 +118,8 @@ class Report:
     notes: list[str] = field(default_factory=list)  # shown at the top, in red: what did not run and why
     context: list[tuple[str, str]] = field(default_factory=list)  # e.g. ("command", the lecture's argv)
     created: str = field(default_factory=lambda: dt.datetime.now().astimezone().isoformat(timespec="seconds"))
+    edition: str | None = None  # "student" or "instructor": with the exercises (report/exercises.py); None: none
+    exercises: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # command -> its exercises' views
 
     def sections(self) -> list[tuple[Section, list[Entry]]]:
         """(section, its runs) in the lecture's order; runs of one command keep their order."""

@@ -185,6 +185,19 @@ def line(i: int, n: int, entry: Any) -> str:
     return text
 
 
+def lecture_exercises(entries: list[Any], options: dict[str, Any], parent: Path) -> dict[str, list[Any]]:
+    """The exercises of the sections that ran, measured into parent/exercises/ (their own quick runs, with the
+    lecture's --seed and --device), as the report's views."""
+    from nnlab.core import console
+    from nnlab.exercise.edition import measure_sections
+
+    sections = list(dict.fromkeys(e.command for e in entries))
+    def say(p: Any) -> None:
+        console.err.print(f"exercise: nnlab {p.command} {' '.join(p.set_pairs)}".rstrip(), soft_wrap=True, markup=False)
+
+    return measure_sections(sections, parent, [f"{k}={v}" for k, v in options.items()], on_run=say)
+
+
 @click.command("lecture", help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--quick", is_flag=True, help="Each experiment's seconds-long --quick version.")
 @click.option("--only", multiple=True, metavar="A,B", help="Run only these experiments (comma-separated or "
@@ -197,9 +210,13 @@ def line(i: int, n: int, entry: Any) -> str:
               help="The lecture goes to DIR/lecture/<time>/, one run directory per experiment inside.")
 @click.option("--strict", is_flag=True, help="Exit code 1 when any claim or sanity check did not hold "
               "(the report is still written).")
+@click.option("--edition", type=click.Choice(["student", "instructor"]), default=None,
+              help="Add the exercises (`nnlab exercise`), measured here into <dir>/exercises/: student puts each "
+                   "section's before its results with the answers behind a reveal; instructor adds them inline "
+                   "after the results with a grading key.  [default: none, the plain report]")
 @click.pass_context
 def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[str, ...], device: str | None,
-            seed: str | None, out: str, strict: bool) -> int:
+            seed: str | None, out: str, strict: bool, edition: str | None) -> int:
     import datetime as dt
 
     from nnlab.core import console
@@ -265,6 +282,8 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
     report = Report("nnlab lecture" + (" --quick" if quick else ""), entries, parent,
                     wall_s=time.perf_counter() - started, notes=notes,
                     context=[("command", " ".join(argv)), ("directory", str(parent))])
+    if edition is not None and stopped is None:
+        report.edition, report.exercises = edition, lecture_exercises(entries, options, parent)
     html_path, md_path = write(report)
     _point_latest(parent)
     counts = report.counts()

@@ -72,6 +72,7 @@ TOOLS: dict[str, Tool] = {
         Tool("runs", "nnlab.tools.runs", "runs", "List runs, newest first: status, time, tag, headline number."),
         Tool("export", "nnlab.tools.export", "export",
              "Export a run's metrics and figures to TensorBoard event files."),
+        Tool("recipes", "nnlab.tools.recipes", "recipes", "List the recipes shipped with nnlab (--recipe NAME)."),
         Tool("serve", "nnlab.serve.cli", "serve",
              "The lab in the browser: a form per command, live runs, figures, claims, runs side by side."),
         Tool("exercise", "nnlab.exercise.cli", "exercise",

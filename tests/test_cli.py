@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import refused
 
 from nnlab.cli import cli
@@ -71,7 +72,9 @@ def test_every_experiment_runs_quick_and_writes_a_complete_run(invoke, command):
     assert meta["versions"]["torch"] and meta["argv"][:2] == ["nnlab", command]
     assert isinstance(summary["claims"], list) and summary["claims"], "an experiment checks at least one claim"
     for c in summary["claims"] + summary["checks"]:
-        assert set(c) == {"id", "kind", "claim", "source", "measured", "expected", "holds"}
+        assert {"id", "kind", "claim", "source", "measured", "expected", "holds"} <= set(c) <= {
+            "id", "kind", "claim", "source", "measured", "expected", "holds", "reason", "tip"}
+        assert ("reason" in c) == (not c["holds"])  # a failed verdict says why; one that held needs no reason
         assert c["id"].startswith(command + ".") and c["source"] in ("lecture", "nnlab")
     assert (run / "metrics.jsonl").read_text().strip()
     plots = list((run / "plots").glob("*.png"))
@@ -236,3 +239,29 @@ def test_edge_inputs_are_results_or_user_errors(invoke, code, args):
         assert not result.runs(args[0])
     else:
         assert json.loads((result.runs(args[0])[0] / "summary.json").read_text())["status"] == "completed"
+
+
+def test_a_packaged_recipe_runs_by_name_from_any_directory(tmp_path, monkeypatch):
+    """Issue 25: recipes ship in the package; `--recipe curse` finds approx-curse.yaml from outside the repository,
+    a path still works, an unknown name lists the command's recipes; --print-config shows and runs nothing."""
+    from nnlab.core.recipes import PACKAGED, find_recipe
+
+    monkeypatch.chdir(tmp_path)  # no recipes/ folder here
+    assert find_recipe("curse", "approx") == find_recipe("approx-curse", "approx") == PACKAGED / "approx-curse.yaml"
+    assert find_recipe("approx", "approx") == PACKAGED / "approx.yaml"
+    mine = tmp_path / "curse.yaml"  # a file of that name here wins: a path is a path
+    mine.write_text("widths: [2, 4]\n")
+    assert find_recipe("curse.yaml", "approx") == Path("curse.yaml")
+    from click.testing import CliRunner
+
+    from nnlab.cli import cli
+
+    shown = CliRunner().invoke(cli, ["approx", "--recipe", "curse", "--quick", "--print-config"])
+    assert shown.exit_code == 0, shown.output
+    assert yaml.safe_load(shown.output)["target"] == yaml.safe_load((PACKAGED / "approx-curse.yaml").read_text())[
+        "target"] and not (tmp_path / "outputs").exists()
+    unknown = CliRunner().invoke(cli, ["approx", "--recipe", "nope"])
+    assert unknown.exit_code == 2 and "its recipes: barron, curse, approx" in unknown.output
+    listed = CliRunner().invoke(cli, ["recipes", "approx"])
+    assert listed.exit_code == 0 and "curse" in listed.output and "3 recipes" in listed.output
+    assert CliRunner().invoke(cli, ["recipes", "nope"]).exit_code == 2

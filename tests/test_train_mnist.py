@@ -359,6 +359,7 @@ def test_sigterm_leaves_an_interrupted_run_with_a_checkpoint(tmp_path):
     (run_dir,) = [p for p in (out / "train-mnist").iterdir() if not p.is_symlink()]
     assert read(run_dir, "meta.json")["status"] == "interrupted"
     assert (run_dir / CHECKPOINT).is_file()
+    assert f"continue it with: nnlab train-mnist --resume {run_dir}" in proc.stderr.read().decode()
 
 
 def test_a_refused_resume_leaves_the_run_as_it_was(invoke, tmp_path):

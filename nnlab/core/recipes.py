@@ -167,11 +167,37 @@ def read_recipe_text(path: Path) -> str:
 
 
 def load_recipe(path: str | Path, command: str) -> dict[str, Any]:
-    """Read a recipe file: a YAML mapping of config keys, optionally with `command: <name>`."""
-    path = Path(path)
+    """Read a recipe: a YAML file (a path), or one shipped with nnlab by name (find_recipe); a mapping of config
+    keys, optionally with `command: <name>`."""
     if not str(path) or str(path) == ".":
         raise UserError("--recipe: give a file name")
+    path = find_recipe(str(path), command)
     return parse_recipe(read_recipe_text(path), str(path), command)
+
+
+PACKAGED = Path(__file__).resolve().parent.parent / "recipes"  # nnlab/recipes/, installed with the package
+
+
+def packaged(command: str | None = None) -> list[Path]:
+    """The recipes shipped with nnlab (all, or `command`'s: `<command>.yaml` and `<command>-<variant>.yaml`)."""
+    found = sorted(PACKAGED.glob("*.yaml"))
+    return [p for p in found if command is None or p.stem == command or p.stem.startswith(command + "-")]
+
+
+def find_recipe(given: str, command: str) -> Path:
+    """The file `--recipe GIVEN` means: a path when GIVEN names a file or looks like one (a `/`, a .yaml
+    suffix); else a packaged recipe of `command` by name, with or without the command's prefix
+    (`--recipe curse` and `--recipe approx-curse` are approx-curse.yaml; `--recipe approx` is approx.yaml)."""
+    path = Path(given)
+    if os.path.lexists(path) or "/" in given or os.sep in given or path.suffix in (".yaml", ".yml"):
+        return path
+    names = {p.stem: p for p in packaged(command)}
+    for name in (given, f"{command}-{given}"):
+        if name in names:
+            return names[name]
+    listed = ", ".join(n.removeprefix(command + "-") for n in names) or "none"
+    raise UserError(f"--recipe {excerpt(given)[1:-1]}: no such file, and nnlab {command} ships no recipe of that "
+                    f"name (its recipes: {listed}; `nnlab recipes` lists them all)")
 
 
 def parse_recipe(text: str, name: str, command: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import shlex
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,10 @@ from nnlab.core.errors import UserError
 class RunInterrupted(Exception):
     """A run stopped by Ctrl-C or SIGTERM; its directory was closed with status `interrupted`."""
 
-    def __init__(self, path: Path, signum: int):
-        super().__init__(f"interrupted; partial run kept in {path}")
+    def __init__(self, path: Path, signum: int, resume: str | None = None):
+        # `resume`: the command that continues it, for a resumable command (`nnlab train-mnist --resume DIR`)
+        then = f"; continue it with: {resume}" if resume else ""
+        super().__init__(f"interrupted; partial run kept in {path}{then}")
         self.path = path
         self.signum = signum
 
@@ -166,7 +169,9 @@ class Ending:
         except (Interrupted, KeyboardInterrupt) as exc:
             self.closed = True
             self.rec.finish("interrupted", self.summary)
-            raise RunInterrupted(self.rec.path, exc.signum if isinstance(exc, Interrupted) else 2) from None
+            resumable = self.spec.resumable
+            resume = f"nnlab {self.spec.name} --resume {shlex.quote(str(self.rec.path))}" if resumable else None
+            raise RunInterrupted(self.rec.path, exc.signum if isinstance(exc, Interrupted) else 2, resume) from None
         except BaseException as exc:
             from nnlab.core import atomic
 

@@ -53,12 +53,18 @@ def _bump(d: int) -> Target:
                   lambda x: np.exp(-np.sum((x - c) ** 2, axis=-1) / (2 * s2d)))
 
 
+def cosine_directions(d: int) -> Array:
+    """The cosines target's three frequency vectors w_k (3, d), |w_k| = 2 pi, fixed directions."""
+    u = np.random.default_rng(1993).standard_normal((3, d))
+    return 2 * math.pi * u / np.linalg.norm(u, axis=1, keepdims=True)
+
+
 def _cosines(d: int) -> Target:
     # Three plane waves of frequency norm 2 pi in fixed directions: C_f = sum |a_k| = 1 for every d, but the
     # directions are specific, which random (isotropic) features must find by chance.
     rng = np.random.default_rng(1993)
-    u = rng.standard_normal((3, d))
-    omega = 2 * math.pi * u / np.linalg.norm(u, axis=1, keepdims=True)  # (3, d)
+    rng.standard_normal((3, d))  # the directions' draw (cosine_directions), so the phases stay as they were
+    omega = cosine_directions(d)  # (3, d)
     phase = rng.uniform(0, 2 * math.pi, 3)
     return Target("cosines", "smooth", "(1/3) sum_k cos(w_k . x + p_k), |w_k| = 2 pi",
                   lambda x: np.cos(x @ omega.T + phase).mean(axis=-1))

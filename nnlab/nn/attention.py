@@ -69,6 +69,14 @@ def encoder_decoder_attention(h: np.ndarray, X: np.ndarray) -> tuple[np.ndarray,
     return a @ X, a
 
 
+def unnormalised_attention(X: np.ndarray, Wq: np.ndarray, Wk: np.ndarray, Wv: np.ndarray) -> np.ndarray:
+    """The slide's second line taken literally: Attention_i = sum_j <q_i, k_j> v_j = (Q K^T) V, no softmax and no
+    1/sqrt(m). X (..., n, c), W (m, c) -> (..., n, m). Its weights <q_i, k_j> are neither positive nor summing
+    to 1, so the output is no convex combination of the v_j and its size grows with n (a sum of n terms)."""
+    Q, K, V = X @ Wq.T, X @ Wk.T, X @ Wv.T
+    return (Q @ np.swapaxes(K, -1, -2)) @ V
+
+
 def causal_mask(n: int) -> np.ndarray:
     """(n, n) boolean, True where j <= i: query i may see keys up to itself."""
     return np.tril(np.ones((n, n), dtype=bool))

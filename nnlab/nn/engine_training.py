@@ -76,3 +76,11 @@ def train_both(weights: Weights, x: np.ndarray, y: np.ndarray, batches: list[np.
     return {"loss_engine": losses_e, "loss_torch": losses_t,
             "test_accuracy_engine": accuracy_engine(engine_params, x_test, y_test, act),
             "test_accuracy_torch": acc_t}
+
+
+def train_engine(weights: Weights, x: np.ndarray, y: np.ndarray, batches: list[np.ndarray], act: str, lr: float,
+                 x_test: np.ndarray, y_test: np.ndarray) -> dict[str, Any]:
+    """The engine's half of train_both alone (for further seeds, where torch's curve is not compared)."""
+    params = [(autograd.Tensor(W, requires_grad=True), autograd.Tensor(b, requires_grad=True)) for W, b in weights]
+    losses = [_engine_step(params, x[idx], y[idx], act, lr) for idx in batches]
+    return {"loss_engine": losses, "test_accuracy_engine": accuracy_engine(params, x_test, y_test, act)}

@@ -5,10 +5,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from nnlab.commands.approx.curves import FLOOR
 from nnlab.commands.approx.readers import curve, fitted_slope
+from nnlab.commands.approx.theory_claims import theory_claims
 from nnlab.core.claims import check, claim
 from nnlab.nn import approximation as ap
+from nnlab.nn import approximation_theory as at
 
 if TYPE_CHECKING:
     from nnlab.commands.approx.config import ApproxConfig
@@ -17,8 +21,8 @@ SLOPE_TOLERANCE = 0.1   # about one seed-to-seed std of a fitted slope (0.04-0.1
 FLATTEN_MARGIN = 0.25   # the Lipschitz slope at the largest d must be this much flatter than at the smallest
 EXACT = 1e-20           # relative MSE of an exact fit: float64 rounding squared, times conditioning
 FAST_ERROR = 1e-6       # relative MSE at which the kernel and the networks are compared (width needed to reach it)
-EXP_R2 = 0.95           # R^2 of log(error) on D that an exponential decay clears and a power law does not
-BUMP_CF = 1.0           # C_f = int |f^(w)| dw of the bump (cos form), every d
+MIN_DECAY_POINTS = 6    # widths above the ridge floor needed to tell an exponential from a power law
+CF_CHECK = 1e-9         # the computed C_f of the bump against its closed form 1 (trapezoid rule on a Gaussian)
 
 
 def first_of_kind(summary: dict[str, Any], kind: str) -> str | None:
@@ -26,7 +30,7 @@ def first_of_kind(summary: dict[str, Any], kind: str) -> str | None:
 
 
 def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str, Any]]:
-    claims = []
+    claims: list[dict[str, Any]] = []
     dims, records = config.dims, summary["results"]
     smooth = first_of_kind(summary, "smooth")
     nets = [m for m in summary["methods"] if m.startswith("net:")]
@@ -41,14 +45,12 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
                 {k: (None if v is None else "at rounding" if v == -math.inf else round(v, 3))
                  for k, v in slopes.items()},
                 f"every slope <= {-1 + SLOPE_TOLERANCE:g} (-1, tolerance {SLOPE_TOLERANCE})",
-                worst is not None and len(known) == len(dims) and worst <= -1 + SLOPE_TOLERANCE))
-    if "bump" in summary["targets"] and "net:cos" in nets:
-        ratios = [r["mse"] * r["width"] / BUMP_CF**2 for r in records
-                  if r["target"] == "bump" and r["method"] == "net:cos"]
-        claims.append(claim("approx.barron-bound",
-            "Barron's bound for cos networks: MSE <= C_f^2 / D with C_f = 1 for the bump, "
-                            "at every d and D (max of MSE * D / C_f^2)", round(max(ratios), 4), "<= 1",
-                            max(ratios) <= 1))
+                worst is not None and len(known) == len(dims) and worst <= -1 + SLOPE_TOLERANCE,
+                why=(f"the slowest slope is {worst:.3g}, flatter than -1: the error falls slower than 1/D"
+                     if worst is not None and len(known) == len(dims) else
+                     "some d has fewer than 3 widths above rounding on which to fit a slope"),
+                tip="--feature-scale 5 (features that cover the bump's spectrum)"))
+    claims += barron_bounds(summary, nets)
     lipschitz = first_of_kind(summary, "lipschitz")
     if lipschitz and len(dims) >= 2:
         for method in nets:
@@ -60,7 +62,10 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
                 f"d = {max(dims)} minus slope at d = {min(dims)})",
                 {"slopes": {k: (None if v is None else round(v, 3)) for k, v in slopes.items()},
                  "flatter_by": None if flatter is None else round(flatter, 3)},
-                f">= {FLATTEN_MARGIN}", flatter is not None and flatter >= FLATTEN_MARGIN))
+                f">= {FLATTEN_MARGIN}", flatter is not None and flatter >= FLATTEN_MARGIN,
+                why=("a slope could not be fitted at the smallest or largest d" if flatter is None else
+                     f"the slope at d = {max(dims)} is only {flatter:.3g} flatter than at d = {min(dims)}"),
+                tip="--dims 1 --dims 8 (dimensions far apart)"))
     linear = first_of_kind(summary, "linear")
     if linear and config.baselines:
         worst = max(r["rel_mse"] for r in records if r["target"] == linear and r["method"] == "linear")
@@ -68,20 +73,7 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
             "Linear regression is exact on the linear target (max relative MSE over d)",
                             float(f"{worst:.3g}"), f"< {EXACT:g} (rounding)", worst < EXACT))
     if smooth and config.baselines and 1 in dims:
-        rows = curve(records, smooth, 1, "kernel")
-        # The ridge (relative to the features' scale) puts a floor under the error; decay is judged above it.
-        floor = max(FLOOR, 10 * config.ridge)
-        fit = ap.exponential_fit([r["width"] for r in rows], [r["rel_mse"] for r in rows], floor)
-        exponential = fit is not None and fit["rate"] < 0 and fit["r2_exponential"] >= EXP_R2 \
-            and fit["r2_exponential"] > fit["r2_power"]
-        claims.append(claim("approx.kernel-exponential",
-            f"For C-infinity smooth functions, kernel ridge regression converges exponentially (lecture: "
-            f"对于 C^∞ 光滑的函数，核岭回归能达到指数收敛), on {smooth}, d = 1: log(relative MSE) is linear "
-            "in D down to the ridge floor (fit of log error on D against a power law's fit on log D)",
-            f"fewer than 3 widths above the ridge floor {floor:g}: give smaller --widths or --ridge" if fit is None
-            else {k: round(v, 4) if isinstance(v, float) else v for k, v in fit.items()},
-            f"rate < 0, R^2 (exponential) >= {EXP_R2} and above the power law's",
-            exponential))
+        claims.append(kernel_exponential(summary, config))
         needed = {m: ap.width_needed([r["width"] for r in curve(records, smooth, 1, m)],
                                      [r["rel_mse"] for r in curve(records, smooth, 1, m)], FAST_ERROR)
                   for m in summary["methods"] if m != "linear"}
@@ -93,5 +85,78 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
             f"{FAST_ERROR:g} on {smooth}, d = 1",
             {"kernel": kernel and round(kernel, 1), "best network": net_best and round(net_best, 1)},
             "kernel < best network", kernel is not None and (net_best is None or kernel < net_best),
-            source="nnlab"))
-    return claims
+            source="nnlab", why=f"kernel ridge needs width {kernel} against the networks' {net_best}",
+            tip="--kernel-width 0.2 (kernels about as wide as the bump)"))
+    return claims + theory_claims(summary, config)
+
+
+def barron_bounds(summary: dict[str, Any], nets: list[str]) -> list[dict[str, Any]]:
+    """Barron: MSE <= C_f^2 / D with C_f computed for each target with a finite constant (cos form for the cos
+    network, sigmoid form for the sigmoid one), judged on every seed's network (the worst seed's MSE)."""
+    constants = summary.get("barron_constants") or {}
+    out = []
+    bump = constants.get("bump")
+    if bump:
+        worst = max(abs(c["cos"] - 1.0) for c in bump.values())
+        out.append(check("approx.barron-constant",
+                         "C_f = int |f^(w)| dw of the bump, computed (trapezoid rule of its Fourier transform, "
+                         "every d), equals its closed form f(1/2) = 1", float(f"{worst:.3g}"),
+                         f"|C_f - 1| <= {CF_CHECK:g}", worst <= CF_CHECK))
+    for method, form, cid in (("net:cos", "cos", "approx.barron-bound"),
+                              ("net:sigmoid", "sigmoid", "approx.barron-bound-sigmoid")):
+        if method not in nets or not constants:
+            continue
+        worst: dict[str, Any] | None = None
+        for r in summary["results"]:
+            c = constants.get(r["target"], {}).get(str(r["d"]))
+            if r["method"] != method or c is None:
+                continue
+            ratio = r["mse_max"] * r["width"] / c[form] ** 2
+            if worst is None or not ratio <= worst["ratio"]:  # NaN wins, so the claim sees it
+                worst = {"ratio": ratio, "target": r["target"], "d": r["d"], "D": r["width"], "C_f": c[form]}
+        if worst is None:
+            continue
+        formula = "int |f^(w)| dw" if form == "cos" else "int (1 + ||w||) |f^(w)| dw, ||w|| = sup_x |w . x|"
+        out.append(claim(cid,
+            f"Barron (1993), {form} networks: ||F - f||^2_L2(p) <= C_f^2 / D (lecture: ‖F(x) − f(x)‖²_{{L2(p)}} "
+            f"≤ C_f²/D), with C_f = {formula} computed for each target "
+            f"({', '.join(constants)}); worst over every d, D and seed of MSE * D / C_f^2",
+            {k: (round(v, 4) if isinstance(v, float) else v) for k, v in worst.items()}, "ratio <= 1",
+            worst["ratio"] <= 1,
+            why=f"at d = {worst['d']}, D = {worst['D']} the {worst['target']} network's MSE is "
+                f"{worst['ratio']:.3g} x C_f^2 / D (C_f = {worst['C_f']:.3g}): above Barron's bound",
+            tip="--feature-scale 5 (random features that cover the target's spectrum)"))
+    return out
+
+
+def kernel_exponential(summary: dict[str, Any], config: ApproxConfig) -> dict[str, Any]:
+    """Kernel ridge at D = 1..64 on the smooth target at d = 1: exponential (log e linear in D) against a
+    power law (log e linear in log D), on the widths above the ridge floor, with the rate's standard error."""
+    dense = summary["kernel_dense"]
+    floor = max(FLOOR, 10 * config.ridge)  # the ridge (relative to the features' scale) floors the error
+    fit = at.decay_law(dense["widths"], dense["rel_mse"], floor)
+    seeds = [at.decay_law(dense["widths"], curve_s, floor) for curve_s in zip(*dense["rel_mse_seeds"], strict=True)]
+    rates = [f["rate"] for f in seeds if f is not None]
+    enough = fit is not None and fit["points"] >= MIN_DECAY_POINTS
+    holds = enough and fit["rate"] + 2 * fit["rate_se"] < 0 and fit["evidence"] >= at.EVIDENCE_20_TO_1
+    measured: dict[str, Any] = {"widths_above_floor": 0 if fit is None else fit["points"], "floor": floor}
+    if fit is not None:
+        measured |= {"rate_per_width": round(fit["rate"], 4), "rate_se": round(fit["rate_se"], 4),
+                     "rate_seeds_mean": round(float(np.mean(rates)), 4) if rates else None,
+                     "rate_seeds_std": round(float(np.std(rates, ddof=1)), 4) if len(rates) > 1 else 0.0,
+                     "power_law_slope": round(fit["power"], 3), "evidence": round(fit["evidence"], 2)}
+    if not enough:
+        why = (f"only {measured['widths_above_floor']} widths lie above the ridge floor {floor:g}: too few to tell "
+               "an exponential from a power law")
+    elif fit["rate"] + 2 * fit["rate_se"] >= 0:
+        why = f"the error does not fall with D (rate {fit['rate']:.3g} +- {2 * fit['rate_se']:.2g} per width)"
+    else:
+        why = (f"a power law D^{fit['power']:.2f} fits the decay about as well as an exponential (evidence "
+               f"{fit['evidence']:.1f}, needs {at.EVIDENCE_20_TO_1:.1f})")
+    return claim("approx.kernel-exponential",
+        f"For C-infinity smooth functions, kernel ridge regression converges exponentially (lecture: 对于 C^∞ "
+        f"光滑的函数，核岭回归能达到指数收敛): {dense['target']}, d = 1, D = 1..{dense['widths'][-1]} Gaussian "
+        f"kernels; log(relative MSE) fitted linearly in D (exponential) and in log D (power law) on the widths "
+        f"above the ridge floor, rate +- 2 standard errors, Akaike evidence n ln(RSS_power / RSS_exp)",
+        measured, f">= {MIN_DECAY_POINTS} widths, rate + 2 se < 0, evidence >= {at.EVIDENCE_20_TO_1:.1f} "
+        "(20 : 1 for the exponential)", holds, why=why, tip="--ridge 1e-10 (a lower floor leaves more widths)")

@@ -44,8 +44,17 @@ class ApproxConfig(ExperimentConfig):
     lr: float = param(0.01, "Adam learning rate for --fit train.", low=0.0, low_open=True, high=100.0)
     slope_from: int = param(32, "Fit the log-log slopes on widths >= this (smaller D are pre-asymptotic: "
                             "the error is still about Var f).", low=1, high=8192)
-    target_error: float = param(0.01, "Relative MSE (MSE / Var f) for the width-needed-versus-d plot.",
-                                low=0.0, low_open=True, high=1.0)
+    target_error: float = param(0.01, "Relative MSE (MSE / Var f) for the width-needed-versus-d plot and the "
+                                "curse's growth factor.", low=0.0, low_open=True, high=1.0)
+    epsilon: float = param(0.1, "Sup-norm tolerance eps of the Weierstrass and Cybenko claims, as a fraction of "
+                           "the target's range on [0, 1] (max f - min f).", low=0.0, low_open=True, high=1.0)
+    max_degree: int = param(128, "Highest polynomial degree of the Weierstrass sweep (d = 1, degrees 1, 2, 4, "
+                            "... up to it, fitted at 1024 Chebyshev nodes).", low=1, high=1000)
+    learn_width: int = param(4, "Width D at which learned features (Adam on every layer) are set against fixed "
+                             "random ones (least squares on the outer layer), at the smallest d.", low=1,
+                             high=1024)
+    learn_steps: int = param(1000, "Adam steps (full batch, --lr) of that learned-features network.", low=1,
+                             high=1_000_000)
 
     def validate(self) -> None:
         from nnlab.core.errors import UserError

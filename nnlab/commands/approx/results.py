@@ -38,4 +38,22 @@ def numbers(summary: dict[str, Any]) -> dict[str, float | None]:
         name = f"{s['target']}.d{s['d']}.{s['method'].removeprefix('net:')}"
         out |= {f"{name}.rel_mse_at_smallest_width": c[0]["rel_mse"], f"{name}.rel_mse_at_largest_width":
                 c[-1]["rel_mse"], f"{name}.sup_at_largest_width": c[-1]["sup"], f"{name}.slope": s["slope"]}
+    out |= side_numbers(summary)
     return {k: None if v is None else float(v) for k, v in out.items()}
+
+
+def side_numbers(summary: dict[str, Any]) -> dict[str, float | None]:
+    """The side measurements (absent in runs from before them: None):
+
+    learned_features.random_rel_mse, .learned_rel_mse   MSE / Var f at --learn-width, mean over seeds
+    weierstrass.<target>.sup_at_max_degree                 sup |f - p| at --max-degree, d = 1
+    """
+    import statistics
+
+    out: dict[str, float | None] = {}
+    learned = summary.get("learned_features") or {}
+    out["learned_features.random_rel_mse"] = statistics.fmean(learned["random"]) if learned else None
+    out["learned_features.learned_rel_mse"] = statistics.fmean(learned["learned"]) if learned else None
+    for name, t in ((summary.get("weierstrass") or {}).get("targets") or {}).items():
+        out[f"weierstrass.{name}.sup_at_max_degree"] = t["sup"][-1]
+    return out

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nnlab.commands.approx import theory
 from nnlab.commands.approx.claims import check_claims
 from nnlab.commands.approx.config import ApproxConfig, n_samples
 from nnlab.commands.approx.curves import fit_slopes, widths_needed
@@ -36,6 +37,7 @@ def fit_everything(config: ApproxConfig, rec: Run) -> dict[str, Any]:
     records: list[dict[str, Any]] = []
     targets_info: dict[str, dict[str, Any]] = {}
     fits: dict[str, Any] = {}
+    side: dict[str, Any] = {}  # theory.py's measurements: kernel widths 1..64, Weierstrass, learned features
     for d in rec.track(config.dims, "dimensions"):
         targets = [ap.get_target(spec, d) for spec in config.target]
         x = stream(config.seed, "train-inputs", d).random((S, n, d))  # each seed its own training sample
@@ -49,6 +51,18 @@ def fit_everything(config: ApproxConfig, rec: Run) -> dict[str, Any]:
         for tg, v in zip(targets, variance, strict=True):
             targets_info.setdefault(tg.name, {"kind": tg.kind, "formula": tg.formula, "variance": {}})
             targets_info[tg.name]["variance"][str(d)] = float(v)
+        for tg, column in zip(targets, truth.T, strict=True):  # max f - min f over every evaluation point
+            targets_info[tg.name].setdefault("range", {})[str(d)] = float(np.ptp(column))
+
+        if d == 1:
+            smooth = next((j for j, tg in enumerate(targets) if tg.kind == "smooth"), None)
+            if smooth is not None and config.baselines:
+                side["kernel_dense"] = {"target": targets[smooth].name, **theory.kernel_dense(
+                    config, x, y[..., smooth], x_test, truth[: config.test_samples, smooth], float(variance[smooth]))}
+            side["weierstrass"] = theory.weierstrass(targets, config.max_degree)
+        if d == min(config.dims):
+            learner = next((tg for tg in targets if tg.kind == "smooth"), targets[0])
+            side["learned_features"] = theory.learned_features(config, learner, d, rec.device, rec.check_stop)
 
         predictions: dict[str, tuple[np.ndarray, list[int]]] = {}
         for act in config.activation:
@@ -81,7 +95,8 @@ def fit_everything(config: ApproxConfig, rec: Run) -> dict[str, Any]:
         "fit": config.fit, "widths": widths, "dims": config.dims, "methods": methods, "samples": n,
         "targets": targets_info, "results": records, "slopes": slopes, "fits_1d": fits,
         "width_needed": widths_needed(records, config.target_error),
-        "target_error": config.target_error, "slope_from": config.slope_from,
+        "target_error": config.target_error, "slope_from": config.slope_from, "epsilon": config.epsilon,
+        "barron_constants": theory.barron_constants(config), **side,
     }
     summary["claims"] = check_claims(summary, config)
     return summary

@@ -56,6 +56,13 @@ def against_torch(m: int, heads: int, n: int, seed: int) -> dict[str, float]:
     return {"mha": float(d_mha), "sdpa": float(d_sdpa), "port": float(d_port)}
 
 
+def lecture_forms(m: int, seed: int) -> dict[str, Any]:
+    """The lecture's attention lines measured beside each other (nnlab.commands.attention.forms)."""
+    from nnlab.commands.attention.forms import lecture_forms as measure
+
+    return measure(m, seed)
+
+
 def entropy_table(dims: list[int], n: int, c: int, seed: int) -> list[dict[str, Any]]:
     """Per m (ascending): mean entropy of the softmax weights at initialization, with and without 1/sqrt(m)."""
     rows = []

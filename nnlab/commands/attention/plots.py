@@ -76,40 +76,46 @@ def retrieve_curves(summary: dict[str, Any], metrics: list[dict[str, Any]], path
 
 
 def retrieve_maps(summary: dict[str, Any], path: Path) -> Path:
-    """For each example and layer, every head's weights of the queries (rows) over the pairs (columns).
+    """The first held-out example: every layer's (rows) and head's (columns) weights of the queries over the pairs.
 
     Rows and columns in the order the sequence holds them: a model that looks values up draws the
     permutation matrix that pairs each query with its key; red circles mark the pair each query must find.
+    One example only, so each panel is large enough to read at report size (the others' weights are in
+    summary.json, maps.weights); the hit rate in each title is over every held-out sequence.
     """
     maps = summary["maps"]
     P = summary["pairs"]
-    examples, layers = len(maps["weights"]), len(maps["weights"][0])
-    heads = len(maps["weights"][0][0])
-    fig, axes = subplots(examples * layers, heads, figsize=(2.3 * heads, 2.2 * examples * layers), squeeze=False)
-    for e in range(examples):
-        keys, values, queries = maps["keys"][e], maps["values"][e], maps["queries"][e]
-        cols, rows = range(len(keys)), range(len(queries))  # the sequence's own order
-        for layer in range(layers):
-            for h in range(heads):
-                a = np.asarray(maps["weights"][e][layer][h])[P:, :P]  # (Q, P): queries over pairs
-                ax = axes[e * layers + layer, h]
-                ax.imshow(a, vmin=0, vmax=1, cmap="viridis")
-                target = [keys.index(q) for q in queries]
-                ax.plot(target, rows, "o", mfc="none", mec="r", ms=4, mew=0.7)
-                ax.set_xticks(range(P), [f"{keys[c]}:{values[c]}" for c in cols], fontsize=5, rotation=90)
-                ax.set_yticks(range(len(rows)), [f"q{queries[r]}" for r in rows], fontsize=5)
-                ax.grid(False)
-                hit = maps["hits"][layer][h]
-                ax.set_title(f"ex {e + 1} layer {layer + 1} head {h + 1}\nhits {100 * hit:.0f}%", fontsize=7)
-    fig.suptitle("Attention of each query (row, q<key>) over the pairs (column, key:value), first model;\n"
-                 "red circles: the pair holding the queried key")
-    return save(fig, path)
+    layers, heads = len(maps["weights"][0]), len(maps["weights"][0][0])
+    keys, values, queries = maps["keys"][0], maps["values"][0], maps["queries"][0]
+    fig, axes = subplots(layers, heads, figsize=(2.3 * heads + 0.6, 2.5 * layers + 0.9), squeeze=False)
+    target = [keys.index(q) for q in queries]
+    image = None
+    for layer in range(layers):
+        for h in range(heads):
+            a = np.asarray(maps["weights"][0][layer][h])[P:, :P]  # (Q, P): queries over pairs
+            ax = axes[layer, h]
+            image = ax.imshow(a, vmin=0, vmax=1, cmap="viridis")
+            ax.plot(target, range(len(queries)), "o", mfc="none", mec="r", ms=7, mew=1.2)
+            ax.set_xticks(range(P), [f"{keys[c]}:{values[c]}" for c in range(P)] if layer == layers - 1 else [],
+                          fontsize=7, rotation=90)
+            ax.set_yticks(range(len(queries)), [f"q{q}" for q in queries] if h == 0 else [], fontsize=7)
+            ax.grid(False)
+            ax.set_title(f"layer {layer + 1}, head {h + 1}: hits {100 * maps['hits'][layer][h]:.0f}%", fontsize=8)
+    # fixed margins (tight_layout cannot place a colour bar beside a grid): labels are the same size every run
+    fig.subplots_adjust(left=0.06, right=0.89, bottom=0.52 / (2.5 * layers + 0.9), top=1 - 0.62 / (2.5 * layers + 0.9),
+                        wspace=0.12, hspace=0.28)
+    if image is not None:
+        fig.colorbar(image, cax=fig.add_axes((0.91, 0.2, 0.015, 0.6)), label="weight a_ij")
+    fig.suptitle("Attention of each query (row, q<key>) over the pairs (column, key:value), first held-out "
+                 "sequence;\nred circles: the pair holding the queried key; hits: share of all held-out queries",
+                 fontsize=9)
+    return save(fig, path, tight=False)
 
 
 def vit_curves(summary: dict[str, Any], metrics: list[dict[str, Any]], path: Path) -> Path:
     v = summary["vit"]
-    steps = [m for m in metrics if "train/acc" in m]
-    epochs = [m for m in metrics if "val/acc" in m]
+    steps = [m for m in metrics if "train/acc" in m and m.get("seed_index", 0) == 0]  # the first model's
+    epochs = [m for m in metrics if "val/acc" in m and m.get("seed_index", 0) == 0]
     fig, axes = subplots(1, 2, figsize=(10, 3.6))
     axes[0, 0].plot([m["step"] for m in steps], [m["train/loss"] for m in steps], lw=0.8, label="train (batch)")
     axes[0, 0].plot([m["step"] for m in epochs], [m["val/loss"] for m in epochs], "s-", label="validation")

@@ -35,7 +35,8 @@ def numbers(summary: dict[str, Any]) -> dict[str, float | None]:
     accuracy over the seeds (mean, std, min, max) and seconds per model, for retrieval (the attention model) and
     mean_pooling; blind_guess.accuracy; retrieval.lookup_hits (the best head's fraction of queries whose largest
     weight is on their own pair). vit: vit.test.acc, vit.test.loss, vit.val.acc, vit.epochs, vit.steps,
-    vit.train_s, vit.params. None: not measured (a diverged model's NaN stays NaN)."""
+    vit.train_s, vit.params (the first ViT's), vit.test.acc_mean and vit.test.acc_std (over the --seeds ViTs).
+    None: not measured (a diverged model's NaN stays NaN)."""
     diffs = summary.get("matches_torch") or {}
     out: dict[str, float | None] = {"matches_torch.max_error": max(map(float, diffs.values())) if diffs else None}
     for row in summary.get("entropy") or []:
@@ -47,6 +48,9 @@ def numbers(summary: dict[str, Any]) -> dict[str, float | None]:
                 "vit.val.acc": _number(v.get("val/acc")), "vit.epochs": _number(v.get("epochs")),
                 "vit.steps": _number(v.get("steps")), "vit.train_s": _number(v.get("train_s")),
                 "vit.params": _number(v.get("params"))}
+        accs = [r["test/acc"] for r in v.get("seeds") or []]  # every ViT's (vit.test.acc is the first one's)
+        s = spread(accs) if accs else {}
+        out |= {"vit.test.acc_mean": _number(s.get("mean")), "vit.test.acc_std": _number(s.get("std"))}
         return out
     results = summary.get("results") or {}
     for mixer, name in MIXERS.items():

@@ -94,7 +94,8 @@ def train(config: Any, mixer: str, index: int, rec: Any) -> dict[str, Any]:
             curve.append(record)
     loss, acc = evaluate() if diverged is None else (float("nan"), float("nan"))
     return {"mixer": mixer, "seed_index": index, "eval/acc": acc, "eval/loss": loss, "diverged_at": diverged,
-            "train_s": time.perf_counter() - t0, "model": model, "evalset": evalset}
+            "train_s": time.perf_counter() - t0, "model": model, "evalset": evalset,
+            "curve": [[r["step"], r["eval/acc"]] for r in curve]}  # (step, held-out accuracy) every log_every
 
 
 def attention_maps(model, evalset, examples: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from nnlab.commands.attention.claims import beats_claim, matches_torch_check, scaling_claim, vit_claim
 from nnlab.commands.attention.config import AttentionConfig, sequence_tokens
+from nnlab.commands.attention.forms import lecture_form_checks
 
 if TYPE_CHECKING:
     from nnlab.core.run import Run
@@ -30,17 +31,23 @@ def run(config: AttentionConfig, rec: Run) -> dict[str, Any]:
     summary: dict[str, Any] = {"task": config.task, "dim": config.dim, "heads": config.heads,
                                "layers": config.layers, "norm": config.norm, "matches_torch": diffs,
                                "entropy": entropy, "entropy_tokens": config.entropy_tokens}
-    records = [matches_torch_check(diffs, config), scaling_claim(entropy, config.entropy_tokens)]
+    forms = checks.lecture_forms(config.dim, config.seed)
+    summary["lecture_forms"] = forms
+    records = [matches_torch_check(diffs, config), scaling_claim(entropy, config.entropy_tokens),
+               *lecture_form_checks(forms)]
     if config.task == "retrieve":
         summary |= run_retrieve(config, rec)
         records.append(beats_claim(summary["results"], config))
     else:
         from nnlab.commands.attention import vit
 
-        result = vit.train(config, rec)
+        models = [vit.train(config, rec, index) for index in range(config.seeds)]
+        result = models[0]  # the first model's curves and maps are drawn; every model's scores are kept
+        result["seeds"] = [{k: m[k] for k in ("test/acc", "test/loss", "val/acc", "train_s", "diverged_at")}
+                           for m in models]
         summary |= {"vit": result}
         records.append(vit_claim(result, config))
-        if result["diverged_at"] is not None:
+        if any(m["diverged_at"] is not None for m in models):
             summary["status"] = "diverged"
     summary["claims"] = records
     return summary

@@ -40,7 +40,14 @@ def accuracy(model, x, y, batch: int = 2000) -> tuple[float, float]:
     return loss / len(x), correct / len(x)
 
 
-def train(config: Any, rec: Any) -> dict[str, Any]:
+def stream_name(name: str, index: int) -> tuple:
+    """The streams of model `index`: model 0 keeps the names runs before seeds had ("vit-init"), so it is the
+    same model; model i > 0 adds its index."""
+    return (name,) if index == 0 else (name, index)
+
+
+def train(config: Any, rec: Any, index: int = 0) -> dict[str, Any]:
+    """Train the ViT of seed index `index` (its own initialization and shuffling), score it once on the test set."""
     import torch
     import torch.nn.functional as F
 
@@ -58,17 +65,17 @@ def train(config: Any, rec: Any) -> dict[str, Any]:
     n_test = config.test_samples or 10000
     x_test, y_test = to_tensors(data.test_images[:n_test], data.test_labels[:n_test], device)
 
-    torch.manual_seed(stream_seed(config.seed, "vit-init"))
+    torch.manual_seed(stream_seed(config.seed, *stream_name("vit-init", index)))
     model = VisionTransformer(config.patch, config.dim, config.heads, config.layers, config.norm).to(device)
     opt = lecture_adam(model.parameters(), lr=config.lr, weight_decay=0.05, decoupled=True)  # AdamW
-    shuffle = torch_stream(config.seed, "vit-shuffle")  # on CPU: the same batches on every device
+    shuffle = torch_stream(config.seed, *stream_name("vit-shuffle", index))  # on CPU: the same batches on every device
     bs = config.batch_size
     per_epoch = math.ceil(n_train / bs)
     total = per_epoch * config.epochs
     step, t0, diverged, history = 0, time.perf_counter(), None, []
     for epoch in range(1, config.epochs + 1):
         perm = torch.randperm(n_train, generator=shuffle).to(device)
-        for i in rec.track(range(per_epoch), f"vit epoch {epoch}/{config.epochs}"):
+        for i in rec.track(range(per_epoch), f"vit {index + 1}/{config.seeds} epoch {epoch}/{config.epochs}"):
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, config.lr)
             idx = perm[i * bs:(i + 1) * bs]
@@ -78,18 +85,19 @@ def train(config: Any, rec: Any) -> dict[str, Any]:
             value = float(loss.detach())
             if not math.isfinite(value):
                 diverged = step
-                rec.log({"step": step, "task": "vit", "epoch": epoch, "train/loss": value})
+                rec.log({"step": step, "task": "vit", "seed_index": index, "epoch": epoch, "train/loss": value})
                 break
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             if step % config.log_every == 0:
-                rec.log({"step": step, "task": "vit", "epoch": epoch, "train/loss": value,
+                rec.log({"step": step, "task": "vit", "seed_index": index, "epoch": epoch, "train/loss": value,
                          "train/acc": float((logits.argmax(1) == y_train[idx]).float().mean())})
         if diverged is not None:
             break
         val_loss, val_acc = accuracy(model, x_val, y_val)
-        record = {"step": step, "task": "vit", "epoch": epoch, "val/loss": val_loss, "val/acc": val_acc,
+        record = {"step": step, "task": "vit", "seed_index": index, "epoch": epoch, "val/loss": val_loss,
+                  "val/acc": val_acc,
                   "time/train_s": time.perf_counter() - t0}
         rec.log(record)
         history.append(record)

@@ -90,6 +90,9 @@ def chain_claims(chain: dict[str, Any], slide: bool) -> list[dict[str, Any]]:
     records.append(claim("backprop.matches-finite-differences",
                          f"back-propagation's gradient of {out} at this point equals central finite "
                          f"differences (h = {chain['finite_differences']['step']:g} relative)",
-                         d, f"<= {FD_RTOL:g} of the gradient's size", d <= FD_RTOL, source="nnlab"))
+                         d, f"<= {FD_RTOL:g} of the gradient's size", d <= FD_RTOL, source="nnlab",
+                         why=f"finite differences differ from the chain rule by {d:.3g} of the gradient's size: a "
+                             "kink of the formula at this point (a subgradient) or a step lost in rounding",
+                         tip="--fd-step 1e-6, at a point where the formula is smooth"))
     return records
 

@@ -59,6 +59,8 @@ class BackpropConfig(ExperimentConfig):
                              low=1, high=100000)
     train_batch: int = param(50, "Images per SGD step.", low=1, high=60000)
     train_lr: float = param(0.1, "SGD learning rate.", low=0.0, low_open=True, high=1e6)
+    train_seeds: int = param(3, "MLPs trained with the engine, each from its own weights and batch order (the "
+                             "first also with torch): the accuracy's mean and spread.", low=1, high=20)
     compare_steps: int = param(10, "The first steps over which the two loss curves must agree.", low=1,
                                high=1_000_000)
     data_dir: str | None = param(None, "Folder with the four MNIST .gz files (null: $NNLAB_DATA_DIR, else the "

@@ -33,7 +33,8 @@ def numbers(summary: dict[str, Any]) -> dict[str, float | None]:
     cost.<library>.memory_slope        ... of the bytes kept for the backward pass against N
     cost.engine_vs_torch_max_rel_diff  the smallest cost MLP's gradients, engine against torch
     train.<number>                     the MNIST part: first_loss, last_loss, max_rel_diff_first_steps,
-                                       test_accuracy_engine, test_accuracy_torch
+                                       test_accuracy_engine, test_accuracy_torch (the first MLP's)
+    train.test_accuracy_engine_mean    the engine's test accuracy over the --train-seeds MLPs
     """
     out: dict[str, Any] = {"value": summary["value"]}
     out |= {f"gradient.{v}": g for v, g in summary["gradient"].items()}
@@ -48,4 +49,6 @@ def numbers(summary: dict[str, Any]) -> dict[str, float | None]:
     out["cost.engine_vs_torch_max_rel_diff"] = cost.get("engine_vs_torch_max_rel")
     train = summary.get("train") or {}
     out |= {f"train.{key}": train.get(key) for key in TRAIN_NUMBERS}
+    seeds = train.get("test_accuracy_engine_seeds") or []
+    out["train.test_accuracy_engine_mean"] = sum(seeds) / len(seeds) if seeds else None
     return {k: None if v is None else float(v) for k, v in out.items()}

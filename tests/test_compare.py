@@ -101,3 +101,14 @@ def test_export_to_tensorboard_writes_readable_scalars_and_images(invoke, tmp_pa
     assert images == {f"plots/{p.stem}" for p in a.figures} and images
     again = invoke("export", str(a.path), "--to", "tensorboard", "--logdir", str(logdir))
     refused(again, "already has event files")
+
+
+def test_runs_and_the_reader_take_a_relative_out(invoke, two_init_runs, monkeypatch):
+    """A run directory given relative to the working directory reads whole (it was joined onto itself)."""
+    from nnlab.core.record import RunRecord
+
+    out, a, _ = two_init_runs
+    monkeypatch.chdir(out.parent)
+    result = invoke("runs", "--out", out.name)
+    assert result.exit_code == 0 and "damaged" not in result.output and "2 of 2 runs" in result.output
+    assert RunRecord(Path(out.name) / "init" / a.path.name).read_all().status == "completed"

@@ -177,3 +177,27 @@ def test_a_latest_that_is_not_a_link_is_never_replaced(tmp_path, capsys, kind):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "latest" in err and "not a symlink" in err, err
     assert sorted(p.name for p in latest.parent.iterdir()) == sorted(["latest", run.path.name])  # no temp link
+
+
+def test_progress_off_a_terminal_is_plain_lines_that_name_the_experiment(monkeypatch):
+    """Issue 25: piped to a file, long work still says where it is: a line at most every PLAIN_EVERY_S seconds,
+    each naming its experiment, with how much is left."""
+    import io
+
+    from rich.console import Console
+
+    from nnlab.core import console
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(console, "err", Console(file=buffer, force_terminal=False, width=200))
+    clock = iter([0.0, 4.0, 11.0, 15.0, 23.0, 30.0])  # start, then one reading per advance
+    monkeypatch.setattr(console.time, "monotonic", lambda: next(clock))
+    with console.labelled("init p0-s1"), console.progress_bar("layers", 5) as advance:
+        for _ in range(5):
+            advance()
+    lines = buffer.getvalue().splitlines()
+    assert lines == ["[init p0-s1] layers: 2/5 after 11 s, about 16 s left",
+                     "[init p0-s1] layers: 4/5 after 23 s, about 6 s left",
+                     "[init p0-s1] layers: 5/5 after 30 s"]
+    console.note("a note")
+    assert buffer.getvalue().splitlines()[-1] == "a note"  # outside a run: no label

@@ -3,29 +3,85 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 out = Console(highlight=False)              # results: tables, the run directory
 err = Console(stderr=True, highlight=False)  # progress bars and notes, so stdout stays parseable
 
 
+# Which experiment the lines and bars belong to ("init", "optimize p1-s0" in a sweep): set by the runner around
+# a run, so every progress line says whose it is when several runs print to one terminal or log.
+LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("nnlab_label", default="")
+PLAIN_EVERY_S = 10.0  # stderr is not a terminal (a log, CI): a plain progress line at most this often
+
+
+@contextlib.contextmanager
+def labelled(label: str) -> Iterator[None]:
+    token = LABEL.set(label)
+    try:
+        yield
+    finally:
+        LABEL.reset(token)
+
+
+def note(text: str) -> None:
+    """A line on stderr that names its experiment: `[init] epoch 1: ...`."""
+    label = LABEL.get()
+    err.print(f"[{label}] {text}" if label else text, markup=False, soft_wrap=True)
+
+
 @contextlib.contextmanager
 def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A transient progress bar; yields `advance(n=1)`. Silent when stderr is not a terminal."""
+    """A transient progress bar with its experiment's name, count, elapsed time and ETA; yields `advance(n=1)`.
+    When stderr is not a terminal, a plain line instead, at most every PLAIN_EVERY_S seconds (and one at the
+    end if any was printed), so a log shows where a long run is."""
+    label = LABEL.get()
+    description = f"[{label}] {description}" if label else description
+    if not err.is_terminal:
+        yield _plain_progress(description, total)
+        return
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
+        TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True,
     )
     with progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)
+
+
+def _plain_progress(description: str, total: int | None) -> Callable[[int], None]:
+    start = last = time.monotonic()
+    done = 0
+
+    def advance(n: int = 1) -> None:
+        nonlocal done, last
+        done += n
+        now = time.monotonic()
+        if now - last >= PLAIN_EVERY_S or (total is not None and done == total and last > start):
+            last = now
+            of = f"/{total}" if total is not None else ""
+            eta = ""
+            if total and done < total:
+                eta = f", about {(now - start) / done * (total - done):.0f} s left"
+            err.print(f"{description}: {done}{of} after {now - start:.0f} s{eta}", markup=False, soft_wrap=True)
+
+    return advance
 
 
 def fmt(value: Any) -> str:

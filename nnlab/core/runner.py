@@ -140,7 +140,8 @@ def start(spec: Command, config: Any, request: Request, *, report: bool = True,
         ending = Ending(spec, rec, report, request.draw)
         with ending.closed_on_error():
             rec.check_stop()  # a stop asked for while the directory was being made
-            with thread_limit(threads_of(config)):
+            tag = rec.path.name[len("20260101-120000") + 1:]  # a sweep's grid point and seed (p1-s0), a tag
+            with thread_limit(threads_of(config)), console.labelled(f"{spec.name} {tag}".strip()):
                 ending.summary = finish_summary(spec.name, spec.run(config, rec))
             rec.check_stop()  # asked for after the experiment's last safe point: still a stop
             pool = figure_pool.active() if figures_later and request.draw else None

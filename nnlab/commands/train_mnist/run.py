@@ -34,7 +34,7 @@ def prepare(config: TrainMnistConfig) -> None:
 def run(config: TrainMnistConfig, rec: Run) -> dict[str, Any]:
     """Load the data onto the device, train epoch by epoch (from the checkpoint on a resume), saving after each,
     then look at the test set once. At config.threads CPU threads, set (and restored afterwards) by the runner."""
-    from nnlab.core.console import err
+    from nnlab.core.console import note
     from nnlab.core.seeding import seed_everything
     from nnlab.data.mnist import run_mnist
 
@@ -56,13 +56,11 @@ def run(config: TrainMnistConfig, rec: Run) -> dict[str, Any]:
             break
         save(t, ckpt_path)
     if stopped_early(t):
-        err.print(f"stopped after epoch {t.state['epoch']} of {config.epochs}: the validation accuracy reached "
-                  f"--target-acc {config.target_acc} (--no-stop-at-target trains every epoch)", markup=False,
-                  soft_wrap=True)
+        note(f"stopped after epoch {t.state['epoch']} of {config.epochs}: the validation accuracy reached "
+                  f"--target-acc {config.target_acc} (--no-stop-at-target trains every epoch)")
     if t.state["diverged"] is not None:
         d = t.state["diverged"]
-        err.print(f"diverged: loss {d['loss']} at step {d['step']} (epoch {d['epoch']}); try a smaller --lr",
-                  markup=False)
+        note(f"diverged: loss {d['loss']} at step {d['step']} (epoch {d['epoch']}); try a smaller --lr")
     summary = summarize(t, final_evaluation(t, data.test_images), load_s)
     if choice.wanted(config) and t.state["diverged"] is None:
         measured = choice.compare(t, choice.train_baseline(t, rec))

@@ -168,7 +168,7 @@ def restore(t: Trainer, path: Path) -> None:
     """Continue where the checkpoint of the last finished epoch left off: weights, optimizer, RNGs, progress."""
     import torch
 
-    from nnlab.core.console import err
+    from nnlab.core.console import note
 
     ckpt = load_checkpoint(path)
     check_states(t.config, ckpt, path)
@@ -180,7 +180,7 @@ def restore(t: Trainer, path: Path) -> None:
     if t.device == "cuda" and ckpt.get("cuda_rng") is not None:
         torch.cuda.set_rng_state(ckpt["cuda_rng"])
     t.history, t.state = ckpt["history"], ckpt["state"]
-    err.print(f"resumed after epoch {t.state['epoch']} (step {t.state['step']})")
+    note(f"resumed after epoch {t.state['epoch']} (step {t.state['step']})")
 
 
 def save(t: Trainer, path: Path) -> None:
@@ -200,7 +200,7 @@ def train_epoch(t: Trainer, rec: Run) -> dict[str, Any] | None:
     import torch
     import torch.nn.functional as F
 
-    from nnlab.core.console import err
+    from nnlab.core.console import note
 
     config, state, device, bs = t.config, t.state, t.device, t.config.batch_size
     check_every = 1 if device != "cuda" else 25  # a finite-loss check syncs the GPU: not every step there
@@ -260,8 +260,8 @@ def train_epoch(t: Trainer, rec: Run) -> dict[str, Any] | None:
     for r in pending:
         rec.log(r)
     rec.log(record)
-    err.print(f"{t.label}epoch {epoch}: train loss {record['train/loss']:.4f} acc {record['train/acc']:.4f}{line} · "
-              f"{train_s:.1f} s", markup=False, soft_wrap=True)
+    note(f"{t.label}epoch {epoch}: train loss {record['train/loss']:.4f} acc {record['train/acc']:.4f}{line} · "
+              f"{train_s:.1f} s")
     return record
 
 

@@ -35,8 +35,8 @@ def layer(name: str) -> int:
     if name == "nnlab.core.errors":
         return 1
     for prefix, level in (("nnlab.nn", 2), ("nnlab.core", 3), ("nnlab.data", 4), ("nnlab.commands", 5),
-                          ("nnlab.report", 6), ("nnlab.exercise", 6), ("nnlab.sweep", 6), ("nnlab.doctor", 6),
-                          ("nnlab.tools", 6)):
+                          ("nnlab.report", 6), ("nnlab.exercise", 6), ("nnlab.serve", 6), ("nnlab.sweep", 6),
+                          ("nnlab.doctor", 6), ("nnlab.tools", 6)):
         if name == prefix or name.startswith(prefix + "."):
             return level
     return 7

@@ -26,10 +26,10 @@ from nnlab.core.errors import UserError
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")  # one part of a run's id (a command, a time, a tag)
 MAX_PARTS = 8  # parts of a run's id: a sweep's run is 4 deep (sweep/<time>/<command>/<run>)
-TOOL_DIRS = ("sweep", "compare")
 
 
 def commands_listed() -> list[str]:
+    from nnlab.core.record_schema import TOOL_DIRS
     from nnlab.registry import COMMANDS
 
     return [*COMMANDS, *TOOL_DIRS]

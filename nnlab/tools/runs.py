@@ -43,10 +43,11 @@ STATUSES = ("completed", "failed", "interrupted", "diverged", "running", "abando
 def runs(command: str | None, out: str, only: str | None, status: str | None, where: tuple[str, ...],
          limit: int | None, as_json: bool, debug: bool) -> None:
     from nnlab.core import console
+    from nnlab.core.record_schema import TOOL_DIRS
     from nnlab.core.walk import find as find_dirs
     from nnlab.registry import COMMANDS
 
-    known = [*COMMANDS, "sweep", "compare"]
+    known = [*COMMANDS, *TOOL_DIRS]
     if command and only and command != only:
         raise UserError(f"runs: COMMAND {command!r} and --command {only!r} disagree; give one")
     command = command or only

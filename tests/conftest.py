@@ -32,6 +32,9 @@ from nnlab.core.config import ExperimentConfig, param  # noqa: E402
 from nnlab.registry import COMMANDS, Entry  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
+# How long a test waits for a process it started before calling it hung: not a speed limit (a loaded 2-core
+# machine ran the suite 6x slower than an idle one), only what keeps a hung process from holding CI to its end.
+HUNG_S = 1800
 
 
 # -- one thread ------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import refused
+from conftest import HUNG_S, refused
 
 from nnlab.cli import cli
 from nnlab.core.config import Layer, load_recipe, resolve
@@ -184,7 +184,7 @@ def test_simultaneous_runs_get_a_directory_each(tmp_path):
     try:
         assert all(p.stdout.readline().strip() == "ready" for p in procs), [p.stderr.read() for p in procs]
         go.touch()
-        errors = [p.communicate(timeout=300)[1] for p in procs]
+        errors = [p.communicate(timeout=HUNG_S)[1] for p in procs]
     finally:
         for p in procs:
             p.kill()

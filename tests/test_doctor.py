@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import refused
+from conftest import HUNG_S, refused
 
 from nnlab.core.device import describe, probe, resolve_device
 from nnlab.core.errors import UserError
@@ -60,7 +60,7 @@ def test_doctor_end_to_end_in_a_fresh_process_under_15_s(tmp_path):
     # (OMP_NUM_THREADS=1) idle wall time is about the same.
     before = cpu_seconds_of_children()
     proc = subprocess.run([sys.executable, "-m", "nnlab", "doctor", "--json", "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+                          capture_output=True, text=True, cwd=ROOT, timeout=HUNG_S)
     cpu = cpu_seconds_of_children() - before
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import refused
+from conftest import HUNG_S, refused
 
 
 @pytest.mark.parametrize("args", [
@@ -78,7 +78,7 @@ def measure(command: str, settings: dict) -> tuple[int, int, int]:
 
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-c", PROBE, command, json.dumps(settings)], capture_output=True,
-                          text=True, timeout=120, env=env)
+                          text=True, timeout=HUNG_S, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     probe = json.loads(done.stdout.strip().splitlines()[-1])
     return probe["estimate"], probe["delta"], probe["peak"]

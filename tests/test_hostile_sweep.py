@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import refused
+from conftest import HUNG_S, refused
 
 from nnlab.sweep import driver
 from nnlab.sweep import executors as sweep_exec
@@ -329,6 +329,6 @@ def test_a_small_sweep_with_a_killed_worker_prints_no_warnings(tmp_path):
         main()
     """)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]), "NNLAB_FIGURE_WORKERS": "0"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=HUNG_S)
     assert "SIGKILL" in result.stderr, result.stderr
     assert [line for line in result.stderr.splitlines() if "warning" in line.lower()] == [], result.stderr

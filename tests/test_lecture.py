@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import refused
+from conftest import HUNG_S, refused
 
 from nnlab.cli import cli
 from nnlab.core.claims import claim
@@ -300,7 +300,7 @@ def test_the_console_script_lecture_draws_with_its_workers(tmp_path):
     """For real: `python -m nnlab lecture` with its figure workers, each run's figures drawn while the next
     computes; every run closed completed with all its figures."""
     proc = subprocess.run([sys.executable, "-m", "nnlab", "lecture", "--quick", "--only", "init,optimize",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=HUNG_S)
     assert proc.returncode == 0, proc.stderr[-3000:]
     parent = lecture_dir(tmp_path)
     for name, figures in (("init", 3), ("optimize", 2)):
@@ -398,7 +398,7 @@ def open_in_browser(report: Path, work: Path) -> dict:
             f"--user-data-dir={work / 'profile'}", "--window-size=1200,1600", "--no-pdf-header-footer",
             f"--screenshot={work / 'report.png'}", f"--print-to-pdf={work / 'report.pdf'}", "--dump-dom",
             checked.as_uri()]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=HUNG_S)
     found = re.search(r'data-check="([^"]*)"', proc.stdout)
     assert found, f"the page's check did not run: {proc.stderr[-2000:]}"
     return json.loads(html.unescape(found.group(1)))

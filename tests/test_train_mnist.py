@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import claim_by_id, refused
+from conftest import HUNG_S, claim_by_id, refused
 
 from nnlab.commands.train_mnist import checkpoints, results, training
 from nnlab.commands.train_mnist.checkpoints import CHECKPOINT
@@ -347,7 +347,7 @@ def test_sigterm_leaves_an_interrupted_run_with_a_checkpoint(tmp_path):
             "--out", str(out)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + HUNG_S
         while not list(out.glob("train-mnist/*/checkpoints/last.pt")):
             assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()
             time.sleep(0.1)

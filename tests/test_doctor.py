@@ -287,3 +287,12 @@ def test_doctor_device_cpu_trains_only_on_the_cpu_and_bad_choices_exit_2(invoke,
     code, report = doctor_json(invoke, "--out", out, "--device", "cpu")
     assert code == 0 and [c["name"] for c in report["checks"] if c["group"] == "smoke"] == ["training (cpu)"]
     refused(invoke("doctor", "--device", "tpu"))
+
+
+def test_a_cuda_build_without_a_gpu_is_a_warning():
+    """Issue 25: the multi-GB CUDA build on a machine with no GPU is said, with what to do."""
+    from nnlab.doctor.checks import cuda_absent
+
+    assert cuda_absent(None) == "absent (CPU build of torch)"
+    assert "warning: torch is a CUDA 12.8 build" in cuda_absent("12.8") and "CPU build" in cuda_absent("12.8")
+

@@ -165,15 +165,21 @@ def check_cuda(available: bool) -> Check:
     import torch
 
     if not available:
-        cuda_build = torch.version.cuda
-        why = f"CUDA {cuda_build} build, but no GPU or driver seen" if cuda_build else "CPU build of torch"
-        return Check("devices", "CUDA", None, f"absent ({why})")
+        return Check("devices", "CUDA", None, cuda_absent(torch.version.cuda))
     props = torch.cuda.get_device_properties(0)
     count = torch.cuda.device_count()
     detail = (f"{props.name}, {props.total_memory / 2**30:.1f} GiB, capability {props.major}.{props.minor}"
               + (f" (device 0 of {count})" if count > 1 else ""))
     return matmul_check("CUDA", "cuda", detail, f"CUDA results are wrong: install a torch build that supports "
                         f"capability {props.major}.{props.minor}, or use --device cpu")
+
+
+def cuda_absent(cuda_build: str | None) -> str:
+    """What the CUDA row says without a GPU; a CUDA build of torch there is gigabytes of libraries for nothing."""
+    if not cuda_build:
+        return "absent (CPU build of torch)"
+    return (f"absent; warning: torch is a CUDA {cuda_build} build (several GB of GPU libraries) on a machine with "
+            "no GPU or driver: the CPU build does the same here and is far smaller (README, Set up)")
 
 
 def check_mps(available: bool) -> Check:

@@ -254,7 +254,8 @@ SHARED_OPTIONS = [
                  help="Override any config key, after every other option (repeatable)."),
     click.Option(["--out"], metavar="DIR", help="Where run directories go: DIR/<command>/<time>[-tag]/.  "
                  "[default: outputs]"),
-    click.Option(["--tag"], metavar="TAG", help="Suffix for the run directory's name.  [default: none]"),
+    click.Option(["--tag", "--name", "tag"], metavar="NAME", help="A name for the run, the suffix of its directory's "
+                 "name (outputs/init/<time>-NAME), shown by runs, compare and the report.  [default: none]"),
     click.Option(["--quick"], is_flag=True, help="A seconds-long smoke version of the run."),
     click.Option(["--no-plots"], is_flag=True, help="Skip the figures: numbers, claims and files only (faster; "
                  "`nnlab redraw RUN_DIR` draws them later).  [default: off]"),

@@ -265,3 +265,11 @@ def test_a_packaged_recipe_runs_by_name_from_any_directory(tmp_path, monkeypatch
     listed = CliRunner().invoke(cli, ["recipes", "approx"])
     assert listed.exit_code == 0 and "curse" in listed.output and "3 recipes" in listed.output
     assert CliRunner().invoke(cli, ["recipes", "nope"]).exit_code == 2
+
+
+def test_a_run_can_be_given_a_name(invoke):
+    result = invoke("init", "--quick", "--name", "wide", "--width", "16")
+    assert result.exit_code == 0, result.stderr
+    (run,) = result.runs("init")
+    assert run.name.endswith("-wide")
+    assert "wide" in invoke("runs", "--out", str(result.out)).output

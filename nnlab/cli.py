@@ -259,6 +259,8 @@ SHARED_OPTIONS = [
     click.Option(["--quick"], is_flag=True, help="A seconds-long smoke version of the run."),
     click.Option(["--no-plots"], is_flag=True, help="Skip the figures: numbers, claims and files only (faster; "
                  "`nnlab redraw RUN_DIR` draws them later).  [default: off]"),
+    click.Option(["--tensorboard"], is_flag=True, help="Write TensorBoard event files while the run trains, into "
+                 "RUN_DIR/tensorboard/ (`tensorboard --logdir outputs`; also NNLAB_TENSORBOARD=1).  [default: off]"),
     click.Option(["--print-config"], is_flag=True, help="Print the resolved config (a recipe: defaults < --recipe "
                  "< --quick < options < --set) and exit; nothing runs, no directory is made."),
     click.Option(["--debug"], is_flag=True, help="Show the full traceback on errors."),
@@ -272,13 +274,14 @@ def experiment_command(name: str) -> click.Command:
     field_names = {f.name for f in dataclasses.fields(spec.config)}
 
     def callback(recipe: str | None, set_pairs: tuple[str, ...], out: str | None, tag: str | None, quick: bool,
-                 no_plots: bool, print_config: bool, debug: bool, resume: str | None = None, **options: Any) -> None:
+                 no_plots: bool, tensorboard: bool, print_config: bool, debug: bool, resume: str | None = None,
+                 **options: Any) -> None:
         from nnlab.core.runner import Request, RunInterrupted, execute
 
         given = {k: v for k, v in options.items() if k in field_names and v not in (None, ())}
         argv = (click.get_current_context().obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
         request = Request(spec.name, given, recipe=recipe, quick=quick, set_pairs=set_pairs, out=out, tag=tag,
-                          resume=resume, argv=argv, draw=not no_plots)
+                          resume=resume, argv=argv, draw=not no_plots, tensorboard=tensorboard)
         if print_config:
             from nnlab.core.config import to_recipe_yaml
             from nnlab.core.runner import build_config

@@ -112,3 +112,31 @@ def test_runs_and_the_reader_take_a_relative_out(invoke, two_init_runs, monkeypa
     result = invoke("runs", "--out", out.name)
     assert result.exit_code == 0 and "damaged" not in result.output and "2 of 2 runs" in result.output
     assert RunRecord(Path(out.name) / "init" / a.path.name).read_all().status == "completed"
+
+
+def test_tensorboard_live_writes_the_runs_scalars_while_it_trains_and_export_takes_a_folder(invoke, tmp_path,
+                                                                                             monkeypatch):
+    """Issue 25: --tensorboard (or NNLAB_TENSORBOARD=1) writes an event file as the metrics are logged, with the
+    tags export writes afterwards; export of a folder gives each run its own logdir."""
+    from nnlab.core.live_board import scalars_of
+
+    result = invoke("optimize", "--quick", "--method", "gd", "--method", "adam", "--tensorboard")
+    assert result.exit_code == 0, result.stderr
+    (run,) = result.runs("optimize")
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    expected = [s for i, r in enumerate(lines) for s in scalars_of(r, i)]
+    live = [(v.tag, v.simple_value, e.step) for e in read_events(run / "tensorboard") for v in e.summary.value]
+    assert len(live) == len(expected) > 100 and {t for t, _, _ in live} == {"loss/method_gd", "loss/method_adam"}
+    assert live == [(t, pytest.approx(v, rel=1e-6), s) for t, v, s in expected]  # float32 in the event file
+
+    monkeypatch.setenv("NNLAB_TENSORBOARD", "1")
+    by_env = invoke("init", "--quick", "--width", "16", out=result.out / "env")
+    assert list((by_env.runs("init")[0] / "tensorboard").glob("events.out.tfevents.*"))
+    monkeypatch.setenv("NNLAB_TENSORBOARD", "0")
+    off = invoke("init", "--quick", "--width", "16", out=result.out / "off")
+    assert not (off.runs("init")[0] / "tensorboard").exists()
+
+    exported = invoke("export", str(result.out), "--to", "tensorboard", "--logdir", str(tmp_path / "tb"))
+    assert exported.exit_code == 0, exported.stderr
+    assert sorted(p.parent.relative_to(tmp_path / "tb").parts[0] for p in (tmp_path / "tb").rglob("events.*")) == [
+        "env", "off", "optimize"]

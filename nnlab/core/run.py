@@ -90,6 +90,7 @@ class Run:
         """Open `path`: a new run's directory (just claimed), or with `reopened` (its meta) a run to continue,
         whose `lock` reopen() holds already, `changed` the keys a resume changed ([old, new]) and
         `checkpoint_step` the step its checkpoint holds (metrics logged after it are dropped: they come again)."""
+        self.board: Any = None  # core.live_board.LiveBoard while --tensorboard writes event files live
         self.path = path
         self.command = command
         self.config = config
@@ -173,8 +174,11 @@ class Run:
 
     # -- logging -------------------------------------------------------------------------------------
     def log(self, record: dict[str, Any]) -> None:
-        """Append one JSON object to metrics.jsonl (one write, unbuffered: a crash loses at most this line)."""
+        """Append one JSON object to metrics.jsonl (one write, unbuffered: a crash loses at most this line), and
+        its numbers to the live TensorBoard event file when there is one (--tensorboard: core.live_board)."""
         self._metrics.append(atomic.dumps(record) + "\n")
+        if self.board is not None:
+            self.board.log(record)
 
     def track(self, items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
         """Iterate with a progress bar, stopping at the next item once Ctrl-C or SIGTERM arrived."""
@@ -198,6 +202,8 @@ class Run:
         its last file was written (time.time(), e.g. a figure worker's), if not now."""
         assert status in STATUSES, status
         self._metrics.close()
+        if self.board is not None:
+            self.board.close()
         ended = _now() if ended is None else dt.datetime.fromtimestamp(ended).astimezone()
         summary = dict(summary or {})
         with self.signals.critical():  # a signal now cannot leave a temp file or a run without its link

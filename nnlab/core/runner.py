@@ -45,6 +45,7 @@ class Request:
     resume: str | Path | None = None
     argv: list[str] | None = None
     draw: bool = True  # False: no figures (tests and tools that read only the numbers); the run says so in meta
+    tensorboard: bool = False  # event files written live into RUN_DIR/tensorboard/ (also NNLAB_TENSORBOARD=1)
 
 
 @dataclass
@@ -104,7 +105,7 @@ def start(spec: Command, config: Any, request: Request, *, report: bool = True,
     console script's figure workers running, the figures are handed to them and this returns at once: the
     run stays open (status running) until end() has them, so a caller can compute the next run meanwhile
     (nnlab lecture). Otherwise the run is drawn and closed before this returns."""
-    from nnlab.core import console, figure_pool
+    from nnlab.core import console, figure_pool, live_board
     from nnlab.core.device import describe, resolve_device, thread_limit
     from nnlab.core.run import Run, check_tag
     from nnlab.core.signals import Signals
@@ -119,6 +120,9 @@ def start(spec: Command, config: Any, request: Request, *, report: bool = True,
     device = resolve_device(config.device)
     if spec.prepare is not None:  # inputs that can be missing or corrupt: fail before the run exists
         spec.prepare(config)
+    board = live_board.wanted(request.tensorboard)
+    if board:
+        live_board.LiveBoard.check_installed()  # a missing tensorboardX is refused before the run exists
     signals = Signals()
     with signals.installed():  # before the directory exists: a signal during setup cannot leave half of one
         with signals.critical():
@@ -133,6 +137,8 @@ def start(spec: Command, config: Any, request: Request, *, report: bool = True,
                 rec = Run.create(request.out or "outputs", spec.name, config, device, request.tag, argv=argv,
                                  signals=signals)
             rec.meta["device"] = describe(device)
+            if board:
+                rec.board = live_board.LiveBoard(rec.path / "tensorboard")
             if not request.draw:
                 rec.meta["figures"] = "not drawn (asked for numbers only)"
         if report:

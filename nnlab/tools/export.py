@@ -1,4 +1,5 @@
-"""`nnlab export RUN_DIR --to tensorboard [--logdir DIR]`: a run as TensorBoard event files.
+"""`nnlab export RUN_DIR --to tensorboard [--logdir DIR]`: a run (or every run of a lecture, a sweep or a
+folder) as TensorBoard event files.
 
 \b
     pip install 'nnlab[tensorboard]'
@@ -8,8 +9,10 @@
 Every numeric field of metrics.jsonl becomes a scalar at its step (tag `<field>/<series>`, the series
 named by the line's text fields: loss/method_gd), the headline numbers become `headline/...` scalars,
 the figures in plots/ become images and the claims a text table. The event files are written with
-tensorboardX (protobuf only, no TensorFlow); default DIR: RUN_DIR/tensorboard. A damaged run is refused
-before anything is written; the event file appears in DIR whole or not at all.
+tensorboardX (protobuf only, no TensorFlow); default DIR: RUN_DIR/tensorboard. Given a folder of runs, each run
+goes to DIR/<its path in the folder>, so one viewer compares them. A damaged run is refused before anything is
+written; the event file appears in DIR whole or not at all. `--tensorboard` on a command writes the same
+scalars live, while it trains.
 """
 
 from __future__ import annotations
@@ -34,10 +37,19 @@ if TYPE_CHECKING:
               help="Where the event files go.  [default: RUN_DIR/tensorboard]")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 def export(run_dir: Path, target: str, logdir: Path | None, debug: bool) -> None:
+    from nnlab.core import walk
     from nnlab.tools.runs_common import exits_on_signal
 
     with exits_on_signal("export"):
-        _export(run_dir, logdir or run_dir / "tensorboard")
+        if (run_dir / "meta.json").is_file() and not walk.is_tool_dir(run_dir):
+            _export(run_dir, logdir or run_dir / "tensorboard")
+            return
+        runs = walk.find(run_dir)  # a lecture's, a sweep's or an --out folder's runs: each its own logdir
+        if not runs:
+            raise UserError(f"{run_dir}: not a run directory and holds none (no meta.json)")
+        base = logdir or run_dir / "tensorboard"
+        for run in runs:
+            _export(run, base / run.relative_to(run_dir))
 
 
 def _export(run_dir: Path, logdir: Path) -> None:
@@ -110,17 +122,12 @@ def write_run(writer: Any, run: RunRecord, numbers: dict[str, float | None],
               images: dict[str, Any]) -> dict[str, int]:
     """Every scalar, image and the claims table of `run` into `writer`. `run` is checked whole (core.record):
     its steps are finite numbers in [0, 1e12], its claims carry a string id and a bool holds."""
-    from nnlab.core.headline import is_number
-    from nnlab.tools.runs_common import AXES, group_of
+    from nnlab.core.live_board import scalars_of
 
     scalars = 0
     for i, record in enumerate(run.metrics):
-        step = int(record.get("step", i))
-        group = group_of(record, sep="/", eq="_")  # TensorBoard tags keep only [A-Za-z0-9_./-]
-        for key, value in record.items():
-            if key in AXES or not is_number(value):
-                continue
-            writer.add_scalar(f"{key}/{group}" if group else key, float(value), step)
+        for tag, value, step in scalars_of(record, i):  # the tags --tensorboard writes live
+            writer.add_scalar(tag, value, step)
             scalars += 1
     for name, value in numbers.items():
         if value is not None:

@@ -16,19 +16,14 @@ from typing import Any
 import click
 
 from nnlab.core.headline import is_number
+from nnlab.core.live_board import AXES, group_of  # noqa: F401  (what the tools read series by)
 
-AXES = ("step", "epoch")  # x axes, not metrics
 STAMP = len("20260101-120000")
 
 
 def tag_of(run_dir: Path) -> str:
     """The tag of `<time>[-tag][-n]` (with its clash number, if any); '' without one."""
     return run_dir.name[STAMP + 1:]
-
-
-def group_of(record: dict[str, Any], sep: str = ", ", eq: str = "=") -> str:
-    """The text fields of a metrics line name the series it belongs to (method=gd, scale=0.05)."""
-    return sep.join(f"{k}{eq}{v}" for k, v in record.items() if isinstance(v, str))
 
 
 def metric_names(metrics: list[dict[str, Any]]) -> list[str]:

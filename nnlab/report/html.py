@@ -36,8 +36,11 @@ figcaption { color: var(--muted); font-size: 0.9rem; }
 code { font-size: 0.85rem; word-break: break-all; }
 @media print {
   body { margin: 0; max-width: none; font-size: 11pt; }
-  h2 { break-before: page; break-after: avoid; } #overview h2 { break-before: avoid; }
-  h3, h4 { break-after: avoid; } tr, blockquote { break-inside: avoid; }
+  @page { margin: 1.5cm; }  /* A4 and Letter alike: the page's own size, the same margins */
+  h2 { break-before: page; break-after: avoid; page-break-after: avoid; } #overview h2 { break-before: avoid; }
+  h3, h4, h5 { break-after: avoid; page-break-after: avoid; } tr, blockquote { break-inside: avoid; }
+  thead { display: table-header-group; } p, li { orphans: 3; widows: 3; }
+  table { break-before: avoid; } figure { break-inside: avoid; page-break-inside: avoid; }
   figure img { max-height: 22cm; } a { color: inherit; text-decoration: none; }
   th { background: none; } blockquote { background: none; }
 }

@@ -61,6 +61,10 @@ def statistics(by_scale: dict[str, list[dict[str, Any]]], activation: str, path:
         axes[0, 2].plot(layers, [r["pre_std"] for r in rows], "o", color=f"C{i}", label=f"{spec} measured")
         axes[0, 2].plot(layers, [r["predicted_pre_std"] for r in rows], "--", color=f"C{i}",
                         label=f"{spec} sqrt(n_in) w rms(z)")
+        cov = [r.get("predicted_pre_std_cov", r["predicted_pre_std"]) for r in rows]
+        if any(abs(c / r["predicted_pre_std"] - 1) > 0.01 for c, r in zip(cov, rows, strict=True)
+               if r["predicted_pre_std"] > 0):  # the lecture's Cov[z_i] differs visibly (ReLU: 1/1.21)
+            axes[0, 2].plot(layers, cov, ":", color=f"C{i}", label=f"{spec} sqrt(n_in) w std(z): lecture's Cov")
     axes[0, 0].set(title=f"mean of {activation}(pre)", xlabel="layer")
     axes[0, 1].set(title=f"std of {activation}(pre)", xlabel="layer", yscale="log")
     axes[0, 2].set(title="pre-activation std: measured vs predicted", xlabel="layer", yscale="log")

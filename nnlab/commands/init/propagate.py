@@ -47,6 +47,9 @@ def propagate(x, directions, w: float, act: activations.Activation, upstream, bi
                 "std": float(h.std(correction=0)),
                 "pre_std": float(pre.std(correction=0)),
                 "predicted_pre_std": predicted_pre_std(w, n_in, float(z.square().mean().sqrt())),
+                # the lecture's Cov[z_i] in place of E[z^2]: z's mean removed (the same for zero-mean z)
+                "predicted_pre_std_cov": predicted_pre_std(w, n_in, float(z.std(correction=0))),
+                "pre_var_rel_sd": variance_rel_sd(z, pre.shape[1]),
                 "saturated": None,
                 "grad_std": float(grads[i].std(correction=0)),
             }
@@ -61,6 +64,28 @@ def propagate(x, directions, w: float, act: activations.Activation, upstream, bi
         "input_grad_std": float(grads[0].std(correction=0)),
         "histogram": {"edges": edges, "counts": counts},
     }
+
+
+def variance_rel_sd(z, n_out: int) -> float:
+    """Relative standard deviation, over W, of the mean square of y = z W (z: (B, n_in), W_ij ~ N(0, w^2)).
+
+    Given z, each column y_i = z W_i is N(0, w^2 G) with G = z z^T (B, B), independent over the n_out columns,
+    so |y_i|^2 has mean w^2 tr G and variance 2 w^4 |G|_F^2, and their average over the columns has a relative
+    sd of sqrt(2 / n_out) |G|_F / tr G: about sqrt(2 / (n_out B)) for nearly orthogonal rows, sqrt(2 / n_out)
+    when they are all alike. 0 when z is exactly 0 (y is then exactly 0: no spread)."""
+    import torch
+
+    peak = float(z.abs().max())
+    if peak == 0:
+        return 0.0
+    # A float64 copy (never z itself, which the caller keeps), scaled in place: the ratio does not depend on z's
+    # scale, and tiny z (1e-150) would underflow in |G|_F.
+    z = z.to(dtype=torch.float64, copy=True)
+    z /= peak
+    # |z z^T|_F = |z^T z|_F: the smaller of (B, B) and (n_in, n_in), so a batch of 16384 rows costs no 2 GiB
+    gram = z @ z.T if z.shape[0] <= z.shape[1] else z.T @ z
+    trace = float(z.square().sum())
+    return math.sqrt(2.0 / n_out) * float(gram.norm()) / trace  # NaN where z overflowed: the check then fails
 
 
 def finite_range(tensors) -> tuple[float, float]:

@@ -4,6 +4,7 @@ imports none of its other modules."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from nnlab.core.command import INTERPRETER_BYTES
 from nnlab.core.config import ExperimentConfig, check_list, param
@@ -16,6 +17,9 @@ IMAGE = 28  # MNIST digits are 28 x 28
 class ModulesConfig(ExperimentConfig):
     section: list[str] = param([], "Sections to run (repeatable): layernorm, residual, conv, unet. Empty: all four.",
                                choices=SECTIONS)
+    seeds: int = param(3, "layernorm, residual, conv: seeds over which each random measurement (the deep "
+                       "networks' gradients, the ODE field, the CNN's training) is repeated; the claims judge the "
+                       "mean and its spread (1 seed: no spread, so those claims are undecided).", low=1, high=20)
     # -- layernorm
     ln_width: int = param(64, "layernorm: width m of z and of MM(z) = W z + b.", low=2, high=4096)
     ln_scales: list[float] = param([0.01, 1.0, 100.0], "layernorm: the factors a in LN(MM_{aW,ab}(z)).",
@@ -39,6 +43,10 @@ class ModulesConfig(ExperimentConfig):
                               "second order).", choices=["euler", "heun"])
     deep_blocks: int = param(20, "residual: blocks of the deep plain and residual networks (two layers each).",
                              low=1, high=500)
+    deep_init: str = param("xavier", "residual: initialization of those networks: xavier (the lecture's W ~ "
+                           "N(0, 1/n_in), b = 0) or torch (nn.Linear's default U(-1/sqrt(n_in), 1/sqrt(n_in)) for "
+                           "weights and biases, whose smaller gain makes the plain net's gradient vanish far faster).",
+                           choices=["xavier", "torch"])
     # -- conv
     conv_digits: int = param(200, "conv: test digits over which equivariance and invariance are measured.",
                              low=1, high=10000)
@@ -64,6 +72,9 @@ class ModulesConfig(ExperimentConfig):
     threads: int = param(1, "CPU threads for torch (0: every core this process may use). 1 by default: these "
                          "small convolutions gain little from a second thread, and lose much on a busy machine.", low=0,
                          high=1024)
+
+    # What runs made before these keys existed did: one seed, torch's Linear initialization.
+    LEGACY: ClassVar[dict[str, Any]] = {"seeds": 1, "deep_init": "torch"}
 
     def validate(self) -> None:
         from nnlab.core.errors import UserError
@@ -106,7 +117,7 @@ def memory_bytes(config: ModulesConfig) -> int:
     return data + layernorm + INTERPRETER_BYTES
 
 
-# Seconds: short curves, few steps, one seed pair.
-QUICK = {"ln_depth": 12, "euler_blocks": [1, 4, 16, 64], "euler_ref_steps": 512, "deep_blocks": 10,
-         "conv_digits": 40, "cnn_steps": 20, "unet_steps": 30, "unet_seeds": 1, "unet_channels": 8,
+# Seconds: short curves, few steps, small networks; three seeds still, since the claims judge a spread.
+QUICK = {"ln_depth": 12, "euler_blocks": [1, 4, 16, 64], "euler_ref_steps": 512,
+         "conv_digits": 40, "cnn_steps": 20, "unet_steps": 40, "unet_seeds": 3, "unet_channels": 8,
          "unet_test": 100}

@@ -57,10 +57,13 @@ def layernorm(s: dict[str, Any], path: Path) -> Path:
     labels = {"none": "no LN: tanh(W h)", "pre": "LN before tanh: tanh(LN(W h))",
               "post": "LN after tanh: LN(tanh(W h))"}
     for i, (kind, norms) in enumerate(s["gradient_norms"].items()):
+        drawn_spread = max(norms) / min(norms) if min(norms) > 0 else float("inf")
         ax.plot(range(1, len(norms) + 1), norms, "o-", ms=3, color=f"C{i}",
-                label=f"{labels[kind]} (max/min {s['gradient_spread'][kind]:.3g})")
+                label=f"{labels[kind]} (max/min {drawn_spread:.3g})")
+    seeds = s.get("seeds", 1)
     ax.set(yscale="log", xlabel="layer (1 = input side)", ylabel="||dL/dW_l||",
-           title=f"gradient norm per layer at init ({s['depth']} layers, w = {s['weight_std']:g})")
+           title=f"gradient norm per layer at init\n({s['depth']} layers, w = {s['weight_std']:g}"
+                 + (f"; the first of {seeds} seeds)" if seeds > 1 else ")"))
     ax.legend(fontsize=7)
     return plotting.save(fig, path)
 
@@ -71,8 +74,10 @@ def residual(s: dict[str, Any], path: Path) -> Path:
     L, err = np.array(s["blocks"], float), np.array(s["errors"])
     ax.loglog(L, err, "o", label=f"{s['scheme']} residual net vs RK4 ({s['ref_steps']} steps)")
     if math.isfinite(s["slope"]):
+        mean = s.get("slope_seeds")
         ax.loglog(L, np.exp(s["intercept"]) * L ** s["slope"], "-",
-                  label=f"fit: slope {s['slope']:.3f} (r^2 {s['fit_r2']:.4f})")
+                  label=f"fit: slope {s['slope']:.3f} (r^2 {s['fit_r2']:.4f})"
+                        + (f"\nmean over {mean['n']} seeds {mean['mean']:.3f}" if mean and mean["n"] > 1 else ""))
     ax.set(xlabel="blocks L (step h = 1/L)", ylabel="mean ||x_L - x(1)||", title="residual blocks = Euler steps")
     ax.legend(fontsize=7)
     ax = axes[0, 1]
@@ -88,41 +93,77 @@ def residual(s: dict[str, Any], path: Path) -> Path:
     for i, (kind, norms) in enumerate(s["gradient_norms"].items()):
         ax.semilogy(range(1, len(norms) + 1), norms, "o-", ms=3, color=f"C{i}", label=kind)
     ax.set(xlabel="linear layer (1 = input side)", ylabel="||dL/dW||",
-           title=f"gradients at init, {s['deep_blocks']} blocks")
+           title=f"gradients at init, {s['deep_blocks']} blocks, {s.get('deep_init', 'torch')} init")
     ax.legend(fontsize=8)
     return plotting.save(fig, path)
 
 
-def _show(ax, img, title: str, cmap: str = "gray", symmetric: bool = False) -> None:
+def _show(ax, img, title: str, cmap: str = "gray", symmetric: bool = False, limit: float | None = None):
+    """One image panel without ticks; symmetric: a diverging map centred on 0 over ±limit (default: the image's
+    own largest |value|). Returns the image, for a colour bar."""
     img = np.asarray(img)
     if symmetric:
-        m = float(np.abs(img).max()) or 1.0
-        ax.imshow(img, cmap="RdBu_r", vmin=-m, vmax=m)
+        m = limit or float(np.abs(img).max()) or 1.0
+        shown = ax.imshow(img, cmap="RdBu_r", vmin=-m, vmax=m)
     else:
-        ax.imshow(img, cmap=cmap)
-    ax.set_title(title, fontsize=7)
+        shown = ax.imshow(img, cmap=cmap, vmin=0 if limit else None, vmax=limit)
+    ax.set_title(title, fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
+    return shown
+
+
+LEARNED_SHOWN = 8  # learned filters drawn (the first ones): more would shrink each below legibility
+
+
+def _colour_bar(fig, image, cax, label: str) -> None:
+    bar = fig.colorbar(image, cax=cax)
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label(label, fontsize=8)
+
+
+def _limit(images) -> float:
+    return float(max(np.abs(np.asarray(i)).max() for i in images)) or 1.0
 
 
 def filters(s: dict[str, Any], path: Path) -> Path:
-    """Row 1: the digit, the hand-made filters and their maps; row 2: the learned filters; row 3: their maps."""
+    """Row 1: the digit, the hand-made filters and their maps; row 2: the learned filters; row 3: their maps.
+    Each kind of panel shares one colour scale, with its colour bar: red positive, blue negative, white 0."""
     p = s["picture"]
-    learned = len(p["learned_filters"])
-    cols = max(1 + 2 * len(p["hand_names"]), learned)
-    fig, axes = plotting.subplots(3, cols, figsize=(1.5 * cols, 4.8))
-    for ax in axes.flat:
-        ax.axis("off")
-    _show(axes[0, 0], p["digit"], f"digit ({p['label']})")
+    hand = len(p["hand_names"])
+    learned = min(len(p["learned_filters"]), LEARNED_SHOWN)
+    fig = plotting.figure(figsize=(9.0, 5.4))
+    rows = fig.add_gridspec(3, 1, hspace=0.4)
+    bar, gap = 0.12, 0.55  # widths of a colour bar's column and of the room for its labels, relative to an image's
+    # digit | hand filters | bar | gap | hand maps | bar
+    top = rows[0].subgridspec(1, 2 * hand + 4, width_ratios=[1] + [1] * hand + [bar, gap] + [1] * hand + [bar],
+                              wspace=0.25)
+    _show(fig.add_subplot(top[0, 0]), p["digit"], f"digit ({p['label']})")
+    f_lim, m_lim = _limit(p["hand_filters"]), _limit(p["hand_maps"])
     for i, name in enumerate(p["hand_names"]):
-        _show(axes[0, 1 + 2 * i], p["hand_filters"][i], f"{name} filter", symmetric=True)
-        _show(axes[0, 2 + 2 * i], p["hand_maps"][i], "feature map", symmetric=True)
-    for i in range(learned):
-        _show(axes[1, i], p["learned_filters"][i], f"learned {i + 1}", symmetric=True)
-        _show(axes[2, i], p["learned_maps"][i], "ReLU(conv)", cmap="magma")
-    fig.suptitle(f"hand-made edge filters and the filters of a small CNN (test accuracy {s['cnn_accuracy']:.3f})")
-    return plotting.save(fig, path)
+        shown_f = _show(fig.add_subplot(top[0, 1 + i]), p["hand_filters"][i], f"{name}\nfilter", symmetric=True,
+                        limit=f_lim)
+        shown_m = _show(fig.add_subplot(top[0, hand + 3 + i]), p["hand_maps"][i], f"{name}\nfeature map",
+                        symmetric=True, limit=m_lim)
+    _colour_bar(fig, shown_f, fig.add_subplot(top[0, hand + 1]), "weight")
+    _colour_bar(fig, shown_m, fig.add_subplot(top[0, 2 * hand + 3]), "response")
+    w_lim = _limit(p["learned_filters"][:learned])
+    r_lim = _limit(p["learned_maps"][:learned])
+    for r, (key, label, kw) in enumerate((("learned_filters", "weight", {"symmetric": True, "limit": w_lim}),
+                                          ("learned_maps", "ReLU(conv)", {"cmap": "magma", "limit": r_lim})),
+                                         start=1):
+        grid = rows[r].subgridspec(1, learned + 1, width_ratios=[1] * learned + [bar], wspace=0.25)
+        for i in range(learned):
+            title = f"learned {i + 1}" if key == "learned_filters" else f"ReLU(conv {i + 1})"
+            shown = _show(fig.add_subplot(grid[0, i]), p[key][i], title, **kw)
+        _colour_bar(fig, shown, fig.add_subplot(grid[0, learned]), label)
+    more = len(p["learned_filters"]) - learned
+    fig.suptitle("hand-made edge filters and the first-layer filters of a small CNN (test accuracy "
+                 f"{s['cnn_accuracy']:.3f}{f'; first {learned} of {learned + more} filters' if more else ''})",
+                 fontsize=10)
+    fig.subplots_adjust(left=0.02, right=0.94, top=0.88, bottom=0.03)
+    return plotting.save(fig, path, tight=False)
 
 
 def pooling(s: dict[str, Any], path: Path) -> Path:

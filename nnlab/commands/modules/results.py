@@ -17,8 +17,9 @@ def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
             rows.append(["layernorm", f"gradient norm max/min over layers, LN {kind}", spread])
     if "residual" in summary:
         s = summary["residual"]
-        rows.append(["residual", f"{s['scheme']} error vs L: fitted slope (r^2 {s['fit_r2']:.4f})", s["slope"]])
-        rows.append(["residual", "first-layer gradient norm, plain", s["first_grad"]["plain"]])
+        rows.append(["residual", f"{s['scheme']} error vs L: fitted slope, mean over seeds", _slope(s)])
+        rows.append(["residual", f"first-layer gradient norm, plain ({s.get('deep_init', 'torch')} init)",
+                     s["first_grad"]["plain"]])
         rows.append(["residual", "first-layer gradient norm, residual", s["first_grad"]["residual"]])
     if "conv" in summary:
         s = summary["conv"]
@@ -32,25 +33,31 @@ def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         for kind in ("skips", "no_skips"):
             rows.append(["unet", f"PSNR denoised, {kind} (dB, mean ± std)",
                          f"{s['psnr'][kind]['mean']:.2f} ± {s['psnr'][kind]['std']:.2f}"])
+        rows.append(["unet", "PSNR with skips - without, paired (dB, mean ± s.e.)",
+                     f"{s['gap_db']:.2f} ± {s['gap_std_err_db']:.2f}"])
     return ["section", "quantity", "value"], rows
 
 
 def numbers(summary: dict[str, Any]) -> dict[str, float | None]:
     """The headline's quantities by name, for the sections that ran (a section left out has no names):
 
-    layernorm.invariance_error       max |LN(MM_aW,ab) - LN(MM_W,b)| over the factors a (0 up to rounding)
+    layernorm.invariance_error       max |LN(MM_aW,ab) - LN(MM_W,b)| over the factors a, at the run's eps
+    layernorm.invariance_error_exact ... with the lecture's LN-S (no eps): 0 up to rounding
     layernorm.w_alone_error          the same with W scaled alone (b kept): LN is not invariant to it
-    layernorm.gradient_spread_pre    max / min gradient norm over the layers, LN before the activation
+    layernorm.gradient_spread_pre    max / min gradient norm over the layers, LN before the activation (geometric
+                                     mean over the seeds)
     layernorm.gradient_spread_post   ... LN after it
     layernorm.gradient_spread_none   ... no LN at all
-    residual.euler_slope             fitted log-log slope of the block's error against L (Euler: about -1)
-    residual.fit_r2                  r^2 of that fit
-    residual.first_grad_plain        first-layer gradient norm of the deep plain network
+    residual.euler_slope             fitted log-log slope of the block's error against L (Euler: about -1), mean
+                                     over the seeds; residual.euler_slope_std_err its standard error
+    residual.fit_r2                  r^2 of the first seed's fit
+    residual.first_grad_plain        first-layer gradient norm of the deep plain network (geometric mean, seeds)
     residual.first_grad_residual     ... and of the deep residual one
+    residual.first_grad_ratio        ... residual / plain (the claim's)
     conv.equivariance_error          relative change of conv(shift(x)) against shift(conv(x))
-    conv.max_pool_ratio              shift change after max pooling / before
+    conv.max_pool_ratio              shift change after max pooling / before (mean over the trained CNNs)
     conv.avg_pool_ratio              ... after average pooling / before
-    conv.cnn_accuracy                the small CNN's test accuracy
+    conv.cnn_accuracy                the small CNN's test accuracy (the first seed's, whose filters are drawn)
     unet.psnr_noisy_db               PSNR of the noisy digits (dB)
     unet.psnr_skips_db               PSNR denoised by the U-Net, mean over seeds (dB); unet.psnr_skips_std_db
     unet.psnr_no_skips_db            ... by the same network without skips; unet.psnr_no_skips_std_db
@@ -61,15 +68,18 @@ def numbers(summary: dict[str, Any]) -> dict[str, float | None]:
     if "layernorm" in summary:
         s = summary["layernorm"]
         out["layernorm.invariance_error"] = _number(s["max_invariance_diff"])
+        out["layernorm.invariance_error_exact"] = _number(s.get("max_invariance_diff_exact", s["max_invariance_diff"]))
         out["layernorm.w_alone_error"] = _number(s["max_w_alone_diff"])
         for kind, spread in s["gradient_spread"].items():
             out[f"layernorm.gradient_spread_{kind}"] = _number(spread)
     if "residual" in summary:
         s = summary["residual"]
-        out["residual.euler_slope"] = _number(s["slope"])
+        out["residual.euler_slope"] = _number(_slope(s))
+        out["residual.euler_slope_std_err"] = _number(s.get("slope_seeds", {}).get("std_err"))
         out["residual.fit_r2"] = _number(s["fit_r2"])
         out["residual.first_grad_plain"] = _number(s["first_grad"]["plain"])
         out["residual.first_grad_residual"] = _number(s["first_grad"]["residual"])
+        out["residual.first_grad_ratio"] = _number(s["first_grad_ratio"])
     if "conv" in summary:
         s = summary["conv"]
         out["conv.equivariance_error"] = _number(s["equivariance_error"])
@@ -85,6 +95,11 @@ def numbers(summary: dict[str, Any]) -> dict[str, float | None]:
         out["unet.psnr_gain_db"] = _number(s["psnr"]["skips"]["mean"] - s["psnr_noisy"])
         out["unet.skips_gain_db"] = _number(s["gap_db"])
     return out
+
+
+def _slope(residual: dict[str, Any]) -> float:
+    """The mean slope over the seeds (a run from before seeds existed: its one slope)."""
+    return residual["slope_seeds"]["mean"] if "slope_seeds" in residual else residual["slope"]
 
 
 def _number(value: Any) -> float | None:

@@ -16,7 +16,7 @@ from nnlab.nn import landscapes, optimizers
 
 CAPTIONS: dict[str, str] = {
     'loss.png': 'Loss against step for each optimizer',
-    'paths.png': 'Optimizer paths on the loss landscape',
+    'paths.png': "Each optimizer's path on the loss landscape, one panel per method (GD's path in grey in the others)",
     'lr_sweep.png': 'Final loss against the learning rate α',
     'sharpness.png': 'Sharpness of the minima reached with small and large batches',
 }  # figure file -> caption (the report's)
@@ -111,23 +111,38 @@ def ordered(methods) -> list[str]:
 
 
 def contour_paths(summary: dict[str, Any], rows: dict[str, list[dict[str, Any]]], path: Path) -> Path:
-    """Every method's path x_0, x_1, ... over the contour map; a cross where a method diverged."""
-    fig, axes = plotting.subplots(1, 1, figsize=(8.5, 5.0))
-    ax = axes[0, 0]
+    """Small multiples: one panel per method, its path x_0, x_1, ... over the contour map (a cross where it
+    diverged), with GD's path faint in the others for reference; every panel has the same frame, so panels
+    compare at a glance (seven paths in one panel hid one another)."""
+    import math
+
     pts = {m: np.array([r["x"] for r in rows[m]]) for m in ordered(rows)}
-    _landscape_axes(ax, summary, frame(summary, pts))
-    for rank, (method, p) in enumerate(pts.items()):
+    methods = ["gd", *[m for m in pts if m != "gd"]] if "gd" in pts else list(pts)
+    cols = min(4, len(methods))
+    nrows = math.ceil(len(methods) / cols)
+    fig, axes = plotting.subplots(nrows, cols, figsize=(3.3 * cols + 0.4, 2.9 * nrows + 0.5), squeeze=False)
+    box = frame(summary, pts)
+    for i, method in enumerate(methods):
+        ax, p = axes[i // cols][i % cols], pts[method]
         info = summary["methods"].get(method, {})
-        style = path_style(method, rank)
-        label = f"{method} (lr {info.get('hyper', {}).get('lr', float('nan')):.3g})"
-        every = max(1, len(p) // 12)  # about a dozen markers per path
-        ax.plot(p[:, 0], p[:, 1], markevery=every, label=label, **style)
+        _landscape_axes(ax, summary, box)
+        if method != "gd" and "gd" in pts:
+            ax.plot(pts["gd"][:, 0], pts["gd"][:, 1], "-", color="0.35", lw=0.8, alpha=0.6, zorder=2)
+        style = {**path_style(method, 5), "lw": 1.6, "alpha": 0.6 if method == "sgd" else 0.95}
+        ax.plot(p[:, 0], p[:, 1], markevery=max(1, len(p) // 12), **style)
         if info.get("diverged_step") is not None:
-            label_div = f"{method} diverged at step {info['diverged_step']}"
-            ax.plot(p[-1, 0], p[-1, 1], "x", color=style["color"], ms=10, mew=2.5, zorder=20, label=label_div)
-    ax.plot(*summary["start"], "o", color="k", ms=6, label="start", zorder=30)
-    ax.set(title=f"{summary['problem']}: paths over the contours of f", xlabel="x", ylabel="y")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+            ax.plot(p[-1, 0], p[-1, 1], "x", color=style["color"], ms=10, mew=2.5, zorder=20)
+        ax.plot(*summary["start"], "o", color="k", ms=5, zorder=30)
+        lr = info.get("hyper", {}).get("lr", float("nan"))
+        end = (f"diverged at step {info['diverged_step']}" if info.get("diverged_step") is not None
+               else f"f - min = {max(info.get('final_loss', float('nan')) - summary['minimum'], 0):.2g}")
+        ax.set_title(f"{method} (lr {lr:.3g})\n{end}", fontsize=9)
+        ax.tick_params(labelsize=7)
+    for j in range(len(methods), nrows * cols):
+        axes[j // cols][j % cols].axis("off")
+    reference = " (grey: GD's path, for reference)" if "gd" in pts and len(pts) > 1 else ""
+    fig.suptitle(f"{summary['problem']}: each method's path over the contours of f, from the black dot{reference}",
+                 fontsize=10)
     return plotting.save(fig, path)
 
 

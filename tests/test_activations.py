@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import refused
+from conftest import claim_by_id, refused
 
 
 @pytest.mark.draws
@@ -14,7 +14,7 @@ def test_activations_quick_and_its_numbers(invoke):
     assert result.exit_code == 0, result.stderr
     (run,) = result.runs("activations")
     assert {p.name for p in (run / "plots").glob("*.png")} == {
-        "functions.png", "derivatives.png", "vanishing_gradient.png"}
+        "functions.png", "derivatives.png", "vanishing_gradient.png", "output_layers.png"}
     acts = result.summary("activations")["activations"]
     # tanh'(z) < 0.01 <=> |z| > arccosh(10): P(|Z| > 2.993) for Z ~ N(0, 1).
     # Quadrature of an indicator with step h = 1e-4: error <= h * 2 edges * phi(2.99) ~ 1e-6.
@@ -22,16 +22,18 @@ def test_activations_quick_and_its_numbers(invoke):
     assert acts["relu"]["saturated_fraction"] == pytest.approx(0.5, abs=1e-4)  # relu' = 0 for z <= 0
     assert acts["leaky_relu:0.1"]["saturated_fraction"] == 0.0
     assert acts["sigmoid"]["grad_at_0"] == 0.25 and acts["gelu"]["grad_at_0"] == 0.5
-    # E|sigmoid'(Z)| to the L: the per-layer factor and the Monte-Carlo mean agree (rel. std ~1e-2 at L = 8).
+    # E|sigmoid'(Z)| to the L: the per-layer factor and the Monte-Carlo mean agree (rel. std ~1e-2 at L = 10).
     p = acts["sigmoid"]["products"]
     assert p["monte_carlo_mean"][-1] == pytest.approx(p["expected"][-1], rel=0.1)
-    assert p["expected"][-1] == pytest.approx(p["per_layer_factor"] ** 8, rel=1e-12)
+    assert p["expected"][-1] == pytest.approx(p["per_layer_factor"] ** 10, rel=1e-12)
     assert all(c["holds"] for c in result.summary("activations")["claims"])
     from nnlab.commands.activations.results import numbers
 
     named = numbers(result.summary("activations"))
     assert named["sigmoid.grad_at_0"] == 0.25 and named["leaky_relu:0.1.saturated_fraction"] == 0.0
-    assert named["sigmoid.per_layer_factor"] == p["per_layer_factor"] and len(named) == 7 * 5
+    assert named["sigmoid.per_layer_factor"] == p["per_layer_factor"] and len(named) == 7 * 5 + 5
+    assert named["outputs.positive.exp.small_target_relative_error"] > 0
+    assert named["outputs.softmax.test_accuracy"] > 0.9
 
 
 def test_activations_bad_input(invoke):
@@ -50,10 +52,33 @@ def test_true_closed_forms_pass_whatever_the_grid(invoke, tmp_path):
         assert checks and all(c["holds"] for c in checks), [c for c in checks if not c["holds"]]
 
 
-def test_the_vanishing_claim_can_flip(invoke):
-    """cos at a tiny input std has E|cos'| = E|sin z| ~ 0.008, below sigmoid's 1/4: sigmoid is not the fastest."""
-    result = invoke("activations", "--quick", "--activation", "sigmoid", "--activation", "cos",
-                    "--input-std", "0.01")
+FLIPS = [
+    # cos at a tiny input std: E|cos'| = E|sin z| ~ 0.008, below sigmoid's 1/4, so sigmoid is not the fastest
+    ("activations.vanishing-product", ["--activation", "sigmoid", "--activation", "cos", "--input-std", "0.01"]),
+    # two layers: tanh's E|prod| = 0.606^2 = 0.37, nowhere near a saturated derivative
+    ("activations.saturating-derivatives-vanish", ["--depth", "2"]),
+    # a target from e^-0.5 to e^0.5 has no small values for the identity output to miss
+    ("activations.output-positive", ["--positive-range", "0.5"]),
+    # one Adam step: the identity network has not fit sin(pi x) yet
+    ("activations.output-regression", ["--output-steps", "1"]),
+]
+
+
+@pytest.mark.parametrize(("claim_id", "args"), FLIPS, ids=[f[0] for f in FLIPS])
+def test_every_claim_flips(invoke, claim_id, args):
+    result = invoke("activations", "--quick", *args)
     assert result.exit_code == 0, result.stderr
-    (claim,) = result.summary("activations")["claims"]
-    assert claim["id"] == "activations.vanishing-product" and claim["holds"] is False
+    claim = claim_by_id(result.summary("activations"), claim_id)
+    assert claim["holds"] is False, claim
+    assert claim["reason"] and "NaN" not in claim["reason"] and claim["tip"], claim
+
+
+def test_every_claim_has_a_flip(invoke, tmp_path):
+    ids = set()
+    for i, args in enumerate((["--quick"], [])):  # the defaults (1201 points, depth 20) judge the same ids
+        result = invoke("activations", *args, out=tmp_path / str(i))
+        assert result.exit_code == 0, result.stderr
+        summary = result.summary("activations")
+        assert all(c["holds"] for c in summary["claims"] + summary["checks"]), summary["claims"]
+        ids |= {c["id"] for c in summary["claims"]}
+    assert ids == {f[0] for f in FLIPS}

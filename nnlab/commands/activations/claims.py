@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from nnlab.commands.activations.quadrature import STEP
 from nnlab.core.claims import check, claim
 
@@ -55,14 +57,30 @@ def check_claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
             top, f"<= 1/4, and within {slack:.2g} of it (the grid's nearest point to 0)",
             0.25 - slack - 1e-15 <= top <= 0.25 + 1e-15))
     factors = {n: a["products"]["per_layer_factor"] for n, a in acts.items()}
-    if "sigmoid" in acts:  # the claim is about the saturating sigmoid; without it there is nothing to judge
+    if "sigmoid" in acts:  # the ranking is about the saturating sigmoid; without it there is nothing to judge
+        fastest = min(factors, key=factors.get)
         claims.append(claim("activations.vanishing-product",
-            f"Saturating activations make derivatives vanish (lecture: 激活函数饱和, 导数消失): E|prod of {L} "
-            f"derivatives| shrinks geometrically, fastest for the saturating sigmoid (per-layer factor "
-            f"E|sigma'(z)|, z ~ N(0, {s:g}^2))",
-            {n: round(f, 4) for n, f in factors.items()},
-            "sigmoid's factor is the smallest shown and < 1/4", factors["sigmoid"] == min(factors.values())
-            and factors["sigmoid"] < 0.25))
+            f"Of the activations shown, E|prod of {L} derivatives| shrinks fastest for the saturating sigmoid: its "
+            f"per-layer factor E|sigma'(z)|, z ~ N(0, {s:g}^2), is the smallest",
+            {n: round(f, 4) for n, f in factors.items()}, "sigmoid's factor is the smallest shown",
+            factors["sigmoid"] == min(factors.values()), source="nnlab",
+            why=f"{fastest}'s factor {factors[fastest]:.3g} is below sigmoid's {factors['sigmoid']:.3g}: at these "
+                f"inputs its products shrink faster",
+            tip="--input-std 1 (cos' = -sin z is small only near 0, where a tiny input std keeps every z)"))
+        claims.append(check("activations.sigmoid-factor-bound",
+            "sigmoid' <= 1/4 everywhere, so its per-layer factor E|sigma'(z)| <= 1/4 and E|prod| <= 4^-L",
+            round(factors["sigmoid"], 6), "<= 1/4", factors["sigmoid"] <= 0.25))
+    saturating = {n: a["products"]["expected"][-1] for n, a in acts.items() if a.get("saturating")}
+    if saturating:
+        worst = max(saturating, key=saturating.get)
+        claims.append(claim("activations.saturating-derivatives-vanish",
+            f"\"激活函数饱和(saturating) … 导数消失\" (saturating activations: the derivative vanishes): through "
+            f"{L} layers at z ~ N(0, {s:g}^2), E|prod of derivatives| of each saturating activation shown falls "
+            f"below {t:g}, the |sigma'| that marks a saturated region",
+            {n: float(f"{v:.4g}") for n, v in saturating.items()}, f"< {t:g} for each", saturating[worst] < t,
+            why=f"{worst}'s E|prod| through {L} layers is {saturating[worst]:.3g}, not below {t:g}: too few layers, "
+                f"or inputs too close to 0 to reach its saturated tails",
+            tip="--depth 20"))
     expected_at_0 = {"relu": 0.0, "sigmoid": 0.25, "tanh": 1.0, "gelu": 0.5, "cos": 0.0}
     worst = 0.0
     measured = {}
@@ -77,3 +95,57 @@ def check_claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
                         worst <= 1e-15))
     return claims
 
+
+
+def _spread(values: list[float]) -> dict[str, Any]:
+    arr = np.asarray(values, dtype=float)
+    sd = float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+    return {"mean": float(f"{arr.mean():.4g}"), "sd": float(f"{sd:.2g}"), "seeds": [float(f"{v:.4g}") for v in arr]}
+
+
+def output_claims(out: dict[str, Any]) -> list[dict[str, Any]]:
+    """The lecture's three output layers (nnlab/commands/activations/outputs.py), judged over the seeds."""
+    runs, a, n = out["runs"], out["positive_range"], out["seeds"]
+    records = []
+    cls = runs["classification/softmax"]
+    records.append(check("activations.output-softmax",
+        "\"多类分类问题\" h(x)_j = e^(x_j) / sum_k e^(x_k): the trained softmax layer's outputs are class "
+        "probabilities (each > 0, each row summing to 1)",
+        {"max_sum_error": cls["sum_error"], "min_probability": cls["min_probability"],
+         "test_accuracy": _spread(cls["test_accuracy"])}, "|sum - 1| <= 1e-12 and min > 0",
+        cls["sum_error"] <= 1e-12 and cls["min_probability"] > 0))
+    exp_min = min(min(runs["positive/exp"]["min_prediction"]), min(runs["regression/exp"]["min_prediction"]))
+    records.append(check("activations.output-exp-positive",
+        "\"正输出问题\" h(x) = e^x: every prediction of the e^x output layer is > 0, whatever the network's weights",
+        {"min_prediction": exp_min}, "> 0", exp_min > 0))
+    # positive target: the relative error on its smaller half, e^x (fit to log y) against identity, paired by seed
+    rel_exp = np.asarray(runs["positive/exp"]["small_target_relative_error"])
+    rel_id = np.asarray(runs["positive/identity"]["small_target_relative_error"])
+    log_ratio = np.log(rel_id / rel_exp)
+    se = float(log_ratio.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+    nonpositive = runs["positive/identity"]["nonpositive_share"]
+    records.append(claim("activations.output-positive",
+        f"\"正输出问题：h(x) = e^x\" (positive outputs: e^x): on a positive target spanning e^-{a:g} .. e^{a:g}, the "
+        "same network with an e^x output layer (fit to log y) has a smaller relative error on the target's smaller "
+        "half than with the identity (fit to y), whose error is set by the large values; measured: mean "
+        "|prediction - y| / y there",
+        {"e^x": _spread(rel_exp.tolist()), "identity": _spread(rel_id.tolist()),
+         "log_ratio_mean": float(f"{log_ratio.mean():.4g}"), "log_ratio_se": float(f"{se:.2g}"),
+         "identity_nonpositive_share": _spread(nonpositive)},
+        "mean log(identity / e^x) over the seeds > 1 standard error", log_ratio.mean() - se > 0,
+        why=f"the identity's relative error {rel_id.mean():.3g} is not clearly above e^x's {rel_exp.mean():.3g} "
+            f"(log ratio {log_ratio.mean():+.2g} ± {se:.2g}): a target this narrow (e^-{a:g} .. e^{a:g}) has no "
+            "small values for the identity to miss",
+        tip="--positive-range 4"))
+    reg, floor = runs["regression/identity"]["test_mse"], out["positive_head_floor"]
+    mse = _spread(reg)
+    records.append(claim("activations.output-regression",
+        "\"回归问题：没有激活函数 h(x) = x\" (regression: no output activation): on a target of both signs, "
+        "sin(pi x), the identity output layer's test MSE is below the least MSE any positive output layer such as "
+        "e^x can reach, mean(min(y, 0)^2)",
+        {"identity_mse": mse, "e^x_mse": _spread(runs["regression/exp"]["test_mse"]), "positive_floor": floor},
+        "mean + sd of the identity's MSE < the floor", mse["mean"] + mse["sd"] < floor,
+        why=f"the identity's test MSE {mse['mean']:.3g} ± {mse['sd']:.2g} is not below {floor:.3g}: the network "
+            "has not fit the target yet",
+        tip="--output-steps 400"))
+    return records

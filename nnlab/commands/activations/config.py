@@ -25,12 +25,21 @@ class ActivationsConfig(ExperimentConfig):
                              low_open=True, high=1e3)
     depth: int = param(20, "Stacked layers L for the product of derivatives.", low=1, high=1000)
     chains: int = param(20000, "Monte-Carlo chains of L independent pre-activations.", low=10, high=10_000_000)
+    output_steps: int = param(400, "Output layers: full-batch Adam steps of the small 1-32-32 tanh networks "
+                              "trained with softmax, e^x and identity outputs (0: leave that part out).", low=0,
+                              high=100_000)
+    positive_range: float = param(4.0, "Output layers: the positive target exp(a x) on [-1, 1] spans e^-a .. e^a "
+                                  "(a = this; near 0 the target is nearly constant and the output layer matters "
+                                  "little).", low=0.0, high=20.0)
+    output_seeds: int = param(3, "Output layers: seeds (training points and initial weights) per network: the "
+                              "spreads in their claims.", low=1, high=20)
 
     def validate(self) -> None:
         check_list("activation", self.activation, required=True, same=lambda spec: activations.get(spec).name)
 
 
-QUICK = {"points": 241, "chains": 2000, "depth": 8}
+# depth 10, not fewer: tanh's E|prod| = 0.606^L falls below the default threshold 0.01 from L = 10 on
+QUICK = {"points": 241, "chains": 2000, "depth": 10}
 
 
 def memory_bytes(config: ActivationsConfig) -> int:

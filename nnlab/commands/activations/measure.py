@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnlab.commands.activations.claims import check_claims
+from nnlab.commands.activations.claims import check_claims, output_claims
 from nnlab.commands.activations.config import ActivationsConfig
 from nnlab.commands.activations.quadrature import normal_expectation
 from nnlab.nn import activations
@@ -64,12 +64,17 @@ def run(config: ActivationsConfig, rec: Run) -> dict[str, Any]:
             "grad_at_0": float(act.grad(np.array([0.0]))[0]),
             "max_abs_grad": float(np.max(np.abs(g))),
             "products": products,
+            "saturating": act.saturation is not None,  # bounded (sigmoid, tanh): sigma' -> 0 in both tails
         }
         for L in range(config.depth):
             rec.log({"step": L + 1, "activation": act.name, "expected_abs_product": products["expected"][L],
                      "median_abs_product": products["median"][L]})
     summary = {"z": z.tolist(), "threshold": config.threshold, "input_std": config.input_std,
                "depth": config.depth, "activations": results}
-    summary["claims"] = check_claims(summary)
+    if config.output_steps:
+        from nnlab.commands.activations.outputs import train
+
+        summary["outputs"] = train(config.output_seeds, config.output_steps, config.positive_range, config.seed)
+    summary["claims"] = check_claims(summary) + (output_claims(summary["outputs"]) if "outputs" in summary else [])
     return summary
 

@@ -23,6 +23,14 @@ def numbers(summary: dict[str, Any]) -> dict[str, float | None]:
     <name>.per_layer_factor    E|sigma'(Z)|, the factor by which E|prod| shrinks per layer
     <name>.expected_product    E|prod of depth derivatives| (quadrature)
     <name>.median_product      median |prod of depth derivatives| over the Monte-Carlo chains
+
+and, when the output layers ran (means over their seeds):
+
+    outputs.softmax.test_accuracy                     the softmax classifier's test accuracy
+    outputs.positive.exp.small_target_relative_error  mean |pred - y| / y on the positive target's smaller half
+    outputs.positive.identity.small_target_relative_error
+    outputs.regression.identity.test_mse              test MSE on sin(pi x)
+    outputs.regression.exp.test_mse                   the same with e^x (at least mean(min(y, 0)^2))
     """
     out: dict[str, float | None] = {}
     for name, a in summary["activations"].items():
@@ -30,4 +38,15 @@ def numbers(summary: dict[str, Any]) -> dict[str, float | None]:
         out |= {f"{name}.grad_at_0": a["grad_at_0"], f"{name}.saturated_fraction": a["saturated_fraction"],
                 f"{name}.per_layer_factor": p["per_layer_factor"], f"{name}.expected_product": p["expected"][-1],
                 f"{name}.median_product": p["median"][-1]}
+    runs = summary.get("outputs", {}).get("runs")
+    if runs:
+        out |= {"outputs.softmax.test_accuracy": _mean(runs["classification/softmax"]["test_accuracy"]),
+                **{f"outputs.positive.{h}.small_target_relative_error":
+                   _mean(runs[f"positive/{h}"]["small_target_relative_error"]) for h in ("exp", "identity")},
+                **{f"outputs.regression.{h}.test_mse": _mean(runs[f"regression/{h}"]["test_mse"])
+                   for h in ("identity", "exp")}}
     return {k: None if v is None else float(v) for k, v in out.items()}
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)

@@ -24,6 +24,10 @@ against the average of --mc-samples sampled thinned networks.
     nnlab regularize --setting regression --keep-prob 0.8 --reg-epochs 5000
     nnlab regularize --recipe recipes/regularize-mnist.yaml
 
+"L_2 正则化 (weight decay)" is checked on the trained L2 network: 20 steps of plain gradient descent with
+2 lambda theta in the gradient equal 20 steps that shrink the weights by 1 - 2 eta lambda (to round-off),
+while for Adam the two differ (its 1/sqrt(s) rescales the penalty's gradient, not a decoupled decay).
+
 Losses: mean squared error (regression), cross-entropy (mnist); the gap is test loss - train loss
 of the data term J alone. An epoch is a pass over the training set (regression: one full-batch step).
 """

@@ -70,7 +70,10 @@ def expectation(sub: Any, X, samples: int, gen) -> dict[str, Any]:
         mean = acc / samples
         se = (h.square().sum((1, 2)) * (1 - p.view(-1)) / (p.view(-1) * samples)).sqrt()
         diff = (mean - h).sum((1, 2))
-        z = torch.where(se > 0, diff / se, torch.zeros_like(diff))
+        # se = 0 only when nothing is random (p = 1, or h = 0 exactly): then diff is 0 too and z = 0 is the truth.
+        # A NaN network gives a NaN se: z stays NaN (NaN > 0 is False, so a where(se > 0, ..., 0) would hide it).
+        z = torch.where(se == 0, torch.zeros_like(diff), diff / se)
         rel = diff / h.abs().sum((1, 2)).clamp_min(1e-300)
     return {"samples": samples, "entries": int(h[0].numel()), "z": stats(z.tolist()),
-            "relative_error": stats(rel.tolist()), "keep_prob": float(p.view(-1)[0])}
+            "standard_error": stats(se.tolist()), "relative_error": stats(rel.tolist()),
+            "keep_prob": float(p.view(-1)[0])}

@@ -15,9 +15,11 @@ from nnlab.core.plotting import drawn
 CAPTIONS: dict[str, str] = {  # figure file -> caption (the report's)
     "curves.png": "Train and test loss against epoch for each method at its best lambda",
     "weights.png": "Histograms of the weights for each method at its best lambda (the share exactly 0)",
-    "lambda.png": "Validation and test error against lambda for each penalty (the lambda chosen on validation)",
+    "lambda.png": "Validation (dotted) and test (solid) loss against lambda for each penalty, mnist's test error too; "
+                  "star: the lambda chosen on validation",
     "fits.png": "Regression fits of sin(pi x) from a few noisy points, one curve per method",
-    "dropout.png": "Dropout as an ensemble: the test-time network against the mean of sampled thinned networks",
+    "dropout.png": "Dropout as an ensemble: the test-time network against the mean of sampled thinned networks "
+                   "(bars: mean over seeds, dots: each seed)",
 }
 
 COLORS = {"none": "C3", "l2": "C0", "l1": "C2", "elastic": "C4", "dropout": "C1"}
@@ -97,39 +99,51 @@ def curves(settings: dict[str, Any], path: Path) -> Path:
 
 
 def lambda_sweep(settings: dict[str, Any], path: Path) -> Path:
-    """Validation (dotted) and test (solid) loss against lambda per penalty: the U (mnist: test error too).
+    """Validation (dotted) and test (solid; band: min..max over seeds) loss against lambda per penalty: the U;
+    for mnist its test error too. One panel per setting and measure on a two-column grid whose last cell holds
+    the legend (no empty cell, no legend over data).
 
-    None and dropout have no lambda: dashed lines. The star marks each penalty's lambda chosen on validation.
-    """
-    rows = [("loss", "test_loss", "val_loss")] + ([("error", "test_error", "val_error")]
-                                                   if any(r["task"] == "classification" for r in settings.values())
-                                                   else [])
-    fig, axes = plotting.subplots(len(rows), len(settings), figsize=(5.2 * len(settings), 3.6 * len(rows)))
-    for i, (setting, res) in enumerate(settings.items()):
-        for j, (what, test_key, val_key) in enumerate(rows):
-            ax = axes[j, i]
-            if what == "error" and res["task"] != "classification":
-                ax.axis("off")
-                continue
-            for method, sw in res["sweep"].items():
-                test = _finite([s["mean"] for s in sw[test_key]])
-                sd = _finite([s["sd"] for s in sw[test_key]])
-                ax.errorbar(sw["lams"], test, yerr=sd, fmt="o-", color=COLORS[method], label=f"{method} test",
-                            capsize=2)
-                ax.plot(sw["lams"], _finite([s["mean"] for s in sw[val_key]]), ":", color=COLORS[method],
-                        label=f"{method} val")
-                best = res["best"][method]
-                ax.plot([best["lam"]], _finite([best[test_key]["mean"]]), "*", ms=12, color=COLORS[method])
-            for method in ("none", "dropout"):
-                if method in res["best"] and np.isfinite(_finite([res["best"][method][test_key]["mean"]]))[0]:
-                    ax.axhline(res["best"][method][test_key]["mean"], color=COLORS[method], lw=1, ls="--",
-                               label=f"{method} test")
-            _log_where_possible(ax, [s["mean"] for sw in res["sweep"].values() for s in sw[test_key]])
-            ylabel = {"loss": "MSE" if res["task"] == "regression" else "cross-entropy",
-                      "error": "error (1 - accuracy)"}[what]
-            ax.set(xscale="log", xlabel="lambda", ylabel=ylabel,
-                   title=f"{setting}: {what} vs lambda (* = chosen on validation loss)")
-            ax.legend(fontsize=7)
+    None and dropout have no lambda: dashed horizontal lines. The star (black edge, on top) marks each penalty's
+    lambda chosen on validation, at its test value."""
+    import math
+
+    panels = [(setting, res, what) for setting, res in settings.items()
+              for what in (("loss", "error") if res["task"] == "classification" else ("loss",))]
+    rows = math.ceil((len(panels) + 1) / 2)
+    fig, axes = plotting.subplots(rows, 2, figsize=(8.4, 3.3 * rows), squeeze=False)
+    cells = [axes[i // 2, i % 2] for i in range(2 * rows)]
+    handles: dict[str, Any] = {}
+    for ax, (setting, res, what) in zip(cells, panels, strict=False):
+        test_key, val_key = f"test_{what}", f"val_{what}"
+        for method, sw in res["sweep"].items():
+            test = _finite([s["mean"] for s in sw[test_key]])
+            lo = _finite([min(s["values"]) for s in sw[test_key]])
+            hi = _finite([max(s["values"]) for s in sw[test_key]])
+            (t,) = ax.plot(sw["lams"], test, "o-", ms=4, color=COLORS[method], zorder=2)
+            ax.fill_between(sw["lams"], lo, hi, color=COLORS[method], alpha=0.12, lw=0)
+            handles.setdefault(f"{method}: test (band: seeds' range)", t)
+            (v,) = ax.plot(sw["lams"], _finite([s["mean"] for s in sw[val_key]]), ":", color=COLORS[method],
+                           zorder=2)
+            handles.setdefault(f"{method}: validation", v)
+            best = res["best"][method]
+            (star,) = ax.plot([best["lam"]], _finite([best[test_key]["mean"]]), "*", ms=15, color=COLORS[method],
+                              markeredgecolor="k", markeredgewidth=0.8, zorder=5, linestyle="none")
+            handles.setdefault("chosen lambda (lowest validation loss)", star)
+        for method in ("none", "dropout"):
+            value = res["best"].get(method, {}).get(test_key, {}).get("mean")
+            if value is not None and np.isfinite(_finite([value]))[0]:
+                line = ax.axhline(value, color=COLORS[method], lw=1.2, ls="--", zorder=1)
+                handles.setdefault(f"{method}: test (no lambda)", line)
+        _log_where_possible(ax, [s["mean"] for sw in res["sweep"].values() for s in sw[test_key]])
+        ylabel = {"loss": "MSE" if res["task"] == "regression" else "cross-entropy",
+                  "error": "error (1 - accuracy)"}[what]
+        lams = [lam for sw in res["sweep"].values() for lam in sw["lams"]] or [1.0]
+        # explicit limits: a diverged run has no finite point, and a log axis cannot guess limits from none
+        ax.set(xscale="log", xlim=(min(lams) / 2, max(lams) * 2), xlabel="lambda", ylabel=ylabel,
+               title=f"{setting}: {what} vs lambda")
+    for ax in cells[len(panels):]:
+        ax.axis("off")
+    cells[len(panels)].legend(list(handles.values()), list(handles), loc="center", fontsize=9, frameon=False)
     return plotting.save(fig, path)
 
 
@@ -163,8 +177,10 @@ def fits(res: dict[str, Any], path: Path) -> Path:
 
 
 def ensemble(settings: dict[str, Any], path: Path) -> Path:
-    """Dropout's ensemble reading: the test-time network against the mean of sampled thinned networks."""
-    fig, axes = plotting.subplots(1, len(settings), figsize=(4.6 * len(settings), 3.4))
+    """Dropout's ensemble reading: the test-time network against the mean of sampled thinned networks.
+
+    Bars: the mean over seeds, its value in the tick label; dots: the seeds, beside the bar (not over a label)."""
+    fig, axes = plotting.subplots(1, len(settings), figsize=(4.8 * len(settings), 3.8))
     for i, (setting, res) in enumerate(settings.items()):
         ax = axes[0, i]
         en = res.get("ensemble")
@@ -178,15 +194,18 @@ def ensemble(settings: dict[str, Any], path: Path) -> Path:
         else:
             keys = [("rel_rms_diff_one_thinned", "one thinned"), ("rel_rms_diff", f"mean of {en['samples']}")]
             ylabel = "rms difference from test-time net / its std"
-        for x, (key, _) in enumerate(keys):
+        labels = []
+        for x, (key, name) in enumerate(keys):
             vals = _finite(en[key]["values"])
-            mean = float(np.nanmean(vals)) if np.isfinite(vals).any() else 0.0
-            ax.bar(x, mean, color=f"C{x}", alpha=0.6)
-            ax.plot([x] * len(vals), vals, "k.", ms=6)
-            ax.text(x, mean, f"{mean:.4g}", ha="center", va="bottom", fontsize=7)
-        ax.set_xticks(range(len(keys)), [k[1] for k in keys], fontsize=8)
+            mean = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
+            ax.bar(x - 0.12, 0.0 if np.isnan(mean) else mean, width=0.5, color=f"C{x}", alpha=0.6)
+            ax.plot(x + 0.28 + np.linspace(-0.04, 0.04, len(vals)), vals, "o", color="k", ms=4, mfc="white")
+            labels.append(f"{name}\n{mean:.4g}")
+        ax.set_xticks(range(len(keys)), labels, fontsize=8)
+        ax.set_xlim(-0.6, len(keys) - 0.4)
         lo = np.nanmin(np.concatenate([_finite(en[k]["values"]) for k, _ in keys] + [[np.inf]]))
         if res["task"] == "classification" and np.isfinite(lo):
             ax.set_ylim(max(0.0, lo - 0.05), 1.0)
-        ax.set(ylabel=ylabel, title=f"{setting}: dropout as an ensemble (dots = seeds)")
+        ax.set(ylabel=ylabel, title=f"{setting}: dropout as an ensemble\n(bars: mean; dots: {len(vals)} seeds)")
+        ax.title.set_fontsize(9)
     return plotting.save(fig, path)

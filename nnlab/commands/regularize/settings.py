@@ -13,6 +13,7 @@ from nnlab.commands.regularize import train as T
 from nnlab.commands.regularize.config import PENALTIES, RegularizeConfig
 from nnlab.commands.regularize.dropout import ensemble, expectation
 from nnlab.commands.regularize.stats import stats
+from nnlab.commands.regularize.weight_decay import compare as compare_weight_decay
 from nnlab.core.seeding import torch_stream
 from nnlab.nn.stacked import Member
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from nnlab.core.run import Run
 
 HIST_BINS = 81  # bins of a weight histogram, symmetric about 0
+WEIGHT_DECAY_ROWS = 500  # training rows for the L2 / weight-decay comparison (the update rule, not the fit, is shown)
 
 
 def error_of(task: str, loss: float, acc: float | None) -> float:
@@ -79,6 +81,11 @@ def run_setting(config: RegularizeConfig, setting: str, epochs: int, rec: Run) -
         result["fits"] = {"x": data["grid"].tolist(), "truth": data["grid_truth"].tolist(),
                           "train": data["train_points"][0],
                           "pred": {method: pred[k].tolist() for method, k in chosen_k.items()}}
+    if "l2" in best:  # "L_2 正则化 (weight decay)": from the trained L2 network, replicate 0, on its first rows
+        k, rows0 = chosen_k["l2"], WEIGHT_DECAY_ROWS
+        result["weight_decay"] = compare_weight_decay(stack, k, out["X"]["train"][0, :rows0],
+                                                      out["Y"]["train"][0, :rows0], task, best["l2"]["lam"],
+                                                      config.size(setting, "lr"))
     if "dropout" in best:
         ks = [k for k, m in enumerate(members) if m.method == "dropout"]
         sub = stack.subset(ks)

@@ -25,6 +25,13 @@ from nnlab.core.claims import claim
 from nnlab.core.command import load
 from nnlab.registry import COMMANDS
 from nnlab.report.sections import ORDER, lecture_order, section
+from nnlab.tools.lecture import SECOND_RUNS
+
+
+def lecture_runs() -> int:
+    """How many runs a lecture makes: one a command (the test's fake one too), and optimize's mlp run."""
+    return len(COMMANDS) + sum(len(runs) for runs in SECOND_RUNS.values())
+
 
 NINE = ("activations", "approx", "modules", "init", "backprop", "optimize", "regularize", "attention", "train-mnist")
 
@@ -93,12 +100,14 @@ def test_lecture_runs_every_registered_experiment_in_the_lectures_order(stubs, i
     for s in map(section, ORDER):
         assert (html.escape(s.says) in page) == (s.command in COMMANDS)
     for name in COMMANDS:
-        (run,) = [p for p in (parent / name).iterdir() if not p.is_symlink()]
-        meta = json.loads((run / "meta.json").read_text())
+        runs = sorted(p for p in (parent / name).iterdir() if not p.is_symlink())
+        assert len(runs) == 1 + len(SECOND_RUNS.get(name, []))
+        assert all(r.name.endswith(f"-{tag}") for r, (tag, _) in zip(runs[1:], SECOND_RUNS.get(name, []), strict=True))
+        meta = json.loads((runs[0] / "meta.json").read_text())
         assert meta["status"] == "completed" and meta["seed"] == 3 and meta["argv"][:2] == ["nnlab", "lecture"]
         assert f"{name}.stub" in page and f"{name}.stub" in (parent / "report.md").read_text()
     assert str(parent / "report.html") in result.output
-    assert f"{len(COMMANDS)}/{len(COMMANDS)} runs finished" in page
+    assert f"{lecture_runs()}/{lecture_runs()} runs finished" in page
 
 
 def test_a_failing_experiment_is_reported_and_the_others_still_run(stubs, invoke, tmp_path):
@@ -443,12 +452,12 @@ def test_runs_lists_a_lectures_runs_and_report_after_compare_reads_only_runs(stu
     assert invoke("lecture", "--out", str(out)).exit_code == 0
     listing = invoke("runs", "--out", str(out))
     assert listing.exit_code == 0, listing.stderr
-    assert f"{len(COMMANDS)} of {len(COMMANDS)} runs" in listing.output and "lecture/" in listing.output
+    assert f"{lecture_runs()} of {lecture_runs()} runs" in listing.output and "lecture/" in listing.output
     rows = json.loads(invoke("runs", "--out", str(out), "--json", "--command", "init").output)
     assert [r["command"] for r in rows] == ["init"] and rows[0]["status"] == "completed"
     assert json.loads(invoke("runs", "--out", str(out), "--json", "--status", "failed").output) == []
     assert json.loads(invoke("runs", "--out", str(out), "--json", "--where", "seed=1").output) == []
-    assert len(json.loads(invoke("runs", "--out", str(out), "--json", "--where", "seed=0").output)) == len(COMMANDS)
+    assert len(json.loads(invoke("runs", "--out", str(out), "--json", "--where", "seed=0").output)) == lecture_runs()
     refused(invoke("runs", "--out", str(out), "--where", "seed"), "--where seed: give KEY=VALUE")
 
     inits = [p for p in (lecture_dir(out) / "init").iterdir() if not p.is_symlink()]
@@ -460,7 +469,10 @@ def test_runs_lists_a_lectures_runs_and_report_after_compare_reads_only_runs(stu
     assert "seed=0" in compared.output and "seed=1" in compared.output  # runs labelled by what differs
     built = invoke("report", str(out), "--out", str(tmp_path / "rep"))  # the compare directory is no run
     assert built.exit_code == 0, built.stderr
-    assert f"{len(COMMANDS) + 1} runs" in built.output
+    page, md = (tmp_path / "rep" / "report.html").read_text(), (tmp_path / "rep" / "report.md").read_text()
+    assert page.count('<div class="formulas"><math') == len(NINE)  # the lecture's formulas (the fake has none)
+    assert "$$\\text{Cov}[y_i] = n_{in} w^2" in md
+    assert f"{lecture_runs() + 1} runs" in built.output
     compare_dir = next((out / "compare").iterdir())
     refused(invoke("report", str(compare_dir), "--out", str(tmp_path / "rep2")), "a compare directory, not a run")
     refused(invoke("compare", str(compare_dir), str(second), "--out", str(out)), "a compare directory, not a run")

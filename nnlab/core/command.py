@@ -42,6 +42,7 @@ class Section:
     says: str  # one sentence: what the lecture says here
     how: str  # "quoted" or "paraphrased"
     zh: str  # the lecture's words (verbatim when quoted)
+    formulas: tuple[str, ...] = ()  # the lecture's formulas for this section, in its own LaTeX (core.formulas)
 
 
 @dataclass(frozen=True)

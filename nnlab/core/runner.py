@@ -289,6 +289,11 @@ def print_report(spec: Command, summary: dict[str, Any], rec: Any) -> None:
         console.out.print(console.claims_table(summary["claims"]))
     if summary.get("checks"):
         console.out.print(console.claims_table(summary["checks"], title="Sanity checks (identities, not claims)"))
+    if spec.section.formulas:
+        from nnlab.core.formulas import plain
+
+        console.out.print("the lecture: " + "   ".join(plain(f) for f in spec.section.formulas), soft_wrap=True,
+                          markup=False, highlight=False)
     plots = sorted(p.name for p in rec.plots_dir.glob("*.png"))
     console.out.print(f"status [bold]{rec.status}[/] · plots: {', '.join(plots) or 'none'}")
     console.out.print(str(rec.path), soft_wrap=True, markup=False)  # whole, so it can be copied

@@ -29,6 +29,7 @@ blockquote { margin: 0.8rem 0; padding: 0.4rem 0.9rem; border-left: 4px solid #8
 blockquote .zh { display: block; color: var(--muted); font-size: 0.9rem; }
 .error { background: #fdecea; border: 1px solid var(--bad); padding: 0.5rem; white-space: pre-wrap; }
 .why { color: var(--bad); font-size: 0.9em; }
+.formulas { margin: 0.4rem 0 0.8rem; font-size: 1.1rem; overflow-x: auto; }
 figure { margin: 1rem 0; text-align: center; break-inside: avoid; page-break-inside: avoid; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: 0.9rem; }
@@ -104,7 +105,12 @@ def anchor(sec: Section) -> str:
 def says(sec: Section) -> str:
     label = "the lecture, quoted" if sec.how == "quoted" else "the lecture, paraphrased"
     zh = f'<span class="zh" lang="zh">{escape(sec.zh)}</span>' if sec.zh else ""
-    return f'<blockquote class="says">{escape(sec.says)} <span class="muted">({label})</span>{zh}</blockquote>'
+    quote = f'<blockquote class="says">{escape(sec.says)} <span class="muted">({label})</span>{zh}</blockquote>'
+    if not sec.formulas:
+        return quote
+    from nnlab.core.formulas import mathml
+
+    return quote + '<div class="formulas">' + "".join(mathml(f) for f in sec.formulas) + "</div>"
 
 
 def claims_table(records: list[dict[str, Any]], with_source: bool) -> str:

@@ -98,6 +98,7 @@ def render(report: Report) -> str:
         lines += [f'<a id="{sec.command}"></a>', "", f"## {n}. {sec.title}{title_zh} · `nnlab {sec.command}`", ""]
         label = "the lecture, quoted" if sec.how == "quoted" else "the lecture, paraphrased"
         lines += [f"> {sec.says} *({label})*", ">", f"> {sec.zh}" if sec.zh else ">", ""]
+        lines += [line for f in sec.formulas for line in (f"$${f}$$", "")]  # the lecture's LaTeX, rendered by hosts
         if report.edition == "student":
             lines += exercises.md_block(report, sec.command)
         for i, entry in enumerate(entries):

@@ -23,6 +23,7 @@ class Section:
     how: str  # "quoted" or "paraphrased"
     zh: str  # the lecture's words (verbatim when quoted)
     captions: dict[str, str] = field(default_factory=dict)  # figure file name -> caption
+    formulas: tuple[str, ...] = ()  # the lecture's LaTeX (core.formulas renders it)
 
 
 ORDER: tuple[str, ...] = tuple(COMMANDS)
@@ -37,7 +38,7 @@ def section(command: str) -> Section:
 
     spec = load(command)
     s = spec.section
-    return Section(command, s.title, s.title_zh, s.says, s.how, s.zh, spec.captions())
+    return Section(command, s.title, s.title_zh, s.says, s.how, s.zh, spec.captions(), s.formulas)
 
 
 def lecture_order(commands: Iterable[str]) -> list[str]:

@@ -40,6 +40,7 @@ def command_schema(name: str) -> dict[str, Any]:
     """One command: its help, the lecture's words for its section, its --quick values and every field."""
     from nnlab.core.command import load
     from nnlab.core.config import ExperimentConfig, field_types
+    from nnlab.core.formulas import mathml
     from nnlab.registry import COMMANDS
 
     spec = load(name)
@@ -54,7 +55,8 @@ def command_schema(name: str) -> dict[str, Any]:
                        "shared": f.name in shared})
     s = spec.section
     return {"name": name, "short_help": COMMANDS[name].short_help, "help": spec.help, "quick": dict(spec.quick),
-            "section": {"title": s.title, "title_zh": s.title_zh, "says": s.says, "how": s.how, "zh": s.zh},
+            "section": {"title": s.title, "title_zh": s.title_zh, "says": s.says, "how": s.how, "zh": s.zh,
+                        "formulas": [mathml(f) for f in s.formulas]},  # MathML: the browser renders it
             "fields": fields}
 
 

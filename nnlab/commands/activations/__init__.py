@@ -36,5 +36,10 @@ COMMAND = Command(
         "SoftPlus); saturating activations have vanishing derivatives.",
         "paraphrased",
         "对每个元素作用的(非线性)激活函数 … 饱和(saturating) · 导数消失",
+        formulas=(  # the lecture's own LaTeX
+            r"\text{Sigmoid: } \sigma(z) = \frac{1}{1+e^{-z}}",
+            r"\text{Tanh: } \sigma(z) = \frac{e^z - e^{-z}}{e^z + e^{-z}}",
+            r"h^{(L)}(x) = e^x",
+        ),
     ),
 )

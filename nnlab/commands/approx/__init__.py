@@ -41,5 +41,10 @@ COMMAND = Command(
         "There is a two-layer network F(x) of width D whose squared L2(p) error against f is at most C_f²/D.",
         "quoted",
         "存在宽度为 D 的两层神经网络 F(x)，作为函数 f 的近似满足 ‖F(x) − f(x)‖²_{L2(p)} ≤ C_f²/D",
+        formulas=(  # the lecture's own LaTeX
+            r"\forall x \in I_d, |F(x) - f(x)| < \epsilon",
+            r"D \sim \left(\frac{L}{\epsilon}\right)^d",
+            r"\|F(x) - f(x)\|_{L_2(p)}^2 \leq \frac{C_f^2}{D}",
+        ),
     ),
 )

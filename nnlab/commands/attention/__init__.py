@@ -44,6 +44,10 @@ COMMAND = Command(
         "stacks the heads and multiplies them by W_o.",
         "paraphrased",
         "e_ij = q_i · k_j / √m · a_ij = exp(e_ij) / Σ_j' exp(e_ij') · 多头自注意力机制 · W_o",
+        formulas=(  # the lecture's own LaTeX
+            r"e_{ij} = \frac{q_i \cdot k_j}{\sqrt{m}} \quad a_{ij} = \frac{\exp(e_{ij})}{\sum_{j'=1}^n \exp(e_{ij'})}",
+            r"a_i = \frac{\exp(\text{score}(h, x_i))}{\sum_{i=1}^n \exp(\text{score}(h, x_i))}",
+        ),
     ),
     prepare=prepare,
 )

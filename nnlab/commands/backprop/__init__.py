@@ -52,6 +52,10 @@ COMMAND = Command(
         "variables must be stored.",
         "quoted",
         "如果 f(x; θ) 的复杂度为 O(N), 那么计算 ∇_θ f(x; θ) 的复杂度也为 O(N), 但是需要额外存储中间变量。",
+        formulas=(  # the lecture's own LaTeX
+            r"r(x, y, z) = [z(x^2 + y)]^2",
+            r"r = w^2 \quad \frac{\partial r}{\partial w} = 2w",
+        ),
     ),
     prepare=prepare,
 )

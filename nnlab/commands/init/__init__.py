@@ -34,5 +34,9 @@ COMMAND = Command(
         "quoted",
         "考虑 y = Wz，假设 W_{i,j} ~ N(0, w²)，Cov[y_i] = n_in w² × Cov[z_i] ⇒ w = 1/√n_in "
         "· 如果激活函数为ReLU … w = 1/√(n_in/2)",
+        formulas=(  # the lecture's own LaTeX
+            r"\text{Cov}[y_i] = n_{in} w^2 \times \text{Cov}[z_i] \Rightarrow w = \frac{1}{\sqrt{n_{in}}}",
+            r"\text{Cov}[y_i] = \frac{1}{2} n_{in} w^2 \times \text{Cov}[z_i] \Rightarrow w = \frac{1}{\sqrt{\frac{n_{in}}{2}}}",  # noqa: E501 (verbatim)
+        ),
     ),
 )

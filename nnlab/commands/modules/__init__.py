@@ -51,6 +51,10 @@ COMMAND = Command(
         "pooling and the U-Net.",
         "paraphrased",
         "矩阵乘法模块 · 残差连接模块 · ODE解释 · 归一化(Layer normalization)层 · 尺度不变性 · 卷积模块 · U-Net",
+        formulas=(  # the lecture's own LaTeX
+            r"Res(z) = z + \sigma(MM(\sigma(MM(z))))",
+            r"LN(MM_{\alpha W, \alpha b}(z)) = LN(MM_{W, b}(z))",
+        ),
     ),
     prepare=prepare,
 )

@@ -54,6 +54,10 @@ COMMAND = Command(
         "of sharp minima.",
         "paraphrased",
         "损失函数具有高条件数 … 会出现震荡 · 鞍点和局部极小点 · 动量更新 · 步长选取 · Adam",
+        formulas=(  # the lecture's own LaTeX
+            r"x_{k+1} = x_k - \frac{\alpha}{\sqrt{s_{k+1}^2 + 10^{-7}}} \odot dx_k",
+            r"\hat{v}_{k+1} = \frac{v_{k+1}}{1 - \beta_1^{k+1}} \quad \hat{s}_{k+1} = \frac{s_{k+1}}{1 - \beta_2^{k+1}}",  # noqa: E501 (verbatim)
+        ),
     ),
     prepare=prepare,
     key_number="*.final_loss",

@@ -55,6 +55,10 @@ COMMAND = Command(
         "others by 1/p; at test time the layer is left unchanged.",
         "quoted",
         "在训练的时候(每一个批次(batch))，以概率 1 − p 随机删去该层的一些输出，并把其余输出乘以 1/p … 测试时保持不变",
+        formulas=(  # the lecture's own LaTeX
+            r"J(\theta) = J(\theta) + \lambda R(\theta)",
+            r"R(\theta) = \beta \sum \theta_i^2 + \sum |\theta_i|",
+        ),
     ),
     prepare=prepare,
 )

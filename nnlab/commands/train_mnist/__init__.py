@@ -45,6 +45,9 @@ COMMAND = Command(
         "Networks built from these modules, trained with SGD and dropout, recognise handwritten digits.",
         "paraphrased",
         "卷积模块 · 特征提取 · 手写数字识别",
+        formulas=(  # the lecture's own LaTeX
+            r"\theta := \theta - \alpha \frac{1}{|B_j|} \sum_{i \in B_j} \nabla_{\theta} J^{(i)}(\theta) \quad j = 1, 2, \dots, k",  # noqa: E501 (verbatim)
+        ),
     ),
     prepare=prepare,
     resume=Resume(may_change=RESUME_MAY_CHANGE, check=check_resume),

@@ -16,6 +16,14 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+// The lecture's formulas as MathML from the server (written in nnlab's code, never from a request): rendered by
+// the browser itself, no script library.
+function formulas(list) {
+  const el = h("div", {class: "formulas"});
+  el.innerHTML = (list || []).join("");
+  return el;
+}
+
 async function api(path, options) {
   const response = await fetch(path, options);
   const body = await response.json().catch(() => ({}));
@@ -190,7 +198,8 @@ async function commandPage() {
     h("div", {class: "columns"},
       h("div", {class: "form-column"}, form, h("p", {}, "Command line: ", cli), message, live),
       h("aside", {class: "lecture"}, h("h2", {}, spec.section.title, " ", h("small", {}, spec.section.title_zh)),
-        h("blockquote", {}, spec.section.says, h("span", {class: "zh"}, spec.section.zh)), h("pre", {class: "help-text"}, spec.help))),
+        h("blockquote", {}, spec.section.says, h("span", {class: "zh"}, spec.section.zh)),
+        formulas(spec.section.formulas), h("pre", {class: "help-text"}, spec.help))),
     result);
 }
 

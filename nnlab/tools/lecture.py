@@ -284,7 +284,7 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
 
     notes = []
     if stopped is not None:
-        left = [spec.name for spec, _, _ in steps[len(entries):]]
+        left = list(dict.fromkeys(spec.name for spec, _, _ in steps[len(entries):]))  # a command's second run too
         notes.append(f"Stopped by {signal.Signals(stopped).name}" + (f"; not run: {', '.join(left)}" if left else ""))
     report = Report("nnlab lecture" + (" --quick" if quick else ""), entries, parent,
                     wall_s=time.perf_counter() - started, notes=notes,

@@ -63,7 +63,8 @@ def statistics(by_scale: dict[str, list[dict[str, Any]]], activation: str, path:
                         label=f"{spec} sqrt(n_in) w rms(z)")
         cov = [r.get("predicted_pre_std_cov", r["predicted_pre_std"]) for r in rows]
         if any(abs(c / r["predicted_pre_std"] - 1) > 0.01 for c, r in zip(cov, rows, strict=True)
-               if r["predicted_pre_std"] > 0):  # the lecture's Cov[z_i] differs visibly (ReLU: 1/1.21)
+               if c is not None and (r["predicted_pre_std"] or 0) > 0):  # the lecture's Cov[z_i] differs visibly
+            # (ReLU: 1/1.21); None: a value that overflowed (summary.json keeps no NaN or inf)
             axes[0, 2].plot(layers, cov, ":", color=f"C{i}", label=f"{spec} sqrt(n_in) w std(z): lecture's Cov")
     axes[0, 0].set(title=f"mean of {activation}(pre)", xlabel="layer")
     axes[0, 1].set(title=f"std of {activation}(pre)", xlabel="layer", yscale="log")

@@ -263,7 +263,9 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
         # it leaves idle); the run is closed, and reported, once the next one has computed.
         try:
             for i, (spec, config, request) in enumerate(steps, 1):
-                bar.update(task, description=f"{spec.name} ({i}/{len(steps)})")
+                # the previous run completes (its line printed) once its figures are in, after this one computes
+                meanwhile = f" · {drawing[0].name}'s figures drawn meanwhile" if drawing is not None else ""
+                bar.update(task, description=f"{spec.name} ({i}/{len(steps)}){meanwhile}")
                 request.out = parent
                 begun, signum = start_one(spec, config, request)
                 stopped = stopped or signum

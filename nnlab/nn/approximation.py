@@ -283,6 +283,17 @@ def loglog_slope(widths: Sequence[float], errors: Sequence[float], floor: float 
     return float(np.polyfit(xs, ys, 1)[0])
 
 
+def decay_points(widths: Sequence[float], errors: Sequence[float], floor: float) -> list[tuple[float, float]]:
+    """(width, error) from the first width on, up to the first error that is missing, not finite or at or below
+    `floor` (where ridge and rounding take over from the decay)."""
+    pts = []
+    for w, e in zip(widths, errors, strict=True):
+        if e is None or not math.isfinite(e) or e <= floor:
+            break
+        pts.append((float(w), float(e)))
+    return pts
+
+
 def exponential_fit(widths: Sequence[float], errors: Sequence[float], floor: float = 0.0) -> dict | None:
     """Is the decay of `errors` with width exponential (log e linear in D) rather than a power (log e linear
     in log D)? Fits both by least squares on the points before the curve reaches `floor` (where ridge and
@@ -291,11 +302,7 @@ def exponential_fit(widths: Sequence[float], errors: Sequence[float], floor: flo
     Returns rate (d log e / d D), the coefficient of determination R^2 of each fit, and the points used;
     None with fewer than 3 points.
     """
-    pts = []
-    for w, e in zip(widths, errors, strict=True):
-        if e is None or not math.isfinite(e) or e <= floor:
-            break
-        pts.append((float(w), float(e)))
+    pts = decay_points(widths, errors, floor)
     if len(pts) < 3:
         return None
     d, log_e = np.array([p[0] for p in pts]), np.log([p[1] for p in pts])

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from nnlab.nn.approximation import BUMP_WIDTH
+from nnlab.nn.approximation import BUMP_WIDTH, decay_points
 
 # Akaike weights of two fits with the same number of parameters: exp(Delta / 2) with Delta = n ln(RSS_b / RSS_a).
 # Evidence of 20 : 1 for one law over the other is Delta >= 2 ln 20 (about 6.0).
@@ -91,11 +91,7 @@ def decay_law(widths: Sequence[float], errors: Sequence[float], floor: float) ->
     Returns rate and rate_se (per unit of D), power and power_se, both residual sums of squares, the points
     used and `evidence` = n ln(RSS_power / RSS_exponential): positive where the exponential fits better,
     >= EVIDENCE_20_TO_1 where its Akaike weight is 20 times the power law's. None with fewer than 3 points."""
-    pts = []
-    for w, e in zip(widths, errors, strict=True):
-        if e is None or not math.isfinite(e) or e <= floor:
-            break
-        pts.append((float(w), float(e)))
+    pts = decay_points(widths, errors, floor)
     if len(pts) < 3:
         return None
     D = np.array([p[0] for p in pts])

@@ -43,6 +43,16 @@ def error(message: str, status: int = 422) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+async def json_body(request: Request) -> Any:
+    """The request's JSON body, or the error Response for one that is too large (413) or not JSON (400)."""
+    try:
+        return await guard.read_json(request)
+    except guard.TooLarge:
+        return error(f"the request body is over {guard.MAX_BODY} bytes", 413)
+    except (ValueError, UnicodeDecodeError):
+        return error("the request body is not JSON", 400)
+
+
 def create_app(out: str | Path, workers: int, token: str | None = None, launcher: list[str] | None = None,
                draw: bool = True) -> Any:
     """The lab over the runs in `out`; at most `workers` runs at once. `launcher` is the worker's argv before
@@ -93,12 +103,9 @@ def create_app(out: str | Path, workers: int, token: str | None = None, launcher
             return {**job.as_dict(position), "events": f"/api/jobs/{job.id}/events"}
 
     async def start_run(request: Request) -> Response:
-        try:
-            body = await guard.read_json(request)
-        except guard.TooLarge:
-            return error(f"the request body is over {guard.MAX_BODY} bytes", 413)
-        except (ValueError, UnicodeDecodeError):
-            return error("the request body is not JSON", 400)
+        body = await json_body(request)
+        if isinstance(body, Response):
+            return body
         if not isinstance(body, dict) or not isinstance(body.get("command"), str):
             return error('expected {"command": NAME, "config": {...}, "quick": false}')
         unknown = set(body) - {"command", "config", "quick"}
@@ -228,12 +235,9 @@ def create_app(out: str | Path, workers: int, token: str | None = None, launcher
 
         from nnlab.core.run import claim_directory
 
-        try:
-            body = await guard.read_json(request)
-        except guard.TooLarge:
-            return error(f"the request body is over {guard.MAX_BODY} bytes", 413)
-        except (ValueError, UnicodeDecodeError):
-            return error("the request body is not JSON", 400)
+        body = await json_body(request)
+        if isinstance(body, Response):
+            return body
         ids = body.get("runs") if isinstance(body, dict) else None
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
             return error('expected {"runs": ["init/NAME", ...]}')

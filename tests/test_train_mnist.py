@@ -471,7 +471,7 @@ def test_every_claim_can_flip(invoke):
     to move the weights in 3 steps) leaves the network at chance, so both fail."""
     flips = {"train-mnist.recognises-digits": "--lr 1e-6", "train-mnist.accuracy": "--lr 1e-6 (full data)",
              "train-mnist.dropout-narrows-gap": "--dropout 0.5 on a model that does not overfit (below)",
-             "train-mnist.dropout-keeps-test-error": "crafted numbers (test_the_dropout_claims_...)"}
+             "train-mnist.dropout-keeps-test-error": "--quick --dropout 0.95 (test_the_test_error_claim_flips_...)"}
     assert set(flips) == CLAIM_IDS
     result = invoke("train-mnist", *TINY, "--lr", "1e-6", "--target-acc", "null")
     assert result.exit_code == 0, result.stderr

@@ -42,4 +42,5 @@ COMMAND = Command(
             r"h^{(L)}(x) = e^x",
         ),
     ),
+    key_number="sigmoid.per_layer_factor",
 )

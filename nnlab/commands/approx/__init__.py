@@ -47,4 +47,5 @@ COMMAND = Command(
             r"\|F(x) - f(x)\|_{L_2(p)}^2 \leq \frac{C_f^2}{D}",
         ),
     ),
+    key_number="*.sigmoid.slope",
 )

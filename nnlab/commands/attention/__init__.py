@@ -50,4 +50,5 @@ COMMAND = Command(
         ),
     ),
     prepare=prepare,
+    key_number="retrieval.accuracy",
 )

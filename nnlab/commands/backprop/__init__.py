@@ -58,4 +58,5 @@ COMMAND = Command(
         ),
     ),
     prepare=prepare,
+    key_number="cost.engine.backward_slope",
 )

@@ -39,4 +39,5 @@ COMMAND = Command(
             r"\text{Cov}[y_i] = \frac{1}{2} n_{in} w^2 \times \text{Cov}[z_i] \Rightarrow w = \frac{1}{\sqrt{\frac{n_{in}}{2}}}",  # noqa: E501 (verbatim)
         ),
     ),
+    key_number="*.std_last",
 )

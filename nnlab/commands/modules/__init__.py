@@ -57,4 +57,5 @@ COMMAND = Command(
         ),
     ),
     prepare=prepare,
+    key_number="unet.skips_gain_db",
 )

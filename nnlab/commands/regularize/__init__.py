@@ -61,4 +61,5 @@ COMMAND = Command(
         ),
     ),
     prepare=prepare,
+    key_number="*.l2.test_error",
 )

@@ -143,7 +143,7 @@ def test_ray_executor_gives_the_same_numbers_as_the_local_pool(invoke, tmp_path,
     assert len(run_dirs(path, "optimize")) == 6
 
     def numbers(rows):
-        skip = {"elapsed_s", "run_dir", "host"}
+        skip = {"elapsed_s", "run_dir", "host", "node"}
         return sorted(tuple((k, v) for k, v in r.items() if k not in skip) for r in rows)
 
     assert numbers(read_csv(path)) == numbers(read_csv(local_six))  # seeded CPU runs are deterministic

@@ -14,9 +14,14 @@ min, max over seeds of each headline number; the fraction of seeds for which eac
 A run that fails is recorded with its error line and the others go on; Ctrl-C cancels the runs that have
 not started and closes the started ones as interrupted.
 
-Executors: `local` (a process pool of --workers, torch threads split between them; --workers 1 runs one
-after another in this process) or `ray` (pip install 'nnlab[ray]'): a local Ray with --workers CPUs that
-starts and stops with the sweep, or a cluster with --address auto | HOST:PORT | ray://HOST:PORT.
+Executors: `local` (a process pool of --workers, torch threads split between them; each worker imports
+torch and the command once, then runs task after task; --workers 1 runs one after another in this process)
+or `ray` (pip install 'nnlab[ray]'): a local Ray with --workers CPUs that starts and stops with the sweep,
+or a cluster with --address auto | HOST:PORT | ray://HOST:PORT, whose nodes have nnlab installed. sweep.csv
+names the host and Ray node of each run. A node that cannot see --out (not a shared mount), or that was
+started with NNLAB_SWEEP_SHIP_RUNS=1, sends its runs back as archives; every run directory is checked
+against the sha256 of its files taken where it ran. A run lost with its node is recorded failed; --resume
+runs it again.
 """
 
 from __future__ import annotations
@@ -82,7 +87,8 @@ def sweep(ctx: click.Context, command: str | None, grids: tuple[str, ...], seeds
     if address is not None and executor != "ray":
         raise UserError("--address needs --executor ray")
     workers = workers or available_cores()
-    runner = make_executor(executor, workers, address, gpus=1 if any(c.device == "cuda" for c in configs) else 0)
+    runner = make_executor(executor, workers, address, gpus=1 if any(c.device == "cuda" for c in configs) else 0,
+                           command=spec.name)
     argv = (ctx.obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
     from nnlab.sweep.driver import run_sweep
 
@@ -243,7 +249,8 @@ def validate(spec: Any, plan: dict[str, Any]) -> list[Any]:
     return configs
 
 
-def make_executor(name: str, workers: int, address: str | None, gpus: float) -> Any:
+def make_executor(name: str, workers: int, address: str | None, gpus: float, command: str | None = None) -> Any:
+    """The executor; a local pool's workers warm up for `command` (import its code once, before their first run)."""
     from nnlab.core.device import available_cores
     from nnlab.sweep import executors as sweep_exec
 
@@ -251,4 +258,4 @@ def make_executor(name: str, workers: int, address: str | None, gpus: float) -> 
         return sweep_exec.RayExecutor(workers, address, gpus)
     if workers == 1:
         return sweep_exec.SerialExecutor()
-    return sweep_exec.PoolExecutor(workers, threads=max(1, available_cores() // workers))
+    return sweep_exec.PoolExecutor(workers, threads=max(1, available_cores() // workers), warm=command)

@@ -3,8 +3,10 @@
     outputs/sweep/<time>[-tag]/
       sweep.json      the plan: command, grid (values as given), converted points, seeds, recipe, --set
       meta.json       argv, versions, executor, times, status (like a run's, so `nnlab runs` lists it)
-      records.jsonl   one record per finished run, appended as they end (what --resume reads)
-      sweep.csv       one row per run: grid values, seed, status, error, headline numbers, claims
+      records.jsonl   one record per finished run, appended as they end (what --resume reads), with the
+                      sha256 of each file of its run directory
+      sweep.csv       one row per run: grid values, seed, status, error, host and Ray node, headline
+                      numbers, claims
       summary.json    per grid point: mean, std, min, max over seeds; fraction of seeds each claim held
       plots/*.png     each headline number against each swept key, one-std error bars
       <command>/<time>-p<point>-s<seed>/   the runs themselves
@@ -26,7 +28,7 @@ from nnlab.core import atomic, run_files
 from nnlab.core.errors import UserError
 from nnlab.core.record import RunRecord, end_meta, new_meta, read_object, write_meta
 from nnlab.sweep import report as sweep_report
-from nnlab.sweep.executors import DONE, ID_FILE, Task, unpack
+from nnlab.sweep.executors import DONE, ID_FILE, Task, check_files, unpack
 
 
 def _now() -> dt.datetime:
@@ -192,7 +194,10 @@ def run_sweep(plan: dict[str, Any], executor: Any, *, out: str, tag: str | None,
         received = [0]
 
         def on_record(record: dict[str, Any]) -> None:
+            if not received[0]:
+                sweep_report.import_meanwhile()  # the first record: the workers' start-up is over
             unpack(record, sweep_dir)
+            check_files(record, sweep_dir)  # every file as it was where the run ended, or the run failed
             records.append(record)
             with (sweep_dir / "records.jsonl").open("a", encoding="utf-8") as f:
                 f.write(json.dumps(record, default=str) + "\n")

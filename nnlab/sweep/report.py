@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import statistics
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ def write_csv(path: Path, plan: dict[str, Any], records: dict[int, dict[str, Any
     keys = list(plan["grid"])
     ordered = list(records.values())
     names, claim_ids = _union(ordered, "headline"), _union(ordered, "claims")
-    columns = ["point", "seed", *keys, "status", "error", "elapsed_s", "host", "run_dir", *names, *claim_ids]
+    columns = ["point", "seed", *keys, "status", "error", "elapsed_s", "host", "node", "run_dir", *names, *claim_ids]
     n_seeds = len(plan["seeds"])
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -58,7 +59,7 @@ def write_csv(path: Path, plan: dict[str, Any], records: dict[int, dict[str, Any
             for s, seed in enumerate(plan["seeds"]):
                 r = records.get(p * n_seeds + s, {"status": "not run"})
                 cells = [p, seed, *(value_text(values[k]) for k in keys), r["status"], r.get("error") or "",
-                         r.get("elapsed_s", ""), r.get("host") or "", r.get("path") or ""]
+                         r.get("elapsed_s", ""), r.get("host") or "", r.get("node") or "", r.get("path") or ""]
                 cells += [_cell(r.get("headline", {}).get(n)) for n in names]
                 cells += [_cell(r.get("claims", {}).get(c)) for c in claim_ids]
                 writer.writerow(cells)
@@ -107,6 +108,21 @@ def summarize(plan: dict[str, Any], records: dict[int, dict[str, Any]], **extra:
 
 # ----------------------------------------------------------------------------------------------------
 # Plots
+
+
+def import_meanwhile() -> None:
+    """Import what draw() needs (matplotlib, about 0.5 s of one core) in a background thread, while the runs go
+    on: a driver whose runs are in worker processes would otherwise pay it after the last run. Nothing to do
+    where the runs themselves imported it (one after another, in this process)."""
+    import importlib
+    import threading
+
+    if "nnlab.core.plotting" not in sys.modules:
+        threading.Thread(target=lambda: [importlib.import_module(m) for m in _PLOT_MODULES],
+                         name="import-plotting", daemon=True).start()
+
+
+_PLOT_MODULES = ("nnlab.core.plotting", "nnlab.tools.runs_common")  # what draw() imports
 
 
 def draw(summary: dict[str, Any], plots_dir: Path) -> list[Path]:

@@ -204,3 +204,21 @@ def test_the_sweep_imports_run_one_way():
     code = "import sys, nnlab.sweep.driver; print('nnlab.sweep.cli' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() \
         == "False"
+
+
+def test_sweeping_a_value_a_command_names_its_numbers_by_keeps_one_name_per_number(invoke, tmp_path):
+    """Issue 25: init names its numbers by scale (0.05.std_last); swept over scale, the sweep names them by the
+    key (scale.std_last), so the table has one row per number, and ticks read 0.05, not ["0.05"]."""
+    import csv
+
+    from nnlab.sweep.report import value_text
+
+    result = invoke("sweep", "init", "--grid", "scale=0.05,0.01", "--seeds", "0", "--quick", "--workers", "1",
+                    "--width", "32", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    (sweep_dir,) = [p for p in (tmp_path / "sweep").iterdir() if not p.is_symlink()]
+    rows = list(csv.DictReader((sweep_dir / "sweep.csv").open()))
+    assert [r["scale"] for r in rows] == ["0.05", "0.01"]
+    assert all(r["scale.std_last"] for r in rows) and "0.05.std_last" not in rows[0]
+    assert all(r["init.regime.scale"] == "true" for r in rows)
+    assert value_text(["0.05"]) == "0.05" and value_text(["0.05", "0.01"]) == '["0.05", "0.01"]'

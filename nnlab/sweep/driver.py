@@ -224,7 +224,7 @@ def finish(plan: dict[str, Any], sweep_dir: Path, meta: dict[str, Any], records:
            interrupted: bool) -> int:
     from nnlab.core import console
 
-    latest = sweep_report.latest(records)
+    latest = sweep_report.stable_names(plan, sweep_report.latest(records))
     sweep_report.write_csv(sweep_dir / "sweep.csv", plan, latest)
     summary = sweep_report.summarize(plan, latest, status="interrupted" if interrupted else "completed",
                                      std="sample standard deviation over seeds (n - 1); null below two values")

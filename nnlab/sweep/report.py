@@ -22,7 +22,9 @@ from nnlab.sweep.executors import DONE
 
 
 def value_text(value: Any) -> str:
-    """A grid value as one CSV cell / legend label."""
+    """A grid value as one CSV cell / legend label / axis tick (a one-element list as its element: 0.05)."""
+    if isinstance(value, list) and len(value) == 1 and not isinstance(value[0], (list, dict)):
+        return value_text(value[0])
     if isinstance(value, (list, dict)):
         return json.dumps(value)
     if isinstance(value, bool):
@@ -35,6 +37,27 @@ def latest(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for record in records:
         out[record["index"]] = record
+    return out
+
+
+def stable_names(plan: dict[str, Any], records: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The records with numbers named the same at every grid point: a command that names a number by a swept
+    value (init's `0.05.std_last` when scale is swept) gets the key instead (`scale.std_last`), so sweeping
+    scale gives one row per number, not a diagonal of one name per point); claim ids ending in the value
+    likewise (`init.regime.0.05` -> `init.regime.scale`)."""
+    n_seeds = len(plan["seeds"])
+    out = {}
+    for index, record in records.items():
+        values = plan["points"][index // n_seeds]
+        prefixes = [(f"{value_text(v)}.", f"{k}.") for k, v in values.items() if not isinstance(v, bool)]
+        renamed = {}
+        for name, number in (record.get("headline") or {}).items():
+            new = next((key + name[len(text):] for text, key in prefixes if name.startswith(text)), name)
+            renamed[new] = number
+        suffixes = [("." + text[:-1], "." + key[:-1]) for text, key in prefixes]  # init.regime.0.05 -> .scale
+        claims = {next((cid[:-len(s)] + k for s, k in suffixes if cid.endswith(s)), cid): held
+                  for cid, held in (record.get("claims") or {}).items()}
+        out[index] = {**record, "headline": renamed, "claims": claims}
     return out
 
 

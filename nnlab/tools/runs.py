@@ -116,15 +116,6 @@ def _read(path: Path, root: Path) -> dict[str, Any]:
         return _damaged_row(command, path, root, str(exc))
 
 
-def find(root: Path, commands: list[str]) -> list[dict[str, Any]]:
-    """One row per run directory under `root` (any depth) of one of `commands`; a damaged one (meta.json or
-    summary.json breaking core.record's schema, a link, a FIFO, an endless file) is a row with status
-    `damaged` and why, so the listing goes on. Only meta.json, config.yaml and summary.json are read."""
-    from nnlab.core.walk import find as find_dirs
-
-    return [_read(p, root) for p in find_dirs(root, tools=True) if p.parent.name in commands]
-
-
 def _row(command: str, path: Path, root: Path) -> dict[str, Any]:
     from nnlab.core.record import RunRecord
 

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from nnlab.core.headline import is_number
-from nnlab.core.live_board import AXES, group_of  # noqa: F401  (what the tools read series by)
+from nnlab.core.live_board import AXES, group_of
 
 STAMP = len("20260101-120000")
 

@@ -55,7 +55,12 @@ FAST_DEATH = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 1000
 
 def marked_processes(marker: str) -> list[int]:
     """Pids of the processes (not this one) whose environment carries MARKER=marker: the cluster's own."""
-    needle = f"{MARKER}={marker}".encode()
+    return processes_with(f"{MARKER}={marker}")
+
+
+def processes_with(variable: str) -> list[int]:
+    """Pids of the live processes (not this one) whose environment holds the line `variable` (NAME=value)."""
+    needle = variable.encode()
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -205,7 +210,9 @@ def test_a_node_killed_mid_run_without_a_shared_out_fails_its_run_and_resume_fin
     killed = threading.Event()
 
     def kill_the_node_mid_run() -> None:
-        """Once the node has shipped a run back and is in its next one, kill all its processes (SIGKILL)."""
+        """Once the node has shipped a run back and is in its next one (its folder made, its summary not yet
+        written), kill all its processes at once (SIGKILL: its raylet and its workers, found by the node's TMPDIR
+        in their environment; a worker left to notice its raylet's end could finish the run and hand it in)."""
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             shipped = False
@@ -213,7 +220,11 @@ def test_a_node_killed_mid_run_without_a_shared_out_fails_its_run_and_resume_fin
                 with contextlib.suppress(ValueError):  # a line being written
                     shipped = any(json.loads(line)["node"] == worker.node_id
                                   for line in found.read_text().splitlines())
-            if shipped and any(scratch.glob("nnlab-sweep-*")):
+            running = any(scratch.glob("nnlab-sweep-*")) and not any(scratch.glob("nnlab-sweep-*/*/*/summary.json"))
+            if shipped and running:
+                for pid in processes_with(f"TMPDIR={scratch}"):
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
                 cluster.cluster.remove_node(worker, allow_graceful=False)
                 killed.set()
                 return

@@ -69,6 +69,30 @@ def with_debug(command: click.Command) -> click.Command:
     return command
 
 
+def lang_option() -> click.Option:
+    """--lang zh|en: the language of what a student reads, for this process and those it starts (core.i18n)."""
+    from nnlab.core import i18n
+
+    def chosen(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        if value and i18n.choose(value) == "zh":
+            from nnlab.core import plotting
+
+            plotting.cjk_font()  # a missing font said once, now, before any figure worker starts
+
+    return click.Option(["--lang"], type=click.Choice(i18n.LANGS), default=None, expose_value=False, is_eager=True,
+                        callback=chosen, help=i18n.HELP)
+
+
+# The tools whose output a student reads; the others (doctor, sweep, export...) speak English.
+LANG_TOOLS = ("lecture", "report", "exercise", "serve", "redraw")
+
+
+def with_lang(command: click.Command) -> click.Command:
+    if command.name in LANG_TOOLS and not any("--lang" in p.opts for p in command.params):
+        command.params.append(lang_option())
+    return command
+
+
 class NnlabGroup(click.Group):
     """A group whose subcommands load lazily and whose every error is one line."""
 
@@ -87,7 +111,7 @@ class NnlabGroup(click.Group):
             return experiment_command(name)
         if name in TOOLS:
             tool = TOOLS[name]
-            return with_debug(getattr(importlib.import_module(tool.module), tool.attr))
+            return with_lang(with_debug(getattr(importlib.import_module(tool.module), tool.attr)))
         return None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -296,7 +320,7 @@ def experiment_command(name: str) -> click.Command:
             console.err.print(str(exc), soft_wrap=True, markup=False)
             sys.exit(128 + exc.signum)
 
-    params = config_options(spec.config) + SHARED_OPTIONS
+    params = config_options(spec.config) + SHARED_OPTIONS + [lang_option()]
     if spec.resumable:
         params.append(click.Option(["--resume"], metavar="RUN_DIR", help="Continue an interrupted run from its "
                                    "checkpoint, in its own directory.  [default: none]"))

@@ -58,6 +58,13 @@ def _one_thread_session():
 
 
 @pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """English unless a test asks for Chinese, whatever this machine's locale; a test's --lang (which sets
+    NNLAB_LANG for its process) ends with it."""
+    monkeypatch.setenv("NNLAB_LANG", "en")
+
+
+@pytest.fixture(autouse=True)
 def _one_thread(request, monkeypatch, _one_thread_session):
     if request.node.get_closest_marker("threads"):  # about threads: the machine's own cores and defaults
         import torch
@@ -188,8 +195,10 @@ def fake_run(config: FakeConfig, rec: Any) -> dict[str, Any]:
         total += config.scale * step + noise.random()
         rec.log({"step": step, "value": total})
     return {"value": total, "steps": config.steps, "activation": config.activation, "claims": [
-        claim("fake.value-positive", "The fake run's value is positive", total, "> 0", total > 0),
-        check("fake.steps-logged", "One metrics line a step", config.steps, f"= {config.steps}", True),
+        claim("fake.value-positive", "The fake run's value is positive", total, "> 0", total > 0,
+              zh="假运行的值为正"),
+        check("fake.steps-logged", "One metrics line a step", config.steps, f"= {config.steps}", True,
+              zh="每步一行指标"),
     ]}
 
 
@@ -227,7 +236,7 @@ def install_fake() -> types.ModuleType:
     module = sys.modules[FAKE_MODULE] = fake_module()
     COMMANDS[FAKE] = Entry(FAKE, FAKE_MODULE, "A fake command for tests.")
     sections.ORDER = tuple(COMMANDS)  # the lecture's order is the registry's, read once at import
-    sections.section.cache_clear()
+    sections._section.cache_clear()
     return module
 
 
@@ -240,6 +249,6 @@ def fake_command(monkeypatch) -> types.ModuleType:
     monkeypatch.setitem(sys.modules, FAKE_MODULE, module)
     monkeypatch.setitem(COMMANDS, FAKE, Entry(FAKE, FAKE_MODULE, "A fake command for tests."))
     monkeypatch.setattr(sections, "ORDER", tuple(COMMANDS))  # the lecture's order, read once at import
-    sections.section.cache_clear()
+    sections._section.cache_clear()
     yield module
-    sections.section.cache_clear()
+    sections._section.cache_clear()

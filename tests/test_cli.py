@@ -72,8 +72,8 @@ def test_every_experiment_runs_quick_and_writes_a_complete_run(invoke, command):
     assert meta["versions"]["torch"] and meta["argv"][:2] == ["nnlab", command]
     assert isinstance(summary["claims"], list) and summary["claims"], "an experiment checks at least one claim"
     for c in summary["claims"] + summary["checks"]:
-        assert {"id", "kind", "claim", "source", "measured", "expected", "holds"} <= set(c) <= {
-            "id", "kind", "claim", "source", "measured", "expected", "holds", "reason", "tip"}
+        assert {"id", "kind", "claim", "claim_zh", "source", "measured", "expected", "holds"} <= set(c) <= {
+            "id", "kind", "claim", "claim_zh", "source", "measured", "expected", "holds", "reason", "reason_zh", "tip"}
         assert ("reason" in c) == (not c["holds"])  # a failed verdict says why; one that held needs no reason
         assert c["id"].startswith(command + ".") and c["source"] in ("lecture", "nnlab")
     assert (run / "metrics.jsonl").read_text().strip()

@@ -14,11 +14,21 @@ from typing import Any
 
 import pytest
 
+from nnlab.core import claims
 from nnlab.core import command as contract
-from nnlab.core.claims import check, check_ids, claim, partition
+from nnlab.core.claims import check_ids, partition
 from nnlab.registry import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def claim(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """core.claims.claim with a Chinese text (and reason, where one is given) filled in."""
+    return claims.claim(*args, **{"zh": "说法", **({"why_zh": "原因"} if "why" in kwargs else {}), **kwargs})
+
+
+def check(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    return claims.check(*args, **{"zh": "检验", **({"why_zh": "原因"} if "why" in kwargs else {}), **kwargs})
 
 
 def _takes(fn: Any, n: int) -> bool:
@@ -143,6 +153,18 @@ def test_claim_records_have_ids_kinds_and_sources():
             claim(bad, "t", 0, "", True)
     with pytest.raises(ValueError, match="source"):
         claim("init.a", "t", 0, "", True, source="paper")
+
+
+def test_a_claim_without_its_chinese_text_or_reason_is_refused_and_both_languages_are_kept():
+    with pytest.raises(ValueError, match="Chinese text"):
+        claims.claim("init.a", "the spread vanishes", 0.9, "< 0.5", True)
+    with pytest.raises(ValueError, match="reason has no Chinese"):  # even while it holds: a flip would need it
+        claims.check("init.a", "t", 0.0, "= 0", True, zh="检验", why="off by one")
+    record = claims.claim("init.a", "the spread vanishes", {"std_ratio": 0.91234}, "< 0.5", False, zh="分布消失")
+    assert (record["claim"], record["claim_zh"]) == ("the spread vanishes", "分布消失")
+    assert record["reason_zh"] == "测得 std ratio 0.912，而该陈述要求 < 0.5"
+    worded = claims.claim("init.a", "t", 0.9, "< 0.5", False, zh="说法", why="it keeps 91%", why_zh="保留了 91%")
+    assert (worded["reason"], worded["reason_zh"]) == ("it keeps 91%", "保留了 91%")
 
 
 @pytest.mark.parametrize("measured", [float("nan"), {"ratio": float("inf")}, [1.0, float("-inf")],

@@ -64,7 +64,7 @@ def resumable_fake(fake_command, patch_command, check=None):
         from nnlab.core.claims import claim
 
         return {"value": float(config.steps), "steps": config.steps, "activation": config.activation,
-                "claims": [claim("fake.value-positive", "Positive", 1.0, "> 0", True)]}
+                "claims": [claim("fake.value-positive", "Positive", 1.0, "> 0", True, zh="为正")]}
 
     return patch_command("fake", run=run, resume=Resume(may_change=("steps",), check=check))
 

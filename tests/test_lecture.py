@@ -71,7 +71,8 @@ def stubs(monkeypatch, patch_command, fake_command):
                 behaviour[name](rec)
             rec.log({"step": 0, "value": 1.0})
             return {"value": 1.5, "claims": [claim(f"{name}.stub", f"{name} stub claim", 1.5, "> 1",
-                                                   name not in behaviour["fail_claim"], tip="--stub-setting 2")]}
+                                                   name not in behaviour["fail_claim"], tip="--stub-setting 2",
+                                                   zh=f"{name} 的替身说法")]}
 
         patch_command(name, run=run, headline=lambda summary: (["value"], [[summary["value"]]]))
         monkeypatch.setattr(plots, "draw", lambda summary, metrics, plots_dir: [tiny_png(plots_dir / "stub.png")])
@@ -302,7 +303,7 @@ def test_the_console_script_lecture_draws_with_its_workers(tmp_path):
     """For real: `python -m nnlab lecture` with its figure workers, each run's figures drawn while the next
     computes; every run closed completed with all its figures."""
     proc = subprocess.run([sys.executable, "-m", "nnlab", "lecture", "--quick", "--only", "init,optimize",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=HUNG_S)
+                           "--jobs", "1", "--out", str(tmp_path)], capture_output=True, text=True, timeout=HUNG_S)
     assert proc.returncode == 0, proc.stderr[-3000:]
     parent = lecture_dir(tmp_path)
     drawn = 0
@@ -327,7 +328,9 @@ def quick_lecture(tmp_path_factory):
 
         package = importlib.import_module(COMMANDS["approx"].module)
         mp.setattr(package, "COMMAND", dataclasses.replace(package.COMMAND, run=boom))
-        result = CliRunner().invoke(cli, ["lecture", "--quick", "--only", "init,activations,approx", "--out", str(out)])
+        # --jobs 1: in this process, where the patch is (workers of --jobs 2 would import approx afresh)
+        result = CliRunner().invoke(cli, ["lecture", "--quick", "--only", "init,activations,approx", "--jobs", "1",
+                                          "--out", str(out)])
     return result, lecture_dir(out)
 
 
@@ -367,7 +370,7 @@ def test_report_on_two_existing_runs(quick_lecture, invoke, tmp_path):
 
 
 # -- the report in a real browser -----------------------------------------------------------------------------
-CHECK = """<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:;
+CHECK = """<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; font-src data:;
   style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 <script>
 const problems = [];
@@ -381,6 +384,10 @@ addEventListener("load", () => document.documentElement.setAttribute("data-check
   images: [...document.images].map(i => i.naturalWidth),
   requests: performance.getEntriesByType("resource").map(r => r.name),
   sections: [...document.querySelectorAll("section.lecture-section")].map(s => s.dataset.command),
+  fonts: [...document.fonts].filter(f => f.status === "loaded").map(f => f.family),
+  text: document.body.innerText,
+  prose: (b => { b.querySelectorAll('[translate="no"], code, math').forEach(e => e.remove()); return b.textContent; })(
+    document.body.cloneNode(true)),
   problems })));
 </script>"""
 

@@ -377,6 +377,102 @@ def test_serve_refuses_bad_options_in_one_line(invoke, args, message):
     assert result.exit_code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+# -- the language: ?lang=zh, else English ------------------------------------------------------------------------
+def init_run(invoke, out: Path) -> tuple[str, dict]:
+    """An `init --quick` run made in this process (its claims have Chinese), with a placeholder PNG for each of
+    its figures (no drawing): its id and summary."""
+    result = invoke("init", "--quick", out=out)
+    assert result.exit_code == 0, result.output + result.stderr
+    (run_dir,) = [p for p in (out / "init").iterdir() if not p.is_symlink()]
+    from nnlab.commands.init import plots
+
+    for name in plots.CAPTIONS:
+        tiny_png(run_dir / "plots" / name)
+    return f"init/{run_dir.name}", json.loads((run_dir / "summary.json").read_text())
+
+
+def test_lang_zh_answers_in_chinese_and_english_stays_the_default(lab, invoke):
+    from nnlab.commands.init import plots
+    from nnlab.core import i18n
+    from nnlab.core.command import load
+
+    section = load("init").section
+    for query, lang in [({}, "en"), ({"lang": "en"}, "en"), ({"lang": "zh"}, "zh")]:
+        (init,) = [c for c in lab.get("/api/commands", params=query).json()["commands"] if c["name"] == "init"]
+        zh = lang == "zh"
+        assert init["section"]["heading"] == (section.title_zh if zh else section.title)
+        assert init["section"]["text"] == (section.zh if zh else section.says)
+        assert init["section"]["title"] == "Initialization"  # the raw fields stay as they were
+    run_id, summary = init_run(invoke, lab.out)
+    english, chinese = (lab.get(f"/api/runs/{run_id}", params=q).json() for q in ({}, {"lang": "zh"}))
+    assert [c["claim"] for c in chinese["claims"]] == [c["claim_zh"] for c in summary["claims"]]
+    assert [c["claim"] for c in chinese["checks"]] == [c["claim_zh"] for c in summary["checks"]]
+    assert all(i18n.share_cjk(c["claim"]) > 0.3 for c in chinese["claims"])
+    assert [c["claim"] for c in english["claims"]] == [c["claim"] for c in summary["claims"]]
+    assert {f["name"]: f["caption"] for f in chinese["figures"]} == plots.CAPTIONS_ZH
+    assert {f["name"]: f["caption"] for f in english["figures"]} == plots.CAPTIONS
+    with i18n.using("zh", children=False):
+        columns_zh = load("init").headline(summary)[0]
+    assert chinese["headline"]["columns"] == columns_zh and i18n.share_cjk("".join(columns_zh)) > 0.5
+    assert english["headline"]["columns"] == load("init").headline(summary)[0]
+    assert i18n.share_cjk("".join(english["headline"]["columns"])) == 0
+    # a claim that fails says why in the page's language (core.console.failure)
+    failed = {**summary["claims"][0], "holds": False}
+    with i18n.using("zh", children=False):
+        from nnlab.serve.index import spoken
+
+        assert spoken(failed)["failure"].startswith("为何不成立")
+
+
+def test_requests_in_both_languages_at_once_each_get_their_own(lab, invoke):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nnlab.commands.init import plots
+
+    run_id, _ = init_run(invoke, lab.out)
+    langs = ["zh", "en"] * 8
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda lang: lab.get(f"/api/runs/{run_id}", params={"lang": lang}).json(), langs))
+    for lang, answer in zip(langs, answers, strict=True):
+        assert {f["name"]: f["caption"] for f in answer["figures"]} == (plots.CAPTIONS_ZH if lang == "zh"
+                                                                       else plots.CAPTIONS)
+
+
+def test_a_language_other_than_en_or_zh_is_400_in_one_line(lab):
+    for method, path in [("GET", "/api/commands"), ("GET", "/api/runs"), ("GET", "/api/latest"),
+                         ("GET", "/api/status"), ("GET", "/api/compare"), ("GET", "/api/runs/init/x"),
+                         ("POST", "/api/runs"), ("POST", "/api/reports")]:
+        response = lab.request(method, path, params={"lang": "fr"}, json={"command": "fake"})
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["error"] == "lang: expected one of en, zh, got 'fr'"
+    assert lab.jobs.jobs == {}
+
+
+def test_a_run_started_in_chinese_is_drawn_in_chinese_and_says_so(lab):
+    response = lab.post("/api/runs", params={"lang": "zh"}, json={"command": "fake", "config": {}, "quick": True})
+    assert response.status_code == 202, response.text
+    job = wait_end(lab, response.json())
+    assert job["status"] == "completed" and job["lang"] == "zh" and job["cli"] == "nnlab fake --quick --lang zh"
+    assert json.loads((lab.out / job["id"] / "meta.json").read_text())["lang"] == "zh"
+    english = wait_end(lab, start(lab))  # the page's language, not the server's: English when none is asked
+    assert english["lang"] == "en" and "--lang" not in english["cli"]
+    assert json.loads((lab.out / english["id"] / "meta.json").read_text())["lang"] == "en"
+
+
+def test_the_pages_shell_speaks_the_urls_language(lab):
+    from nnlab.core.i18n import share_cjk
+
+    english, chinese, bad = (lab.get("/runs", params=q).text for q in ({}, {"lang": "zh"}, {"lang": "fr"}))
+    assert '<html lang="en">' in english and '<a href="/runs">Runs</a>' in english and ">中文</a>" in english
+    assert '<html lang="zh-CN">' in chinese and '<a href="/runs?lang=zh">运行</a>' in chinese
+    assert ">English</a>" in chinese and "加载中…" in chinese
+    body = chinese[chinese.index("<body"):]
+    import re
+
+    assert share_cjk(re.sub(r"<[^>]*>", " ", body).replace("nnlab", "")) > 0.5
+    assert bad == english  # English; the API says what is wrong
+
+
 if __name__ == "__main__":  # a worker process of these tests: `nnlab fake`, slowed by FAKE_STEP_S, crashing at 999
     import dataclasses
 

@@ -255,3 +255,69 @@ def test_home_shows_the_latest_verdicts_and_the_runs_filter(lab, browser):
     assert [r.text for r in css(browser, "table.runs tbody td:nth-child(2) a")] == [
         f"train-mnist/{run_dirs(lab['out'], 'train-mnist')[0].name}"]
     assert problems(browser, lab["url"]) == []
+
+
+# -- in Chinese: ?lang=zh (these run last: they add an init run the tests above do not expect) ---------------------
+# The words a page writes, without the identifiers it shows as typed (run ids, claim ids, config keys, the command
+# line: code and pre), the chart (its metric names) and the options of a select (command names).
+PAGE_WORDS = ("const c = document.body.cloneNode(true); c.querySelectorAll('code, pre, svg, option, script')"
+              ".forEach(e => e.remove()); return c.textContent")
+
+
+def test_the_home_page_and_a_run_started_in_chinese_read_in_chinese(lab, browser):
+    from nnlab.core.i18n import share_cjk
+
+    base = lab["url"]
+    open_page(browser, base + "/?lang=zh", "[data-command='init'] .latest a")
+    words = browser.execute_script(PAGE_WORDS)
+    assert share_cjk(words) > 0.5, words
+    assert browser.execute_script("return document.documentElement.lang") == "zh-CN"
+    assert css(browser, "[data-command='init'] a.command")[0].get_attribute("href").endswith("/commands/init?lang=zh")
+    assert css(browser, "[data-command='init'] .latest a")[0].get_attribute("href").endswith("?lang=zh")
+    assert problems(browser, base) == []
+    before = run_dirs(lab["out"], "init")
+    open_page(browser, base + "/commands/init?quick=1&lang=zh", "#config-form")
+    assert css(browser, "#run")[0].text == "运行"
+    css(browser, "#run")[0].click()
+    status = wait(browser, lambda d: css(d, ".job .job-status"), 60)[0]
+    wait(browser, lambda d: status.get_attribute("data-status") in FINAL, 180)
+    assert status.get_attribute("data-status") == "completed" and status.text == "已完成"
+    (run_dir,) = [p for p in run_dirs(lab["out"], "init") if p not in before]
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["lang"] == "zh" and "--lang=zh" in meta["argv"]  # its figures are drawn in Chinese
+    open_page(browser, f"{base}/runs/init/{run_dir.name}?lang=zh", "#result .run-result, .run-result")
+    wait(browser, lambda d: css(d, ".chart svg"), 60)
+    words = browser.execute_script(PAGE_WORDS)
+    assert share_cjk(words) > 0.5, words
+    record = json.loads((run_dir / "summary.json").read_text())
+    claims = [td.text for td in css(browser, ".verdicts.claims tbody td:nth-child(3)")]
+    assert [c.split("\n")[0] for c in claims] == [c["claim_zh"] + (" [nnlab 补充]" if c["source"] == "nnlab" else "")
+                                                  for c in record["claims"]]
+    assert css(browser, "#rerun")[0].get_attribute("href").endswith("lang=zh")
+    assert problems(browser, base) == []
+
+
+def test_the_switch_flips_the_language_in_place_and_keeps_the_rest_of_the_url(lab, browser):
+    base = lab["url"]
+    open_page(browser, base + "/commands/init?quick=1&scale=0.05&lang=zh", "#config-form")
+    assert css(browser, "#lang-switch")[0].text == "English"
+    width = field(browser, "width")
+    width.clear()
+    width.send_keys("1024")  # the form writes its URL: the language stays in it
+    assert browser.current_url == base + "/commands/init?quick=1&scale=0.05&width=1024&lang=zh"
+    css(browser, "#lang-switch")[0].click()
+    wait(browser, lambda d: css(d, "#lang-switch") and css(d, "#lang-switch")[0].text == "中文", 60)
+    wait(browser, lambda d: css(d, "#config-form"), 60)
+    assert browser.current_url == base + "/commands/init?quick=1&scale=0.05&width=1024"
+    assert field(browser, "width").get_attribute("value") == "1024" and css(browser, "#run")[0].text == "Run"
+    assert browser.execute_script("return document.documentElement.lang") == "en"
+    css(browser, "#lang-switch")[0].click()
+    wait(browser, lambda d: css(d, "#lang-switch")[0].text == "English", 60)
+    assert browser.current_url == base + "/commands/init?quick=1&scale=0.05&width=1024&lang=zh"
+    open_page(browser, base + "/runs?status=completed&lang=zh", "table.runs")
+    assert css(browser, "#filter-status")[0].get_attribute("value") == "completed"
+    assert css(browser, "table.runs th")[1].text == "运行"
+    css(browser, "#lang-switch")[0].click()
+    wait(browser, lambda d: css(d, "table.runs th") and css(d, "table.runs th")[1].text == "run", 60)
+    assert browser.current_url == base + "/runs?status=completed"
+    assert problems(browser, base) == []

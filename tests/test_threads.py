@@ -45,7 +45,7 @@ def test_the_runner_runs_a_command_at_its_threads_key(patch_command, tmp_path, m
 
     def run(config, rec):
         seen.update(device.current_threads())
-        return {"claims": [claim("backprop.fake", "t", 1, "> 0", True)]}
+        return {"claims": [claim("backprop.fake", "t", 1, "> 0", True, zh="假")]}
 
     patch_command("backprop", run=run, headline=lambda s: (["x"], [[1]]), numbers=lambda s: {})
     request = Request("backprop", {"threads": given, "train": "false"}, quick=True, out=tmp_path, draw=False)

@@ -9,7 +9,8 @@ Two lists go into every summary.json, with one record shape:
   apart and never counted as the lecture's claims).
 
 Each record says its `kind` ("claim" or "check"); one that fails carries `reason`, a sentence in terms of what
-was measured, and may carry `tip`, a setting to try. Ids are short slugs, `<command>.<what>`
+was measured, and may carry `tip`, a setting to try. The text and the reason are written in both languages
+(`claim_zh`, `reason_zh`: nnlab.core.i18n), so a run reports in either. Ids are short slugs, `<command>.<what>`
 (`init.regime.xavier`), unique within a run; tests, the lecture report and sweeps refer to a
 claim by id, never by its prose.
 """
@@ -26,36 +27,46 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9_.:=+-]*)+$")
 
 
 def _record(kind: str, id: str, text: str, measured: Any, expected: str, holds: bool, source: str,
-            why: str | None = None, tip: str | None = None) -> dict[str, Any]:
+            why: str | None = None, tip: str | None = None, zh: str | None = None,
+            why_zh: str | None = None) -> dict[str, Any]:
     if not _ID.match(id):
         raise ValueError(f"claim id {id!r} must be a slug like 'init.regime.xavier'")
     if source not in SOURCES:
         raise ValueError(f"claim {id}: source must be one of {SOURCES}, got {source!r}")
-    record = {"id": id, "kind": kind, "claim": text, "source": source, "measured": measured, "expected": expected,
-              "holds": bool(holds)}
+    if not zh:
+        raise ValueError(f"claim {id}: its Chinese text (zh=) is missing")
+    if why and not why_zh:
+        raise ValueError(f"claim {id}: its reason has no Chinese (why_zh=)")
+    record = {"id": id, "kind": kind, "claim": text, "claim_zh": zh, "source": source, "measured": measured,
+              "expected": expected, "holds": bool(holds)}
     if not finite(measured):  # a NaN compares False both ways: `not (nan > x)` would pass; a verdict on it cannot
         record["holds"] = False
         why = "a measured value is NaN or infinite, so the run cannot support the statement"
+        why_zh = "测得的值为 NaN 或无穷大，这次运行无法支持该陈述"
     if not record["holds"]:
         record["reason"] = why or f"measured {_plain(measured)}, and the statement needs {expected}"
+        record["reason_zh"] = why_zh or f"测得 {_plain(measured)}，而该陈述要求 {expected}"
     if tip:
         record["tip"] = tip
     return record
 
 
 def claim(id: str, text: str, measured: Any, expected: str, holds: bool, *, source: str = "lecture",
-          why: str | None = None, tip: str | None = None) -> dict[str, Any]:
+          why: str | None = None, tip: str | None = None, zh: str | None = None,
+          why_zh: str | None = None) -> dict[str, Any]:
     """A claim the run tested. `expected` is a short criterion ("< 0.2", "within 5%"), `holds` its outcome.
 
     `why` is the sentence a student reads when it fails, in terms of what was measured ("the mean-pooling model
     is as accurate as the attention model"); without it the record says "measured X, and the statement needs Y".
-    `tip` is one setting to try (`--steps 2000`). A non-finite number anywhere in `measured` fails the claim."""
-    return _record("claim", id, text, measured, expected, holds, source, why, tip)
+    `tip` is one setting to try (`--steps 2000`). A non-finite number anywhere in `measured` fails the claim.
+    `zh` and `why_zh` are the text and the reason in Chinese (required: a student reads either language)."""
+    return _record("claim", id, text, measured, expected, holds, source, why, tip, zh, why_zh)
 
 
-def check(id: str, text: str, measured: Any, expected: str, holds: bool, *, why: str | None = None) -> dict[str, Any]:
+def check(id: str, text: str, measured: Any, expected: str, holds: bool, *, why: str | None = None,
+          zh: str | None = None, why_zh: str | None = None) -> dict[str, Any]:
     """A sanity check: an identity or closed form the run reproduced (not a lecture claim)."""
-    return _record("check", id, text, measured, expected, holds, "nnlab", why)
+    return _record("check", id, text, measured, expected, holds, "nnlab", why, None, zh, why_zh)
 
 
 def finite(measured: Any) -> bool:

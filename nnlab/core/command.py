@@ -87,8 +87,12 @@ class Command:
         return importlib.import_module(self.plots)
 
     def captions(self) -> dict[str, str]:
-        """Figure file name -> caption, from the plots module (beside the code that names the files)."""
-        return dict(self.plots_module().CAPTIONS)
+        """Figure file name -> caption in the current language, from the plots module (beside the code that names
+        the files): CAPTIONS, and CAPTIONS_ZH in Chinese (nnlab.core.i18n)."""
+        from nnlab.core import i18n
+
+        module = self.plots_module()
+        return dict(module.CAPTIONS_ZH if i18n.current() == "zh" else module.CAPTIONS)
 
 
 def load(name: str) -> Command:

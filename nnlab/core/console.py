@@ -110,14 +110,19 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     return t
 
 
-def claims_table(claims: Sequence[Mapping[str, Any]], title: str = "Claims") -> Table:
+def claims_table(claims: Sequence[Mapping[str, Any]], checks: bool = False) -> Table:
+    """One row per claim (or, with `checks`, per sanity check): ✓/✗, id, text in the current language (marked
+    "[nnlab]" where the claim is our addition), numbers."""
+    from nnlab.core.i18n import field, tr
+
+    title = (tr("Sanity checks (identities, not claims)", "合理性检验（恒等式，不是说法）") if checks
+             else tr("Claims", "说法"))
     t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    """One row per claim or check: ✓/✗, id, text (marked "[nnlab]" where it is our addition), numbers."""
-    for col in ("", "id", "claim", "measured", "expected"):
+    for col in ("", "id", tr("claim", "说法"), tr("measured", "测得"), tr("expected", "要求")):
         t.add_column(col, overflow="fold")  # folded, not cut: an id must stay whole to be looked up
     for c in claims:
         mark = "[green]✓[/]" if c["holds"] else "[red]✗[/]"
-        text = escape(c["claim"] + (" [nnlab]" if c.get("source") == "nnlab" and title == "Claims" else ""))
+        text = escape(str(field(c, "claim")) + (" [nnlab]" if c.get("source") == "nnlab" and not checks else ""))
         if why := failure(c):
             text += f"\n[red]{escape(why)}[/]"
         t.add_row(mark, escape(str(c.get("id", ""))), text, escape(fmt(c["measured"])), escape(str(c["expected"])))
@@ -125,9 +130,14 @@ def claims_table(claims: Sequence[Mapping[str, Any]], title: str = "Claims") -> 
 
 
 def failure(record: Mapping[str, Any]) -> str | None:
-    """Why a claim or check failed and what to try, as one sentence a student reads (None when it held)."""
+    """Why a claim or check failed and what to try, as one sentence a student reads in the current language
+    (None when it held)."""
+    from nnlab.core.i18n import current, field
+
     if record.get("holds"):
         return None
-    why = str(record.get("reason") or f"measured {fmt(record.get('measured'))}, expected {record.get('expected')}")
+    why = field(record, "reason") or f"measured {fmt(record.get('measured'))}, expected {record.get('expected')}"
     tip = record.get("tip")
+    if current() == "zh":
+        return f"为何不成立：{why}。" + (f"试试：{tip}。" if tip else "")
     return f"Why it fails: {why}." + (f" Try: {tip}." if tip else "")

@@ -285,11 +285,14 @@ def library_versions() -> dict[str, str | None]:
 
 
 def new_meta(command: str, argv: list[str], started: dt.datetime, **fields: Any) -> dict[str, Any]:
-    """A running directory's meta.json: who made it (argv, versions, git revision, platform), `fields`
-    (device, seed, executor, ...), when it started; `ended` None and status `running` until end_meta."""
+    """A running directory's meta.json: who made it (argv, versions, git revision, platform), the language its
+    figures were drawn in, `fields` (device, seed, executor, ...), when it started; `ended` None and status
+    `running` until end_meta."""
+    from nnlab.core.i18n import current
+
     return {"command": command, "argv": argv, "versions": library_versions(), "git_revision": git_revision(),
-            "platform": platform.platform(), **fields, "started": started.isoformat(timespec="seconds"),
-            "ended": None, "status": "running"}
+            "platform": platform.platform(), "lang": current(), **fields,
+            "started": started.isoformat(timespec="seconds"), "ended": None, "status": "running"}
 
 
 def end_meta(meta: dict[str, Any], status: str, ended: dt.datetime, **fields: Any) -> dict[str, Any]:

@@ -282,18 +282,20 @@ def available_memory() -> int | None:
 
 def print_report(spec: Command, summary: dict[str, Any], rec: Any) -> None:
     from nnlab.core import console
+    from nnlab.core.i18n import tr
 
     columns, rows = spec.headline(summary)
     console.out.print(console.table(f"nnlab {rec.command}", columns, rows))
     if summary.get("claims"):
         console.out.print(console.claims_table(summary["claims"]))
     if summary.get("checks"):
-        console.out.print(console.claims_table(summary["checks"], title="Sanity checks (identities, not claims)"))
+        console.out.print(console.claims_table(summary["checks"], checks=True))
     if spec.section.formulas:
         from nnlab.core.formulas import plain
 
-        console.out.print("the lecture: " + "   ".join(plain(f) for f in spec.section.formulas), soft_wrap=True,
-                          markup=False, highlight=False)
+        formulas = "   ".join(plain(f) for f in spec.section.formulas)
+        console.out.print(tr("the lecture: ", "讲义：") + formulas, soft_wrap=True, markup=False, highlight=False)
     plots = sorted(p.name for p in rec.plots_dir.glob("*.png"))
-    console.out.print(f"status [bold]{rec.status}[/] · plots: {', '.join(plots) or 'none'}")
+    console.out.print(tr(f"status [bold]{rec.status}[/] · plots: {', '.join(plots) or 'none'}",
+                         f"状态 [bold]{rec.status}[/] · 图：{'、'.join(plots) or '无'}"))
     console.out.print(str(rec.path), soft_wrap=True, markup=False)  # whole, so it can be copied

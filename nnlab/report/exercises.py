@@ -15,6 +15,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from nnlab.core.i18n import current, tr
 from nnlab.report.model import Report
 
 EDITIONS = ("student", "instructor")
@@ -29,30 +30,39 @@ details { margin: 0.3rem 0; } summary { cursor: pointer; color: #0969da; }
 
 def answer_text(x: dict[str, Any]) -> str:
     if x.get("error"):
-        return f"not measured: {x['error']}"
-    return f"{x['measured']} (tolerance: {x['tolerance']})"
+        return tr("not measured", "未测量") + f": {x['error']}"
+    return tr(f"{x['measured']} (tolerance: {x['tolerance']})", f"{x['measured']}（容差：{x['tolerance']}）")
 
 
 def run_link(x: dict[str, Any]) -> str:
     if not x.get("run"):
         return ""
-    settings = escape(" ".join(x["settings"]) or "defaults")
-    return f' · measured by <a href="{escape(x["run"])}/"><code>{settings}</code></a>'
+    settings = escape(" ".join(x["settings"]) or tr("defaults", "默认设置"))
+    return f' · {tr("measured by", "测量自")} <a href="{escape(x["run"])}/"><code>{settings}</code></a>'
 
 
 def html_item(x: dict[str, Any], reveal: bool) -> str:
-    answer = (f'<p class="answer"><b>Answer</b>: {escape(answer_text(x))}{run_link(x)}</p>'
-              f'<p>{escape(x["explanation"])}</p><p class="zh" lang="zh">{escape(x["explanation_zh"])}</p>')
+    """One exercise: in English with its Chinese beside it, in Chinese alone."""
+    zh = current() == "zh"
+
+    def both(key: str) -> str:
+        if zh:
+            return f'<p lang="zh">{escape(x[key + "_zh"])}</p>'
+        return f'<p>{escape(x[key])}</p><p class="zh" lang="zh">{escape(x[key + "_zh"])}</p>'
+
+    answer = (f'<p class="answer"><b>{tr("Answer", "答案")}</b>: {escape(answer_text(x))}{run_link(x)}</p>'
+              + both("explanation"))
     if reveal:
-        answer = f"<details><summary>Answer, measured on your machine</summary>{answer}</details>"
+        answer = (f"<details><summary>{tr('Answer, measured on your machine', '答案：在你的机器上测得')}</summary>"
+                  f"{answer}</details>")
     else:
-        answer += f'<p class="muted">tolerance: {escape(x["tolerance_note"] or x["tolerance"])}</p>'
-    return (f'<li id="exercise-{escape(x["id"])}"><p><b>{escape(x["question"])}</b> '
-            f'<span class="muted">({escape(x["id"])})</span></p>'
-            f'<p class="zh" lang="zh">{escape(x["question_zh"])}</p>'
-            f'<p class="muted">answer with {escape(x["asked"])}</p>'
-            f'<details><summary>Hint</summary><p>{escape(x["hint"])}</p>'
-            f'<p class="zh" lang="zh">{escape(x["hint_zh"])}</p></details>{answer}</li>')
+        answer += f'<p class="muted">{tr("tolerance", "容差")}: {escape(x["tolerance_note"] or x["tolerance"])}</p>'
+    question = (f'<p lang="zh"><b>{escape(x["question_zh"])}</b> ' if zh else f'<p><b>{escape(x["question"])}</b> ')
+    return (f'<li id="exercise-{escape(x["id"])}">{question}'
+            f'<span class="muted" translate="no">({escape(x["id"])})</span></p>'
+            + ("" if zh else f'<p class="zh" lang="zh">{escape(x["question_zh"])}</p>')
+            + f'<p class="muted">{tr("answer with", "回答：")} {escape(x["asked"])}</p>'
+            f'<details><summary>{tr("Hint", "提示")}</summary>{both("hint")}</details>{answer}</li>')
 
 
 def html_block(report: Report, command: str) -> str:
@@ -61,7 +71,8 @@ def html_block(report: Report, command: str) -> str:
     if not items:
         return ""
     student = report.edition == "student"
-    title = "Exercises: predict, then look" if student else "Exercises, with their answers"
+    title = (tr("Exercises: predict, then look", "练习：先预测，再看结果") if student else
+             tr("Exercises, with their answers", "练习及答案"))
     body = "".join(html_item(x, reveal=student) for x in items)
     return f'<div class="exercises"><h3>{title}</h3><ol>{body}</ol></div>'
 
@@ -85,16 +96,25 @@ def md_block(report: Report, command: str) -> list[str]:
     if not items:
         return []
     student = report.edition == "student"
-    lines = ["#### " + ("Exercises: predict, then look" if student else "Exercises, with their answers"), ""]
+    zh = current() == "zh"
+    lines = ["#### " + (tr("Exercises: predict, then look", "练习：先预测，再看结果") if student else
+                        tr("Exercises, with their answers", "练习及答案")), ""]
     for n, x in enumerate(items, 1):
-        lines += [f"{n}. **{x['question']}** (`{x['id']}`)", "", f"   {x['question_zh']}", "",
-                  f"   *answer with {x['asked']}*", "",
-                  f"   <details><summary>Hint</summary>{escape(x['hint'])} {escape(x['hint_zh'])}</details>", ""]
-        answer = f"**Answer**: {answer_text(x)}. {x['explanation']} {x['explanation_zh']}"
-        if student:
-            lines += [f"   <details><summary>Answer, measured on your machine</summary>{escape(answer)}</details>", ""]
+        if zh:
+            lines += [f"{n}. **{x['question_zh']}** (`{x['id']}`)", "", f"   *回答：{x['asked']}*", "",
+                      f"   <details><summary>提示</summary>{escape(x['hint_zh'])}</details>", ""]
+            answer = f"**答案**：{answer_text(x)}。{x['explanation_zh']}"
         else:
-            lines += [f"   {answer}", "", f"   *tolerance: {x['tolerance_note'] or x['tolerance']}*", ""]
+            lines += [f"{n}. **{x['question']}** (`{x['id']}`)", "", f"   {x['question_zh']}", "",
+                      f"   *answer with {x['asked']}*", "",
+                      f"   <details><summary>Hint</summary>{escape(x['hint'])} {escape(x['hint_zh'])}</details>", ""]
+            answer = f"**Answer**: {answer_text(x)}. {x['explanation']} {x['explanation_zh']}"
+        if student:
+            reveal = tr("Answer, measured on your machine", "答案：在你的机器上测得")
+            lines += [f"   <details><summary>{reveal}</summary>{escape(answer)}</details>", ""]
+        else:
+            tolerance = x["tolerance_note"] or x["tolerance"]
+            lines += [f"   {answer}", "", f"   *{tr('tolerance', '容差')}: {tolerance}*", ""]
     return lines
 
 

@@ -9,9 +9,11 @@ from typing import Any
 
 from nnlab.core import run_files
 from nnlab.core.console import failure, fmt
+from nnlab.core.i18n import current, field, tr
 from nnlab.report import exercises
-from nnlab.report.model import SUBTITLE, Entry, Report, format_seconds, relative_link
+from nnlab.report.model import SUBTITLE, SUBTITLE_ZH, Entry, Report, format_seconds, relative_link
 from nnlab.report.sections import Section, caption
+from nnlab.report.words import CLAIM_COLUMNS, SECTIONS_COLUMNS, columns, run_of, source, status_word, verdict, word
 
 CSS = """
 :root { --ok: #1a7f37; --bad: #c62828; --muted: #5f6368; --line: #d0d7de; }
@@ -52,18 +54,21 @@ def mark(holds: bool) -> str:
     return '<span class="ok">✓</span>' if holds else '<span class="bad">✗</span>'
 
 
-def table(columns: list[str], rows: list[list[Any]], *, raw: tuple[int, ...] = ()) -> str:
-    """Rows of values (formatted with console.fmt); columns in `raw` hold ready HTML."""
+def table(columns: list[str], rows: list[list[Any]], *, raw: tuple[int, ...] = (), data: Any = ()) -> str:
+    """Rows of values (formatted with console.fmt); columns in `raw` hold ready HTML; cells of columns in `data`
+    hold identifiers and measured values, the same in every language (translate="no", the HTML attribute for
+    text a translation leaves as it is)."""
     head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
     body = []
     for row in rows:
         cells = []
         for i, value in enumerate(row):
+            keep = ' translate="no"' if i in data else ""
             if i in raw:
-                cells.append(f"<td>{value}</td>")
+                cells.append(f"<td{keep}>{value}</td>")
             else:
                 num = isinstance(value, (int, float)) and not isinstance(value, bool)
-                cells.append(f'<td{" class=num" if num else ""}>{escape(fmt(value))}</td>')
+                cells.append(f'<td{" class=num" if num else ""}{keep}>{escape(fmt(value))}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -81,18 +86,16 @@ def overview(report: Report) -> str:
         k = report.counts(entries)
         status = ", ".join(dict.fromkeys(e.status for e in entries))
         time = sum(e.elapsed_s or 0.0 for e in entries)
-        rows.append([f'<a href="#{anchor(sec)}">{escape(sec.title)}</a>', escape(sec.command),
-                     f'<span class="status-{escape(status)}">{escape(status)}</span>',
+        rows.append([f'<a href="#{anchor(sec)}">{escape(heading(sec))}</a>', escape(sec.command),
+                     f'<span class="status-{escape(status)}">{escape(status_word(status))}</span>',
                      held(k["lecture"]), held(k["nnlab"]), held(k["checks"]), escape(format_seconds(time))])
+    line = verdict(held(c["lecture"]), held(c["nnlab"]), held(c["checks"]), report.finished())
     parts = [
-        '<section id="overview"><h2>Overview</h2>',
-        f'<p class="verdict">{held(c["lecture"])} of the lecture\'s claims held'
-        f' · {held(c["nnlab"])} of nnlab\'s own claims · {held(c["checks"])} sanity checks'
-        f" · {report.finished()}</p>",
-        table(["section", "command", "status", "lecture claims", "nnlab claims", "checks", "time"], rows,
-              raw=(0, 1, 2, 3, 4, 5, 6)),
+        f'<section id="overview"><h2>{word("overview")}</h2>',
+        f'<p class="verdict">{line}</p>',
+        table(columns(SECTIONS_COLUMNS), rows, raw=(0, 1, 2, 3, 4, 5, 6)),
         *(f'<p class="bad">{escape(n)}</p>' for n in report.notes),
-        table(["about this report", ""], [[k, v] for k, v in report.environment()]),
+        table([word("about"), ""], [[k, v] for k, v in report.environment()], data=(1,)),
         "</section>",
     ]
     return "\n".join(parts)
@@ -102,10 +105,20 @@ def anchor(sec: Section) -> str:
     return f"section-{sec.command}"
 
 
+def heading(sec: Section) -> str:
+    """The section's title in the current language (the lecture's own heading in Chinese)."""
+    return sec.title_zh if current() == "zh" and sec.title_zh else sec.title
+
+
 def says(sec: Section) -> str:
-    label = "the lecture, quoted" if sec.how == "quoted" else "the lecture, paraphrased"
-    zh = f'<span class="zh" lang="zh">{escape(sec.zh)}</span>' if sec.zh else ""
-    quote = f'<blockquote class="says">{escape(sec.says)} <span class="muted">({label})</span>{zh}</blockquote>'
+    """What the lecture says here: in Chinese its own words; in English their translation, then its words."""
+    label = word("quoted" if sec.how == "quoted" else "paraphrased")
+    if current() == "zh" and sec.zh:
+        quote = (f'<blockquote class="says" lang="zh">{escape(sec.zh)} '
+                 f'<span class="muted">（{label}）</span></blockquote>')
+    else:
+        zh = f'<span class="zh" lang="zh">{escape(sec.zh)}</span>' if sec.zh else ""
+        quote = f'<blockquote class="says">{escape(sec.says)} <span class="muted">({label})</span>{zh}</blockquote>'
     if not sec.formulas:
         return quote
     from nnlab.core.formulas import mathml
@@ -114,12 +127,12 @@ def says(sec: Section) -> str:
 
 
 def claims_table(records: list[dict[str, Any]], with_source: bool) -> str:
-    columns = ["id", "claim", *(["source"] if with_source else []), "measured", "expected", "holds"]
-    rows = [[escape(r.get("id", "")), escape(str(r.get("claim", ""))) + why_html(r),
-             *([escape(str(r.get("source", "")))] if with_source else []),
+    heads = ["id", *columns(CLAIM_COLUMNS, without=() if with_source else ("source",))]
+    rows = [[escape(r.get("id", "")), escape(str(field(r, "claim") or "")) + why_html(r),
+             *([escape(source(r.get("source")))] if with_source else []),
              escape(fmt(r.get("measured"))), escape(str(r.get("expected", ""))), mark(bool(r.get("holds")))]
             for r in records]
-    return table(columns, rows, raw=tuple(range(len(columns))))
+    return table(heads, rows, raw=tuple(range(len(heads))), data=(0, len(heads) - 3))  # the id, the measured
 
 
 def why_html(record: dict[str, Any]) -> str:
@@ -132,7 +145,7 @@ def figure(entry: Entry, path) -> str:
     try:
         data = base64.b64encode(run_files.read_bytes(entry.path, path, run_files.PNG_CAP)).decode("ascii")
     except run_files.Refused as exc:
-        return f'<p class="error">figure not embedded: {escape(str(exc))}</p>'
+        return f'<p class="error">{tr("figure not embedded", "图未嵌入")}: {escape(str(exc))}</p>'
     text = caption(entry.command, path.name)
     return (f'<figure><img src="data:image/png;base64,{data}" alt="{escape(text)}">'
             f"<figcaption>{escape(text)} <span class=\"muted\">({escape(path.name)})</span></figcaption></figure>")
@@ -140,20 +153,23 @@ def figure(entry: Entry, path) -> str:
 
 def run_block(report: Report, entry: Entry) -> str:
     where = (f'<a href="{escape(relative_link(entry.path, report.out_dir))}/">{escape(str(entry.path))}</a>'
-             if entry.path else "no run directory (it failed before one was made)")
+             if entry.path else word("no run directory"))
     parts = [f'<div class="run" data-command="{escape(entry.command)}" data-status="{escape(entry.status)}">',
-             f'<p>status <span class="status-{escape(entry.status)}">{escape(entry.status)}</span>'
-             f" · {escape(format_seconds(entry.elapsed_s))} · run directory <code>{where}</code></p>"]
+             f'<p>{word("status")} <span class="status-{escape(entry.status)}">'
+             f"{escape(status_word(entry.status))}</span>"
+             f" · {escape(format_seconds(entry.elapsed_s))} · {word('run directory')} "
+             f"<code>{where}</code></p>"]
     if entry.error:
         parts.append(f'<p class="error">{escape(entry.error)}</p>')
     parts += [figure(entry, p) for p in entry.figures]
     headline = entry.headline()
-    parts.append("<h3>Headline</h3>")
-    parts.append(f'<p class="muted">{escape(headline)}</p>' if isinstance(headline, str) else table(*headline))
-    parts.append("<h3>Claims</h3>")
-    parts.append(claims_table(entry.claims, True) if entry.claims else '<p class="muted">no claims recorded</p>')
+    parts.append(f"<h3>{word('headline')}</h3>")
+    parts.append(f'<p class="muted">{escape(headline)}</p>' if isinstance(headline, str) else
+                 table(*headline, data=range(len(headline[0]))))  # translated headers over measured values
+    parts.append(f"<h3>{word('claims')}</h3>")
+    parts.append(claims_table(entry.claims, True) if entry.claims else f'<p class="muted">{word("no claims")}</p>')
     if entry.checks:
-        parts += ["<h3>Sanity checks <small class=\"muted\">(identities, not claims)</small></h3>",
+        parts += [f'<h3>{word("checks")} <small class="muted">{word("identities")}</small></h3>',
                   claims_table(entry.checks, False)]
     parts.append("</div>")
     return "\n".join(parts)
@@ -161,26 +177,29 @@ def run_block(report: Report, entry: Entry) -> str:
 
 def render(report: Report) -> str:
     body = [f"<header><h1>{escape(report.title)}</h1>",
-            f'<p class="muted">{escape(SUBTITLE)}</p></header>',
+            f'<p class="muted">{escape(tr(SUBTITLE, SUBTITLE_ZH))}</p></header>',
             overview(report)]
     for n, (sec, entries) in enumerate(report.sections(), 1):
-        title_zh = f" <small lang=\"zh\">{escape(sec.title_zh)}</small>" if sec.title_zh else ""
+        title_zh = f" <small lang=\"zh\">{escape(sec.title_zh)}</small>" if sec.title_zh and current() != "zh" else ""
         body.append(f'<section class="lecture-section" id="{anchor(sec)}" data-command="{escape(sec.command)}">')
-        body.append(f"<h2>{n}. {escape(sec.title)}{title_zh} <small>· nnlab {escape(sec.command)}</small></h2>")
+        body.append(f"<h2>{n}. {escape(heading(sec))}{title_zh} <small>· nnlab {escape(sec.command)}</small></h2>")
         body.append(says(sec))
         if report.edition == "student":  # predict before looking at the results
             body.append(exercises.html_block(report, sec.command))
         for i, entry in enumerate(entries):
             if len(entries) > 1:
-                body.append(f"<h3>Run {i + 1} of {len(entries)}</h3>")
+                body.append(f"<h3>{run_of(i + 1, len(entries))}</h3>")
             body.append(run_block(report, entry))
         if report.edition == "instructor":
             body.append(exercises.html_block(report, sec.command))
         body.append("</section>")
     if report.edition == "instructor":
         body.append(exercises.html_key(report))
-    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    page = "\n".join(body)
+    title = escape(report.title)
+    from nnlab.report.fonts import font_face  # the glyphs of a Chinese page, embedded (none for English)
+
+    style = f"{font_face(page + title)}{CSS}{exercises.CSS if report.edition else ''}"
+    return (f"<!doctype html>\n<html lang=\"{'zh-CN' if current() == 'zh' else 'en'}\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(report.title)}</title><style>{CSS}{exercises.CSS if report.edition else ''}</style>"
-            "</head>\n<body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
+            f"<title>{title}</title><style>{style}</style></head>\n<body>\n{page}\n</body></html>\n")

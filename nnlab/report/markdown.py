@@ -11,9 +11,11 @@ from typing import Any
 
 from nnlab.core import atomic, run_files
 from nnlab.core.console import failure, fmt
+from nnlab.core.i18n import current, field, tr
 from nnlab.report import exercises
-from nnlab.report.model import SUBTITLE, Entry, Report, format_seconds, relative_link
+from nnlab.report.model import SUBTITLE, SUBTITLE_ZH, Entry, Report, format_seconds, relative_link
 from nnlab.report.sections import caption
+from nnlab.report.words import CLAIM_COLUMNS, SECTIONS_COLUMNS, columns, run_of, source, status_word, word
 
 
 def cell(value: Any) -> str:
@@ -33,11 +35,11 @@ def held(counts: tuple[int, int]) -> str:
 
 
 def claims_table(records: list[dict[str, Any]], with_source: bool) -> str:
-    columns = ["id", "claim", *(["source"] if with_source else []), "measured", "expected", "holds"]
-    rows = [[f"`{r.get('id', '')}`", str(r.get("claim", "")) + (f" — *{why}*" if (why := failure(r)) else ""),
-             *([str(r.get("source", ""))] if with_source else []),
+    heads = ["id", *columns(CLAIM_COLUMNS, without=() if with_source else ("source",))]
+    rows = [[f"`{r.get('id', '')}`", str(field(r, "claim") or "") + (f" — *{why}*" if (why := failure(r)) else ""),
+             *([source(r.get("source"))] if with_source else []),
              fmt(r.get("measured")), str(r.get("expected", "")), "✓" if r.get("holds") else "✗"] for r in records]
-    return table(columns, rows)
+    return table(heads, rows)
 
 
 def inside(path: Path, base: Path) -> bool:
@@ -60,50 +62,62 @@ def overview(report: Report) -> list[str]:
     rows = []
     for sec, entries in report.sections():
         k = report.counts(entries)
-        rows.append([sec.title, f"`{sec.command}`", ", ".join(dict.fromkeys(e.status for e in entries)),
+        rows.append([heading(sec), f"`{sec.command}`", ", ".join(dict.fromkeys(status_word(e.status) for e in entries)),
                      held(k["lecture"]), held(k["nnlab"]), held(k["checks"]),
                      format_seconds(sum(e.elapsed_s or 0.0 for e in entries))])
+    verdict = tr(f"**{held(c['lecture'])} of the lecture's claims held** · {held(c['nnlab'])} of nnlab's own claims · "
+                 f"{held(c['checks'])} sanity checks · {report.finished()}",
+                 f"**讲义的说法成立 {held(c['lecture'])}** · nnlab 的补充说法 {held(c['nnlab'])} · "
+                 f"合理性检验 {held(c['checks'])} · {report.finished()}")
     return [
-        "## Overview", "",
-        f"**{held(c['lecture'])} of the lecture's claims held** · {held(c['nnlab'])} of nnlab's own claims · "
-        f"{held(c['checks'])} sanity checks · {report.finished()}", "",
-        table(["section", "command", "status", "lecture claims", "nnlab claims", "checks", "time"], rows), "",
+        f"## {word('overview')}", "", verdict, "",
+        table(columns(SECTIONS_COLUMNS), rows), "",
         *[f"**{n}**\n" for n in report.notes],
-        table(["about this report", ""], [[k, v] for k, v in report.environment()]), "",
+        table([word("about"), ""], [[k, v] for k, v in report.environment()]), "",
     ]
+
+
+def heading(sec) -> str:
+    return sec.title_zh if current() == "zh" and sec.title_zh else sec.title
 
 
 def run_block(report: Report, entry: Entry) -> list[str]:
     where = (f"[`{entry.path.name}`]({relative_link(entry.path, report.out_dir)}/)" if entry.path
-             else "no run directory (it failed before one was made)")
-    lines = [f"status **{entry.status}** · {format_seconds(entry.elapsed_s)} · run directory {where}", ""]
+             else word("no run directory"))
+    lines = [f"{word('status')} **{status_word(entry.status)}** · {format_seconds(entry.elapsed_s)} · "
+             f"{word('run directory')} {where}", ""]
     if entry.error:
         lines += ["```text", entry.error, "```", ""]
     for path in entry.figures:
         text = caption(entry.command, path.name)
         lines += [f"![{text}]({figure_link(report, entry, path)})", "", f"*{text}* ({path.name})", ""]
     headline = entry.headline()
-    lines += ["#### Headline", "", f"*{headline}*" if isinstance(headline, str) else table(*headline), ""]
-    lines += ["#### Claims", "", claims_table(entry.claims, True) if entry.claims else "*no claims recorded*", ""]
+    lines += [f"#### {word('headline')}", "", f"*{headline}*" if isinstance(headline, str) else table(*headline), ""]
+    lines += [f"#### {word('claims')}", "",
+              claims_table(entry.claims, True) if entry.claims else f"*{word('no claims')}*", ""]
     if entry.checks:
-        lines += ["#### Sanity checks (identities, not claims)", "", claims_table(entry.checks, False), ""]
+        lines += [f"#### {word('checks')} {word('identities')}", "", claims_table(entry.checks, False), ""]
     return lines
 
 
 def render(report: Report) -> str:
-    lines = [f"# {report.title}", "", SUBTITLE, ""]
+    zh = current() == "zh"
+    lines = [f"# {report.title}", "", tr(SUBTITLE, SUBTITLE_ZH), ""]
     lines += overview(report)
     for n, (sec, entries) in enumerate(report.sections(), 1):
-        title_zh = f" ({sec.title_zh})" if sec.title_zh else ""
-        lines += [f'<a id="{sec.command}"></a>', "", f"## {n}. {sec.title}{title_zh} · `nnlab {sec.command}`", ""]
-        label = "the lecture, quoted" if sec.how == "quoted" else "the lecture, paraphrased"
-        lines += [f"> {sec.says} *({label})*", ">", f"> {sec.zh}" if sec.zh else ">", ""]
+        title_zh = f" ({sec.title_zh})" if sec.title_zh and not zh else ""
+        lines += [f'<a id="{sec.command}"></a>', "", f"## {n}. {heading(sec)}{title_zh} · `nnlab {sec.command}`", ""]
+        label = word("quoted" if sec.how == "quoted" else "paraphrased")
+        if zh and sec.zh:
+            lines += [f"> {sec.zh} *（{label}）*", ""]
+        else:
+            lines += [f"> {sec.says} *({label})*", ">", f"> {sec.zh}" if sec.zh else ">", ""]
         lines += [line for f in sec.formulas for line in (f"$${f}$$", "")]  # the lecture's LaTeX, rendered by hosts
         if report.edition == "student":
             lines += exercises.md_block(report, sec.command)
         for i, entry in enumerate(entries):
             if len(entries) > 1:
-                lines += [f"### Run {i + 1} of {len(entries)}", ""]
+                lines += [f"### {run_of(i + 1, len(entries))}", ""]
             lines += run_block(report, entry)
         if report.edition == "instructor":
             lines += exercises.md_block(report, sec.command)

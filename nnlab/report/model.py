@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.core.errors import UserError
+from nnlab.core.i18n import tr
 from nnlab.core.record import RAN, RunRecord, verdicts
 from nnlab.report.sections import Section, lecture_order, section
 
 SUBTITLE = 'nnlab · the lecture "Neural network basics" (神经网络基础), run and measured'
+SUBTITLE_ZH = "nnlab · 讲义《神经网络基础》，逐条运行并测量"
 
 
 @dataclass
@@ -56,13 +58,13 @@ class Entry:
     def headline(self) -> tuple[list[str], list[list[Any]]] | str:
         """The experiment's own headline table, or why there is none."""
         if self.status not in RAN:
-            return f"no headline: the run {self.status}"
+            return tr(f"no headline: the run {self.status}", f"没有主要结果：运行状态为 {self.status}")
         try:
             from nnlab.core.command import load
 
             return load(self.command).headline(self.summary)
         except Exception as exc:  # a partial summary, or a command this nnlab does not have
-            return f"no headline ({type(exc).__name__}: {exc})"
+            return tr("no headline", "没有主要结果") + f" ({type(exc).__name__}: {exc})"
 
 
 def read_entry(path: str | Path) -> Entry:
@@ -148,16 +150,20 @@ class Report:
             seen = [str(v) for v in dict.fromkeys(get(e.meta) for e in self.entries if e.meta) if v is not None]
             return ", ".join(seen) or "—"
 
-        rows = [*self.context, ("created", self.created), ("run time", format_seconds(self.run_time_s())),
-                ("device", values(lambda m: m.get("device"))), ("seed", values(lambda m: m.get("seed")))]
+        rows = [*self.context, (tr("created", "生成于"), self.created),
+                (tr("run time", "运行用时"), format_seconds(self.run_time_s())),
+                (tr("device", "设备"), values(lambda m: m.get("device"))),
+                (tr("seed", "随机种子"), values(lambda m: m.get("seed")))]
         for lib in ("nnlab", "python", "torch", "numpy", "matplotlib"):
             rows.append((lib, values(lambda m, lib=lib: (m.get("versions") or {}).get(lib))))
-        rows.append(("git revision", values(lambda m: m.get("git_revision"))))
-        rows.append(("platform", values(lambda m: m.get("platform")) if self.entries else platform.platform()))
+        rows.append((tr("git revision", "git 版本"), values(lambda m: m.get("git_revision"))))
+        rows.append((tr("platform", "平台"),
+                     values(lambda m: m.get("platform")) if self.entries else platform.platform()))
         return rows
 
     def finished(self) -> str:
-        return f"{sum(e.status in RAN for e in self.entries)}/{len(self.entries)} runs finished"
+        done = f"{sum(e.status in RAN for e in self.entries)}/{len(self.entries)}"
+        return tr(f"{done} runs finished", f"完成的运行 {done}")
 
     def all_ran(self) -> bool:
         return all(e.status in RAN for e in self.entries)

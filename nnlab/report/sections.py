@@ -29,9 +29,16 @@ class Section:
 ORDER: tuple[str, ...] = tuple(COMMANDS)
 
 
-@cache
 def section(command: str) -> Section:
-    """The section of `command`; a plain one for a command this nnlab does not know."""
+    """The section of `command` (captions in the current language); a plain one for a command this nnlab does
+    not know."""
+    from nnlab.core.i18n import current
+
+    return _section(command, current())
+
+
+@cache
+def _section(command: str, lang: str) -> Section:
     if command not in COMMANDS:
         return Section(command, command, "", "(not mapped to a lecture section yet)", "paraphrased", "")
     from nnlab.core.command import load

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from nnlab.core import i18n
 from nnlab.core.errors import UserError
 from nnlab.serve import guard, index, schema
 from nnlab.serve.jobs import ACTIVE, Job, JobQueue, QueueFull
@@ -31,16 +32,51 @@ START_WAIT_S = 20.0  # how long POST /api/runs waits for a started worker to nam
 EVENT_POLL_S = 0.25  # seconds between two looks at a run in progress
 FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
            b'<circle cx="8" cy="8" r="7" fill="#1f77b4"/></svg>')
+# The shell's own words (the rest of the page's are static/words.js's WORDS): `?lang=zh` or English.
+SHELL_WORDS = {"en": {"html": "en", "title": "nnlab lab", "lecture": "Lecture", "runs": "Runs", "loading": "Loading…",
+                      "other": "zh", "switch": "中文"},
+               "zh": {"html": "zh-CN", "title": "nnlab 实验室", "lecture": "讲义", "runs": "运行", "loading": "加载中…",
+                      "other": "en", "switch": "English"}}
 SHELL = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>nnlab lab</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/style.css"></head>
-<body data-page="{page}"><header><a href="/" class="brand">nnlab lab</a><nav><a href="/">Lecture</a>
-<a href="/runs">Runs</a></nav></header><main id="app"><p class="muted">Loading…</p></main>
-<script src="/static/chart.js"></script><script src="/static/app.js"></script></body></html>"""
+<html lang="{html}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/style.css"></head>
+<body data-page="{page}" data-lang="{lang}"><header><a href="/{suffix}" class="brand">{title}</a><nav>
+<a href="/{suffix}">{lecture}</a> <a href="/runs{suffix}">{runs}</a></nav>
+<a id="lang-switch" href="?lang={other}" hreflang="{other}" lang="{other}">{switch}</a></header>
+<main id="app"><p class="muted">{loading}</p></main>
+<script src="/static/words.js"></script><script src="/static/chart.js"></script>
+<script src="/static/app.js"></script></body></html>"""
+
+
+def shell(page: str, lang: str) -> str:
+    """A page's HTML in `lang` (en or zh): its links keep `?lang=zh`, the switch names the other language."""
+    return SHELL.format(page=page, lang=lang, suffix="?lang=zh" if lang == "zh" else "", **SHELL_WORDS[lang])
 
 
 def error(message: str, status: int = 422) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def language(request: Request) -> str | None:
+    """The request's `?lang=` (absent or empty: en), or None for one that is neither en nor zh."""
+    lang = request.query_params.get("lang") or "en"
+    return lang if lang in i18n.LANGS else None
+
+
+def speaks(handler: Any) -> Any:
+    """An API handler that answers in `?lang=` (en, zh; else 400): the language for this request alone (the
+    requests of other languages run meanwhile), which the threads it starts by run_in_threadpool inherit."""
+    async def answer(request: Request) -> Response:
+        lang = language(request)
+        if lang is None:
+            given = request.query_params.get("lang")
+            return error(f"lang: expected one of {', '.join(i18n.LANGS)}, got {given!r}", 400)
+        request.state.lang = lang
+        with i18n.using(lang, children=False):
+            return await handler(request)
+
+    answer.__name__ = handler.__name__
+    return answer
 
 
 async def json_body(request: Request) -> Any:
@@ -66,8 +102,8 @@ def create_app(out: str | Path, workers: int, token: str | None = None, launcher
     static = {p.name: p.read_bytes() for p in static_dir.iterdir() if Path(p.name).suffix in STATIC_TYPES}
 
     async def page(request: Request) -> Response:
-        name = PAGES[request.scope["route"].path]
-        return HTMLResponse(SHELL.format(page=name), headers={"content-security-policy": CSP})
+        name = PAGES[request.scope["route"].path]  # a bad ?lang= shows in English, and the API says why
+        return HTMLResponse(shell(name, language(request) or "en"), headers={"content-security-policy": CSP})
 
     async def static_file(request: Request) -> Response:
         name = request.path_params["name"]
@@ -117,7 +153,9 @@ def create_app(out: str | Path, workers: int, token: str | None = None, launcher
         except UserError as exc:
             return error(str(exc))
         try:
-            job = jobs.submit(body["command"], opts.args, schema.command_line(body["command"], opts.args))
+            lang = request.state.lang  # the run draws its figures in the page's language (its cli says so)
+            args = [*opts.args, "--lang=zh"] if lang == "zh" else opts.args
+            job = jobs.submit(body["command"], args, schema.command_line(body["command"], args), lang=lang)
         except QueueFull as exc:
             return error(str(exc), 503)
         if job.status != "queued":  # started: its id is the run directory, named within a few seconds
@@ -246,7 +284,7 @@ def create_app(out: str | Path, workers: int, token: str | None = None, launcher
         except UserError as exc:
             return error(str(exc))
         target = await run_in_threadpool(claim_directory, out, "report", None, dt.datetime.now().astimezone())
-        argv = [*jobs.launcher, "report", *dirs, "--out", str(target)]
+        argv = [*jobs.launcher, "report", *dirs, "--out", str(target), "--lang", request.state.lang]
         done = await run_in_threadpool(lambda: subprocess.run(argv, capture_output=True, text=True, timeout=300,
                                                               env={**os.environ, "PYTHONUNBUFFERED": "1"}))
         if done.returncode != 0:
@@ -275,21 +313,21 @@ def create_app(out: str | Path, workers: int, token: str | None = None, launcher
     routes += [
         Route("/static/{name}", static_file),
         Route("/favicon.ico", favicon),
-        Route("/api/commands", commands),
-        Route("/api/status", status),
-        Route("/api/latest", latest),
-        Route("/api/runs", list_runs, methods=["GET"]),
-        Route("/api/runs", start_run, methods=["POST"]),
-        Route("/api/jobs/{job}", one_job, methods=["GET", "DELETE"]),
-        Route("/api/jobs/{job}/events", events),
+        Route("/api/commands", speaks(commands)),
+        Route("/api/status", speaks(status)),
+        Route("/api/latest", speaks(latest)),
+        Route("/api/runs", speaks(list_runs), methods=["GET"]),
+        Route("/api/runs", speaks(start_run), methods=["POST"]),
+        Route("/api/jobs/{job}", speaks(one_job), methods=["GET", "DELETE"]),
+        Route("/api/jobs/{job}/events", speaks(events)),
         # a run's id is its path under --out (init/<time>, lecture/<time>/init/<time>): the suffixed routes first
-        Route("/api/runs/{id:path}/cancel", cancel_run, methods=["POST"]),
-        Route("/api/runs/{id:path}/metrics", run_metrics),
-        Route("/api/runs/{id:path}/events", events),
-        Route("/api/runs/{id:path}", one_run, methods=["GET"]),
-        Route("/api/runs/{id:path}", cancel_run, methods=["DELETE"]),
-        Route("/api/compare", compare),
-        Route("/api/reports", make_report, methods=["POST"]),
+        Route("/api/runs/{id:path}/cancel", speaks(cancel_run), methods=["POST"]),
+        Route("/api/runs/{id:path}/metrics", speaks(run_metrics)),
+        Route("/api/runs/{id:path}/events", speaks(events)),
+        Route("/api/runs/{id:path}", speaks(one_run), methods=["GET"]),
+        Route("/api/runs/{id:path}", speaks(cancel_run), methods=["DELETE"]),
+        Route("/api/compare", speaks(compare)),
+        Route("/api/reports", speaks(make_report), methods=["POST"]),
         Route("/files/{path:path}", out_file),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

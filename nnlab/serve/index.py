@@ -185,8 +185,32 @@ def figure_url(run_id: str, figure: Path) -> str:
     return f"/files/{run_id}/plots/{figure.name}"
 
 
+def figure_captions(spec: Any) -> dict[str, str]:
+    """Figure name -> caption in the current language; English where a plots module has no Chinese ones yet,
+    none where it cannot load."""
+    try:
+        return spec.captions()
+    except Exception:  # noqa: BLE001 - a plots module that cannot load (or lacks CAPTIONS_ZH)
+        pass
+    try:
+        return dict(spec.plots_module().CAPTIONS)
+    except Exception:  # noqa: BLE001 - then the figures show without captions
+        return {}
+
+
+def spoken(record: dict[str, Any]) -> dict[str, Any]:
+    """A claim or check record with its texts in the current language (`claim`, `reason`: `claim_zh`, `reason_zh`
+    in Chinese, where the record has them), the English kept as `claim_en`, and `failure`: why it fails."""
+    from nnlab.core.console import failure
+    from nnlab.core.i18n import field
+
+    return {**record, "claim_en": record.get("claim"), "claim": field(record, "claim"),
+            "reason": field(record, "reason"), "failure": failure(record)}
+
+
 def run_json(out: Path, run_id: str, path: Path) -> dict[str, Any]:
-    """The run record as the run's page reads it; UserError for a damaged run (one line naming the file)."""
+    """The run record as the run's page reads it, its texts in the current language (nnlab.core.i18n); UserError
+    for a damaged run (one line naming the file)."""
     from nnlab.core.command import load
     from nnlab.core.record import RunRecord
     from nnlab.registry import COMMANDS
@@ -203,15 +227,12 @@ def run_json(out: Path, run_id: str, path: Path) -> dict[str, Any]:
                 headline = {"columns": list(columns), "rows": [list(r) for r in rows]}
             except (KeyError, TypeError, IndexError, ValueError):
                 headline = None  # a summary of another version's layout: the numbers below still show
-        try:
-            captions = spec.captions()
-        except Exception:  # noqa: BLE001 - a plots module that cannot load leaves the figures without captions
-            captions = {}
+        captions = figure_captions(spec)
     numbers, why = record.numbers_or_why()
     return {"id": run_id, "command": record.command, "name": path.name, "status": record.status,
             "error": record.error, "meta": record.meta, "config": record.config, "complete": record.complete,
             "headline": headline, "numbers": numbers, "numbers_error": why,
-            "claims": record.claims, "checks": record.checks,
+            "claims": [spoken(c) for c in record.claims], "checks": [spoken(c) for c in record.checks],
             "figures": [{"name": f.name, "url": figure_url(run_id, f), "caption": captions.get(f.name, "")}
                         for f in record.figures],
             "metrics_url": f"/api/runs/{run_id}/metrics"}

@@ -47,6 +47,7 @@ class Job:
     command: str
     args: list[str]  # after `nnlab <command>`, without --out
     cli: str  # the command line a person would type
+    lang: str = "en"  # what its student reads (its figures): the page's ?lang=, given to the worker as NNLAB_LANG
     status: str = "queued"
     run_id: str | None = None  # <command>/<name>, relative to --out, once the directory exists
     pid: int | None = None
@@ -61,8 +62,8 @@ class Job:
 
     def as_dict(self, queue_position: int | None = None) -> dict[str, Any]:
         return {"job": self.id, "command": self.command, "status": self.status, "id": self.run_id, "cli": self.cli,
-                "pid": self.pid, "returncode": self.returncode, "message": self.message, "created": self.created,
-                "started": self.started, "ended": self.ended, "queue_position": queue_position,
+                "lang": self.lang, "pid": self.pid, "returncode": self.returncode, "message": self.message,
+                "created": self.created, "started": self.started, "ended": self.ended, "queue_position": queue_position,
                 "output": list(self.lines)[-5:]}
 
 
@@ -83,13 +84,13 @@ class JobQueue:
         self.closing = False
 
     # -- asking ------------------------------------------------------------------------------------
-    def submit(self, command: str, args: list[str], cli: str) -> Job:
+    def submit(self, command: str, args: list[str], cli: str, lang: str = "en") -> Job:
         with self.lock:
             if self.closing:
                 raise QueueFull("the server is shutting down")
             if len(self.queue) >= MAX_QUEUED:
                 raise QueueFull(f"{MAX_QUEUED} runs are waiting already; cancel some or wait")
-            job = Job(f"{int(time.time())}-{next(self.counter)}", command, list(args), cli)
+            job = Job(f"{int(time.time())}-{next(self.counter)}", command, list(args), cli, lang)
             self.jobs[job.id] = job
             self.queue.append(job)
             self._start_waiting()
@@ -171,7 +172,8 @@ class JobQueue:
             argv = [*self.launcher, job.command, *job.args, f"--out={self.out}"]
             if not self.draw:
                 argv.append("--no-plots")
-            env = {**os.environ, "PYTHONUNBUFFERED": "1", "NNLAB_SERVE_JOB": job.id}
+            # the page's language, not the server's locale: a run started from an English page is drawn in English
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", "NNLAB_SERVE_JOB": job.id, "NNLAB_LANG": job.lang}
             try:
                 # its own session: a Ctrl-C at the server's terminal reaches the server, which stops the workers
                 job.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -37,10 +37,12 @@ def default_of(f: dataclasses.Field) -> Any:
 
 
 def command_schema(name: str) -> dict[str, Any]:
-    """One command: its help, the lecture's words for its section, its --quick values and every field."""
+    """One command: its help, the lecture's words for its section (in the current language as well), its --quick
+    values and every field."""
     from nnlab.core.command import load
     from nnlab.core.config import ExperimentConfig, field_types
     from nnlab.core.formulas import mathml
+    from nnlab.core.i18n import tr
     from nnlab.registry import COMMANDS
 
     spec = load(name)
@@ -54,14 +56,18 @@ def command_schema(name: str) -> dict[str, Any]:
                        "low": meta.get("low"), "high": meta.get("high"), "low_open": bool(meta.get("low_open")),
                        "shared": f.name in shared})
     s = spec.section
+    # `heading` and `text` in the current language (nnlab.core.i18n): in Chinese the lecture's own heading and
+    # words; `subheading` the other language's heading. The help texts are --help's, which stays English.
     return {"name": name, "short_help": COMMANDS[name].short_help, "help": spec.help, "quick": dict(spec.quick),
             "section": {"title": s.title, "title_zh": s.title_zh, "says": s.says, "how": s.how, "zh": s.zh,
+                        "heading": tr(s.title, s.title_zh), "subheading": tr(s.title_zh, s.title),
+                        "text": tr(s.says, s.zh),
                         "formulas": [mathml(f) for f in s.formulas]},  # MathML: the browser renders it
             "fields": fields}
 
 
 def all_schemas() -> list[dict[str, Any]]:
-    """Every command, in the lecture's order (nnlab.registry)."""
+    """Every command, in the lecture's order (nnlab.registry), in the current language."""
     from nnlab.registry import COMMANDS
 
     return [command_schema(name) for name in COMMANDS]

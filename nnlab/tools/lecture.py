@@ -205,39 +205,10 @@ def lecture_exercises(entries: list[Any], options: dict[str, Any], parent: Path)
     return measure_sections(sections, parent, [f"{k}={v}" for k, v in options.items()], on_run=say)
 
 
-@click.command("lecture", help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--quick", is_flag=True, help="Each experiment's seconds-long --quick version.")
-@click.option("--only", multiple=True, metavar="A,B", help="Run only these experiments (comma-separated or "
-              "repeated).  [default: all]")
-@click.option("--skip", multiple=True, metavar="C,D", help="Leave these experiments out.  [default: none]")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
-              help="Device for every experiment.  [default: each experiment's own (auto)]")
-@click.option("--seed", default=None, metavar="N", help="Seed for every experiment.  [default: each one's own (0)]")
-@click.option("--out", default="outputs", show_default=True, metavar="DIR",
-              help="The lecture goes to DIR/lecture/<time>/, one run directory per experiment inside.")
-@click.option("--strict", is_flag=True, help="Exit code 1 when any claim or sanity check did not hold "
-              "(the report is still written).")
-@click.option("--edition", type=click.Choice(["student", "instructor"]), default=None,
-              help="Add the exercises (`nnlab exercise`), measured here into <dir>/exercises/: student puts each "
-                   "section's before its results with the answers behind a reveal; instructor adds them inline "
-                   "after the results with a grading key.  [default: none, the plain report]")
-@click.pass_context
-def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[str, ...], device: str | None,
-            seed: str | None, out: str, strict: bool, edition: str | None) -> int:
-    import datetime as dt
-
-    from nnlab.core import console
-    from nnlab.core.run import _point_latest, claim_directory
-    from nnlab.report import Entry, Report, write
-
-    argv = (ctx.obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
-    options = {k: v for k, v in (("device", device), ("seed", seed)) if v is not None}
-    steps = plan(select(only, skip), options, quick, argv)
-    if not out:
-        raise UserError("--out: give a directory")
-    started = time.perf_counter()
-    parent = claim_directory(out, "lecture", None, dt.datetime.now().astimezone())
-    console.err.print(f"lecture directory {parent}", soft_wrap=True, markup=False)
+def one_by_one(steps: list[tuple[Any, Any, Any]], parent: Path) -> tuple[list[Any], int | None]:
+    """The experiments one after another in this process, each one's figures drawn by the console script's
+    figure workers while the next computes: (their report entries, the signal that stopped the lecture)."""
+    from nnlab.report import Entry
 
     entries: list[Any] = []
     stopped: int | None = None
@@ -283,21 +254,98 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
         finally:  # whatever stops the loop, no run is left open
             if drawing is not None:
                 close_drawing()
+    return entries, stopped
+
+
+def side_by_side(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path) -> tuple[list[Any], int | None]:
+    """The experiments `jobs` at a time, in worker processes (tools/lecture_pool.py): (their report entries in
+    the lecture's order, the signal that stopped the lecture)."""
+    from nnlab.core import console, figure_pool
+    from nnlab.tools.lecture_pool import run_all
+
+    figure_pool.stop()  # each worker draws its own figures
+    ended: dict[int, Any] = {}
+
+    def on_entry(index: int, entry: Any) -> None:
+        ended[index] = entry
+        console.err.print(line(len(ended), len(steps), entry), soft_wrap=True)
+
+    console.err.print(f"{len(steps)} experiments, {jobs} at a time", markup=False)
+    stopped = run_all(steps, jobs, parent, on_entry)
+    return [ended[i] for i in sorted(ended)], stopped
+
+
+def resolve_jobs(jobs: str, steps: int) -> int:
+    """--jobs: a positive count, or auto (one per core this process may use, at most one per experiment)."""
+    from nnlab.core.device import available_cores
+
+    if jobs == "auto":
+        return max(1, min(available_cores(), steps))
+    if not jobs.isdigit() or int(jobs) < 1:
+        raise UserError(f"--jobs: give a positive number of experiments at once, or auto; got {jobs!r}")
+    return min(int(jobs), steps)
+
+
+@click.command("lecture", help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--quick", is_flag=True, help="Each experiment's seconds-long --quick version.")
+@click.option("--only", multiple=True, metavar="A,B", help="Run only these experiments (comma-separated or "
+              "repeated).  [default: all]")
+@click.option("--skip", multiple=True, metavar="C,D", help="Leave these experiments out.  [default: none]")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+              help="Device for every experiment.  [default: each experiment's own (auto)]")
+@click.option("--seed", default=None, metavar="N", help="Seed for every experiment.  [default: each one's own (0)]")
+@click.option("--out", default="outputs", show_default=True, metavar="DIR",
+              help="The lecture goes to DIR/lecture/<time>/, one run directory per experiment inside.")
+@click.option("--strict", is_flag=True, help="Exit code 1 when any claim or sanity check did not hold "
+              "(the report is still written).")
+@click.option("--jobs", default="auto", metavar="N", help="How many experiments run at once, each in a worker "
+              "process of its own with its share of the cores (the numbers are the same).  [default: auto: one per "
+              "core, at most one per experiment]")
+@click.option("--edition", type=click.Choice(["student", "instructor"]), default=None,
+              help="Add the exercises (`nnlab exercise`), measured here into <dir>/exercises/: student puts each "
+                   "section's before its results with the answers behind a reveal; instructor adds them inline "
+                   "after the results with a grading key.  [default: none, the plain report]")
+@click.pass_context
+def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[str, ...], device: str | None,
+            seed: str | None, out: str, strict: bool, jobs: str, edition: str | None) -> int:
+    import datetime as dt
+
+    from nnlab.core import console
+    from nnlab.core.run import _point_latest, claim_directory
+    from nnlab.report import Report, write
+
+    argv = (ctx.obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
+    options = {k: v for k, v in (("device", device), ("seed", seed)) if v is not None}
+    steps = plan(select(only, skip), options, quick, argv)
+    jobs_n = resolve_jobs(jobs, len(steps))  # refused before anything is made
+    if not out:
+        raise UserError("--out: give a directory")
+    started = time.perf_counter()
+    parent = claim_directory(out, "lecture", None, dt.datetime.now().astimezone())
+    console.err.print(f"lecture directory {parent}", soft_wrap=True, markup=False)
+
+    if jobs_n > 1:
+        entries, stopped = side_by_side(steps, jobs_n, parent)
+    else:
+        entries, stopped = one_by_one(steps, parent)
 
     notes = []
     if stopped is not None:
         left = list(dict.fromkeys(spec.name for spec, _, _ in steps[len(entries):]))  # a command's second run too
         notes.append(f"Stopped by {signal.Signals(stopped).name}" + (f"; not run: {', '.join(left)}" if left else ""))
-    report = Report("nnlab lecture" + (" --quick" if quick else ""), entries, parent,
+    from nnlab.core.i18n import tr
+
+    report = Report(tr("nnlab lecture", "nnlab 讲义") + (" --quick" if quick else ""), entries, parent,
                     wall_s=time.perf_counter() - started, notes=notes,
-                    context=[("command", " ".join(argv)), ("directory", str(parent))])
+                    context=[(tr("command", "命令"), " ".join(argv)), (tr("directory", "目录"), str(parent))])
     if edition is not None and stopped is None:
         report.edition, report.exercises = edition, lecture_exercises(entries, options, parent)
     html_path, md_path = write(report)
     _point_latest(parent)
     counts = report.counts()
-    console.out.print(f"claims held: lecture {counts['lecture'][0]}/{counts['lecture'][1]} · nnlab "
-                      f"{counts['nnlab'][0]}/{counts['nnlab'][1]} · checks {counts['checks'][0]}/{counts['checks'][1]}")
+    lecture_n, nnlab_n, checks_n = (f"{counts[k][0]}/{counts[k][1]}" for k in ("lecture", "nnlab", "checks"))
+    console.out.print(tr(f"claims held: lecture {lecture_n} · nnlab {nnlab_n} · checks {checks_n}",
+                         f"成立的说法：讲义 {lecture_n} · nnlab {nnlab_n} · 检验 {checks_n}"))
     console.out.print(str(html_path), soft_wrap=True, markup=False)
     console.out.print(str(md_path), soft_wrap=True, markup=False)
     if stopped is not None:

@@ -46,7 +46,9 @@ def check_claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
             f"the fraction of N(0, {s:g}^2) inputs there is P(|Z| > {onset:.3f}) = {closed:.3g}",
             {"regions_end_start": measured, "fraction": float(f"{fraction:.6g}")},
             f"region edges within one grid step; fraction within {tolerance:.2g} (the quadrature's reach)",
-            ok and abs(fraction - closed) <= tolerance))
+            ok and abs(fraction - closed) <= tolerance,
+            zh=f"{name} 在两侧尾部饱和：恰在 |z| > {onset:.4f} 处 |σ'| < {t:g}（闭式解）；N(0, {s:g}²) 的输入落在该处的"
+               f"比例为 P(|Z| > {onset:.3f}) = {closed:.3g}"))
     if "sigmoid" in acts:
         # sigma'(z) = 1/4 - z^2/16 + O(z^4): a grid whose nearest point to 0 is step/2 away peaks that much lower.
         top = acts["sigmoid"]["max_abs_grad"]
@@ -55,7 +57,8 @@ def check_claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
         claims.append(check("activations.sigmoid-derivative-max",
             "sigmoid' is at most 1/4 (at z = 0), so a product through L layers is at most 4^-L",
             top, f"<= 1/4, and within {slack:.2g} of it (the grid's nearest point to 0)",
-            0.25 - slack - 1e-15 <= top <= 0.25 + 1e-15))
+            0.25 - slack - 1e-15 <= top <= 0.25 + 1e-15,
+            zh="sigmoid' 至多为 1/4（在 z = 0 处取到），因此经过 L 层的乘积至多为 4^-L"))
     factors = {n: a["products"]["per_layer_factor"] for n, a in acts.items()}
     if "sigmoid" in acts:  # the ranking is about the saturating sigmoid; without it there is nothing to judge
         fastest = min(factors, key=factors.get)
@@ -66,10 +69,15 @@ def check_claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
             factors["sigmoid"] == min(factors.values()), source="nnlab",
             why=f"{fastest}'s factor {factors[fastest]:.3g} is below sigmoid's {factors['sigmoid']:.3g}: at these "
                 f"inputs its products shrink faster",
+            zh=f"在所示的激活函数中，饱和的 sigmoid 的 E|{L} 个导数之积| 缩小得最快：它的每层因子 E|σ'(z)|"
+               f"（z ~ N(0, {s:g}²)）最小",
+            why_zh=f"{fastest} 的因子 {factors[fastest]:.3g} 低于 sigmoid 的 {factors['sigmoid']:.3g}：在这些输入下，"
+                   f"它的乘积缩小得更快",
             tip="--input-std 1 (cos' = -sin z is small only near 0, where a tiny input std keeps every z)"))
         claims.append(check("activations.sigmoid-factor-bound",
             "sigmoid' <= 1/4 everywhere, so its per-layer factor E|sigma'(z)| <= 1/4 and E|prod| <= 4^-L",
-            round(factors["sigmoid"], 6), "<= 1/4", factors["sigmoid"] <= 0.25))
+            round(factors["sigmoid"], 6), "<= 1/4", factors["sigmoid"] <= 0.25,
+            zh="sigmoid' 处处 <= 1/4，因此它的每层因子 E|σ'(z)| <= 1/4，且 E|乘积| <= 4^-L"))
     saturating = {n: a["products"]["expected"][-1] for n, a in acts.items() if a.get("saturating")}
     if saturating:
         worst = max(saturating, key=saturating.get)
@@ -80,6 +88,10 @@ def check_claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
             {n: float(f"{v:.4g}") for n, v in saturating.items()}, f"< {t:g} for each", saturating[worst] < t,
             why=f"{worst}'s E|prod| through {L} layers is {saturating[worst]:.3g}, not below {t:g}: too few layers, "
                 f"or inputs too close to 0 to reach its saturated tails",
+            zh=f"“激活函数饱和(saturating) … 导数消失”：在 z ~ N(0, {s:g}²) 下经过 {L} 层，所示每个饱和激活函数的"
+               f" E|导数之积| 都低于 {t:g}，即标志饱和区域的 |σ'| 阈值",
+            why_zh=f"{worst} 经过 {L} 层的 E|乘积| 为 {saturating[worst]:.3g}，没有低于 {t:g}：层数太少，"
+                   f"或输入太靠近 0，到不了它的饱和尾部",
             tip="--depth 20"))
     expected_at_0 = {"relu": 0.0, "sigmoid": 0.25, "tanh": 1.0, "gelu": 0.5, "cos": 0.0}
     worst = 0.0
@@ -92,7 +104,9 @@ def check_claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
     claims.append(check("activations.derivative-at-zero",
         "sigma'(0) as the closed forms say: relu 0 (torch's convention), sigmoid 1/4, tanh 1, "
                         "leaky_relu gamma, gelu 1/2, softplus 1/2, cos 0", measured, "within 1e-15",
-                        worst <= 1e-15))
+                        worst <= 1e-15,
+                        zh="σ'(0) 的值与各闭式解给出的一致：relu 为 0（torch 的约定），sigmoid 为 1/4，tanh 为 1，"
+                           "leaky_relu 为 γ，gelu 为 1/2，softplus 为 1/2，cos 为 0"))
     return claims
 
 
@@ -113,11 +127,14 @@ def output_claims(out: dict[str, Any]) -> list[dict[str, Any]]:
         "probabilities (each > 0, each row summing to 1)",
         {"max_sum_error": cls["sum_error"], "min_probability": cls["min_probability"],
          "test_accuracy": _spread(cls["test_accuracy"])}, "|sum - 1| <= 1e-12 and min > 0",
-        cls["sum_error"] <= 1e-12 and cls["min_probability"] > 0))
+        cls["sum_error"] <= 1e-12 and cls["min_probability"] > 0,
+        zh="“多类分类问题” h(x)_j = e^(x_j) / Σ_k e^(x_k)：训练后的 softmax 层的输出是类别概率（每个都 > 0，"
+           "每行之和为 1）"))
     exp_min = min(min(runs["positive/exp"]["min_prediction"]), min(runs["regression/exp"]["min_prediction"]))
     records.append(check("activations.output-exp-positive",
         "\"正输出问题\" h(x) = e^x: every prediction of the e^x output layer is > 0, whatever the network's weights",
-        {"min_prediction": exp_min}, "> 0", exp_min > 0))
+        {"min_prediction": exp_min}, "> 0", exp_min > 0,
+        zh="“正输出问题” h(x) = e^x：无论网络的权重如何，e^x 输出层的每个预测都 > 0"))
     # positive target: the relative error on its smaller half, e^x (fit to log y) against identity, paired by seed
     rel_exp = np.asarray(runs["positive/exp"]["small_target_relative_error"])
     rel_id = np.asarray(runs["positive/identity"]["small_target_relative_error"])
@@ -136,6 +153,12 @@ def output_claims(out: dict[str, Any]) -> list[dict[str, Any]]:
         why=f"the identity's relative error {rel_id.mean():.3g} is not clearly above e^x's {rel_exp.mean():.3g} "
             f"(log ratio {log_ratio.mean():+.2g} ± {se:.2g}): a target this narrow (e^-{a:g} .. e^{a:g}) has no "
             "small values for the identity to miss",
+        zh=f"“正输出问题：h(x) = e^x”：在取值从 e^-{a:g} 到 e^{a:g} 的正目标上，同一网络用 e^x 输出层（拟合 log y）时，"
+           "在目标较小的一半上的相对误差小于用恒等输出层（拟合 y）时，后者的误差由大的值决定；测量量：该处的平均 "
+           "|预测 - y| / y",
+        why_zh=f"恒等输出层的相对误差 {rel_id.mean():.3g} 并没有明显高于 e^x 的 {rel_exp.mean():.3g}（对数比 "
+               f"{log_ratio.mean():+.2g} ± {se:.2g}）：取值这么窄的目标（e^-{a:g} .. e^{a:g}）没有可让恒等输出层"
+               "错过的小值",
         tip="--positive-range 4"))
     reg, floor = runs["regression/identity"]["test_mse"], out["positive_head_floor"]
     mse = _spread(reg)
@@ -147,5 +170,8 @@ def output_claims(out: dict[str, Any]) -> list[dict[str, Any]]:
         "mean + sd of the identity's MSE < the floor", mse["mean"] + mse["sd"] < floor,
         why=f"the identity's test MSE {mse['mean']:.3g} ± {mse['sd']:.2g} is not below {floor:.3g}: the network "
             "has not fit the target yet",
+        zh="“回归问题：没有激活函数 h(x) = x”：在有正有负的目标 sin(πx) 上，恒等输出层的测试 MSE 低于任何正输出层"
+           "（如 e^x）所能达到的最小 MSE，即 mean(min(y, 0)²)",
+        why_zh=f"恒等输出层的测试 MSE {mse['mean']:.3g} ± {mse['sd']:.2g} 没有低于 {floor:.3g}：网络还没有拟合好目标",
         tip="--output-steps 400"))
     return records

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from nnlab.core.i18n import tr
+
 
 def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     L = summary["depth"]
-    columns = ["activation", "sigma'(0)", f"saturated fraction (|sigma'| < {summary['threshold']:g})",
-               "E|sigma'(z)|", f"E|prod| at L={L}", f"median |prod| at L={L}"]
+    t = summary["threshold"]
+    columns = [tr("activation", "激活函数"), tr("sigma'(0)", "σ'(0)"),
+               tr(f"saturated fraction (|sigma'| < {t:g})", f"饱和比例（|σ'| < {t:g}）"),
+               tr("E|sigma'(z)|", "E|σ'(z)|"), tr(f"E|prod| at L={L}", f"L={L} 时的 E|乘积|"),
+               tr(f"median |prod| at L={L}", f"L={L} 时 |乘积| 的中位数")]
     rows = [[n, a["grad_at_0"], a["saturated_fraction"], a["products"]["per_layer_factor"],
              a["products"]["expected"][-1], a["products"]["median"][-1]] for n, a in summary["activations"].items()]
     return columns, rows

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from nnlab.commands.approx.readers import curve
+from nnlab.core.i18n import tr
 
 
 def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """Per target, d and network: relative MSE at the smallest and largest width, and the fitted slope."""
     widths = summary["widths"]
-    columns = ["target", "d", "network", f"rel MSE D={widths[0]}", f"rel MSE D={widths[-1]}",
-               f"sup D={widths[-1]}", f"slope (D >= {summary['slope_from']})"]
+    small, large, start = widths[0], widths[-1], summary["slope_from"]
+    columns = [tr("target", "目标函数"), "d", tr("network", "网络"),
+               tr(f"rel MSE D={small}", f"相对 MSE D={small}"), tr(f"rel MSE D={large}", f"相对 MSE D={large}"),
+               tr(f"sup D={large}", f"sup 误差 D={large}"), tr(f"slope (D >= {start})", f"斜率（D ≥ {start}）")]
     rows = []
     for s in summary["slopes"]:
         if not s["method"].startswith("net:"):

@@ -54,7 +54,12 @@ def learned_claim(side: dict[str, Any]) -> dict[str, Any]:
         "mean + 2 sem < 0 (learned below random)", mean + 2 * sem < 0,
         why=f"learned features end at {10**mean:.3g} x the random features' error (log10 {mean:.2f} +- "
             f"{2 * sem:.2f}): training did not improve on least squares over the fixed features",
-        tip="--learn-steps 1000 (enough Adam steps to move the features)")
+        tip="--learn-steps 1000 (enough Adam steps to move the features)",
+        zh=f"同时学习权重和特征：在相同宽度 D = {side['width']}（{side['activation']}，{side['target']}，"
+           f"d = {side['d']}）下，对每一层用 Adam 训练（从随机起点出发 {side['steps']} 步）得到的相对 MSE 低于"
+           f"在固定随机特征上做最小二乘（每个随机种子取 log10(学习 / 随机)，共 {len(ratios)} 个种子）",
+        why_zh=f"学习得到的特征最终误差是随机特征的 {10**mean:.3g} 倍（log10 为 {mean:.2f} ± {2 * sem:.2f}）："
+               "训练没有比固定特征上的最小二乘更好")
 
 
 def weierstrass_claim(side: dict[str, Any], epsilon: float, targets: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +67,7 @@ def weierstrass_claim(side: dict[str, Any], epsilon: float, targets: dict[str, A
     target's variance at d = 1 is measured too: one that overflows (exp(700 x)) fails the claim, as it fails
     the rest of the run."""
     degrees = side["degrees"]
-    measured, failures = {}, []
+    measured, failures, failures_zh = {}, [], []
     for name, t in side["targets"].items():
         scale = t["range"] or 1.0
         rel = [s / scale for s in t["sup"]]
@@ -77,24 +82,31 @@ def weierstrass_claim(side: dict[str, Any], epsilon: float, targets: dict[str, A
         if not (falls and rel[-1] <= epsilon):
             failures.append(f"{name}: sup {rel[-1]:.3g} x range at degree {degrees[-1]}, slope "
                             f"{measured[name]['slope']}")
+            failures_zh.append(f"{name}：{degrees[-1]} 次时 sup 误差为值域的 {rel[-1]:.3g} 倍，斜率为 "
+                               f"{measured[name]['slope']}")
     return claim("approx.weierstrass",
         f"Weierstrass: for every eps > 0 a polynomial p has |f(x) - p(x)| < eps on [a, b] (lecture: 对于所有 [a, b] "
         f"区间内的 x ，都有 |f(x) − p(x)| < ε): least-squares polynomials of degree 1..{degrees[-1]} at Chebyshev "
         f"nodes, sup error on a 4097-point grid of [0, 1] (d = 1), as a fraction of each target's range",
         measured, f"at degree {degrees[-1]}: sup <= {epsilon:g} x range, and falling with the degree (log-log slope "
         f"<= {WEIERSTRASS_SLOPE} over degrees >= 4, or at rounding)", not failures,
-        why="; ".join(failures) or None, tip=f"--max-degree 128 (degrees up to it), --epsilon {epsilon:g}")
+        why="; ".join(failures) or None, tip=f"--max-degree 128 (degrees up to it), --epsilon {epsilon:g}",
+        zh=f"Weierstrass：对于任意 ε > 0，存在多项式 p，使得对于所有 [a, b] 区间内的 x ，都有 |f(x) − p(x)| < ε："
+           f"在 Chebyshev 节点上用最小二乘拟合 1..{degrees[-1]} 次多项式，在 [0, 1]（d = 1）的 4097 点网格上"
+           "计算 sup 误差，表示为各目标函数值域的比例",
+        why_zh="；".join(failures_zh) or None)
 
 
 def cybenko_claim(summary: dict[str, Any], method: str, epsilon: float) -> dict[str, Any]:
     """Cybenko at d = 1: for every target, the best width's sup error (mean + std over seeds) is within
     eps * range. The sup is on the 4097-point grid."""
-    measured, failures = {}, []
+    measured, failures, failures_zh = {}, [], []
     for name, info in summary["targets"].items():
         rows = [r for r in curve(summary["results"], name, 1, method) if math.isfinite(r["sup"])]
         if not rows:
             measured[name] = None
             failures.append(f"{name}: no finite sup error")
+            failures_zh.append(f"{name}：没有有限的 sup 误差")
             continue
         best = min(rows, key=lambda r: r["sup"])
         scale = info["range"]["1"] or 1.0
@@ -104,13 +116,19 @@ def cybenko_claim(summary: dict[str, Any], method: str, epsilon: float) -> dict[
         if not bound <= epsilon:
             failures.append(f"{name}: best sup {best['sup'] / scale:.3g} +- {best['sup_std'] / scale:.2g} x range "
                             f"(D = {best['width']})")
+            failures_zh.append(f"{name}：最佳 sup 误差为值域的 {best['sup'] / scale:.3g} ± "
+                               f"{best['sup_std'] / scale:.2g} 倍（D = {best['width']}）")
     act = method.removeprefix("net:")
     return claim(f"approx.cybenko-sup.{method}",
         f"Cybenko (1989): for every eps > 0 a width-D two-layer network has |F(x) - f(x)| < eps for all x in I_d "
         f"(lecture: ∀x ∈ I_d, |F(x) − f(x)| < ε): {act} networks, d = 1, the sup error on a 4097-point grid at the "
         f"sweep's best width, as a fraction of each target's range (mean + std over seeds)",
         measured, f"<= {epsilon:g} for every target", not failures, why="; ".join(failures) or None,
-        tip="--widths up to 1024 (a wider sweep)")
+        tip="--widths up to 1024 (a wider sweep)",
+        zh=f"Cybenko (1989)：对于任意 ε > 0，存在宽度为 D 的两层神经网络，对 I_d 中的所有 x 都有 |F(x) − f(x)| < ε"
+           f"（讲义：∀x ∈ I_d, |F(x) − f(x)| < ε）：{act} 网络，d = 1，取扫描中最佳宽度处在 4097 点网格上的 sup "
+           "误差，表示为各目标函数值域的比例（各随机种子的均值 + 标准差）",
+        why_zh="；".join(failures_zh) or None)
 
 
 def curse_claim(summary: dict[str, Any], target: str, method: str) -> dict[str, Any]:
@@ -140,4 +158,9 @@ def curse_claim(summary: dict[str, Any], target: str, method: str) -> dict[str, 
         why=("the width is not reached even at the smallest d, so no growth can be measured" if worst is None else
              f"the width needed grows only {worst:.3g}x per added dimension: not the exponential (L/eps)^d"),
         tip="--widths 2 --widths 4 ... --widths 1024 (a sweep that reaches the error at the smallest d)"
-        if worst is None else "--target-error 0.01 (a small eps makes L/eps, the base of the exponential, large)")
+        if worst is None else "--target-error 0.01 (a small eps makes L/eps, the base of the exponential, large)",
+        zh=f"维数灾难：对于 L-Lipschitz 函数 f，所需宽度按 D ~ (L/ε)^d 增长（讲义：宽度需要为 D ∼ (L/ϵ)^d）："
+           f"{target}，{method.removeprefix('net:')} 网络，达到 MSE / f 的方差 ≤ {eps:g} 所需的宽度，以及相邻 d "
+           "之间每增加一维的增长倍数（扫描的宽度不够时为下界）",
+        why_zh=("即使在最小的 d 也达不到该误差，因此无法测量增长" if worst is None else
+                f"每增加一维，所需宽度只增长 {worst:.3g} 倍：不是指数式的 (L/ε)^d"))

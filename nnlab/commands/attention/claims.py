@@ -30,7 +30,10 @@ def matches_torch_check(diffs: dict[str, float], config: AttentionConfig) -> dic
         f"h = {config.heads}: multi-head attention vs nn.MultiheadAttention, causal self-attention vs "
         "scaled_dot_product_attention, and the torch port the models use (max |difference|)",
         {k: float(f"{v:.3g}") for k, v in diffs.items()}, f"all < {CHECK_TOL:g}",
-        max(diffs.values()) < CHECK_TOL)
+        max(diffs.values()) < CHECK_TOL,
+        zh=f"在 m = {config.dim}、h = {config.heads} 时，给定相同的权重，nnlab.nn.attention（numpy，float64）与 torch "
+           "的结果一致：多头注意力对照 nn.MultiheadAttention，因果自注意力对照 scaled_dot_product_attention，"
+           "以及模型所用的 torch 移植版（最大 |差值|）")
 
 
 def scaling_claim(entropy: list[dict[str, float]], n: int) -> dict[str, Any]:
@@ -50,6 +53,11 @@ def scaling_claim(entropy: list[dict[str, float]], n: int) -> dict[str, Any]:
         why=(f"with 1/sqrt(m) the entropy moves by {max(scaled) - min(scaled):.3g} nats over m" if not steady else
              f"without 1/sqrt(m) the entropy at m = {last['m']} is {last['unscaled']:.3g}, not below half of "
              f"{last['scaled']:.3g}: the widths are too small for the scale to matter"),
+        zh=f"e_ij = q_i · k_j / √m 使 a_ij 在初始化时保持平缓：带 1/√m 时，a_ij 的平均熵（单位 nats，n = {n} 个 "
+           f"token，均匀分布为 {math.log(n):.3f}）随 m 增大基本不变；去掉它，softmax 几乎变成 one-hot（独热）",
+        why_zh=(f"带 1/√m 时，熵在不同 m 之间变化了 {max(scaled) - min(scaled):.3g} nats" if not steady else
+                f"不带 1/√m 时，m = {last['m']} 处的熵为 {last['unscaled']:.3g}，没有低于 {last['scaled']:.3g} "
+                "的一半：宽度太小，缩放的作用显不出来"),
         tip="--entropy-dims 4 --entropy-dims 1024")
 
 
@@ -83,9 +91,13 @@ def beats_claim(results: dict[str, list[dict[str, Any]]], config: AttentionConfi
     if len(gaps) < n:
         why = (f"attention reached {BEATS_ACC} held-out accuracy in {len(gaps)} of {n} seeds within {config.steps} "
                "steps: it has not learned the lookup, so there is nothing to compare")
+        why_zh = (f"在 {config.steps} 步内，注意力模型只在 {n} 个种子中的 {len(gaps)} 个上达到 {BEATS_ACC} "
+                  "的留出准确率：它还没有学会查找，因此无从比较")
     else:
         why = (f"when attention first reached {BEATS_ACC}, mean pooling was only {gap['mean']:.3g} +- "
                f"{2 * sem:.2g} below it (it needs {BEATS_MARGIN}): this lookup does not need attention")
+        why_zh = (f"注意力模型首次达到 {BEATS_ACC} 时，平均池化只比它低 {gap['mean']:.3g} ± {2 * sem:.2g}"
+                  f"（要求至少 {BEATS_MARGIN}）：这个查找任务并不需要注意力")
     return claim("attention.beats-mean-pooling",
         f"Key-value lookup ({config.pairs} pairs, {config.queries} queries) needs attention: at the step where the "
         f"encoder with attention first reaches {BEATS_ACC} held-out accuracy, the same model with attention "
@@ -96,7 +108,12 @@ def beats_claim(results: dict[str, list[dict[str, Any]]], config: AttentionConfi
          "gap_sem": None if gap is None else round(sem, 4), "attention_step": reached,
          "final_accuracy": {k: {s: round(v, 4) for s, v in sp.items()} for k, sp in final.items()}},
         f"attention reaches {BEATS_ACC} in every seed; mean gap - 2 sem >= {BEATS_MARGIN}", holds, source="nnlab",
-        why=why, tip="--steps 150 (enough for attention to learn the lookup)")
+        why=why, tip="--steps 150 (enough for attention to learn the lookup)",
+        zh=f"键值查找（{config.pairs} 个键值对，{config.queries} 个查询）需要注意力：在带注意力的编码器首次达到 "
+           f"{BEATS_ACC} 留出准确率的那一步，把注意力换成平均池化（a_ij = 1/T）的同一模型，在相同序列上训练相同步数，"
+           f"准确率远低于它（{n} 个种子；每 {config.log_every} 步记录一次准确率）。平均池化之后可能追上来"
+           "（非线性 token 特征的平均也能存下这些键值对），所以训练结束时的准确率只展示，不作判定",
+        why_zh=why_zh)
 
 
 def vit_claim(result: dict[str, Any], config: AttentionConfig) -> dict[str, Any]:
@@ -112,4 +129,11 @@ def vit_claim(result: dict[str, Any], config: AttentionConfig) -> dict[str, Any]
         {"test_accuracy": {k: round(v, 4) for k, v in s.items()}, "sem": round(sem, 4)},
         f"mean - 2 sem >= {VIT_ACC}", s["mean"] - 2 * sem >= VIT_ACC, source="nnlab",
         why=f"test accuracy {s['mean']:.3g} +- {2 * sem:.2g}: not clearly above {VIT_ACC} (chance 0.1); too few "
-            "steps to learn", tip="--epochs 1 with the full training set (--train-samples 0)")
+            "steps to learn", tip="--epochs 1 with the full training set (--train-samples 0)",
+        zh=f"一个小型视觉 Transformer（ViT：{config.layers} 个模块，m = {config.dim}，h = {config.heads}，以 "
+           f"{config.patch} × {config.patch} 的图块作为 token）能学会 MNIST：在 {result['train_samples']} 张图像上训练 "
+           f"{result['epochs']} 个 epoch（轮）后，在 {result['test_samples']} 张测试图像上评分一次，"
+           f"共 {len(accs)} 个种子；"
+           f"“学会” = 准确率至少 {VIT_ACC}，即随机猜测（0.1）的 {VIT_ACC / 0.1:.0f} 倍",
+        why_zh=f"测试准确率 {s['mean']:.3g} ± {2 * sem:.2g}：没有明显高于 {VIT_ACC}（随机猜测为 0.1）；"
+               "训练步数太少，来不及学会")

@@ -79,7 +79,11 @@ def lecture_form_checks(forms: dict[str, Any]) -> list[dict[str, Any]]:
               {"projection": float(f"{forms['projection_max_diff']:.3g}"),
                "encoder_decoder": float(f"{forms['encoder_decoder_max_diff']:.3g}"),
                "weights_sum_minus_1": float(f"{forms['encoder_decoder_weight_sum'] - 1:.3g}")},
-              f"all < {FORMS_TOL:g}", worst < FORMS_TOL),
+              f"all < {FORMS_TOL:g}", worst < FORMS_TOL,
+              zh="投影 f = Σ⟨h, x_i⟩ x_i，以及用点积作相关性的注意力权重 "
+                 "a_i = exp(score(h, x_i)) / Σ exp(score(h, x_i))、输出 f = Σ a_i x_i（nnlab.nn.attention，float64）"
+                 "与 torch 的 einsum（相对其最大元素）和 "
+                 "scaled_dot_product_attention（缩放为 1）的结果一致；各 a_i 之和为 1"),
         check("attention.unnormalised-line",
               "The slide's Attention(q, k, v)_i = Σ_j a_ij v_j (softmax weights) against its next line "
               "⟨q_i, k_1⟩ v_1 + ... + ⟨q_i, k_n⟩ v_n taken literally (no softmax): for n = "
@@ -92,6 +96,11 @@ def lecture_form_checks(forms: dict[str, Any]) -> list[dict[str, Any]]:
                "softmax_norm": {str(k): round(v, 3) for k, v in zip(n, forms["softmax_norm"], strict=True)},
                "unnormalised_min_weight": round(min(forms["unnormalised_min_weight"]), 2)},
               f"literal: slope >= {GROWTH_SLOPE}, a weight < 0, row sums off 1; softmax: rows sum to 1 within "
-              f"{FORMS_TOL:g} and |output| <= max |v_j|", grows and normalised),
+              f"{FORMS_TOL:g} and |output| <= max |v_j|", grows and normalised,
+              zh="幻灯片上的 Attention(q, k, v)_i = Σ_j a_ij v_j（softmax 权重）对照它的下一行 "
+                 "⟨q_i, k_1⟩ v_1 + ... + ⟨q_i, k_n⟩ v_n 的字面写法（没有 softmax）：对 n = "
+                 f"{n[0]}..{n[-1]} 个随机 token，字面写法的输出随 n 增长（其平均 |output_i| 的双对数斜率），"
+                 "其权重 ⟨q_i, k_j⟩ 在某处为负、且和不为 1；softmax 形式的每行之和为 1，每个输出都不超过 "
+                 "max_j |v_j|（凸组合）"),
     ]
 

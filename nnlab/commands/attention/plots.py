@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from nnlab.core.plotting import drawn, save, subplots
+from nnlab.core import plotting
+from nnlab.core.plotting import drawn, label, save
 
 CAPTIONS: dict[str, str] = {
     "entropy.png": "Mean entropy of the softmax weights at initialization against m, with and without 1/sqrt(m)",
@@ -20,6 +21,14 @@ CAPTIONS: dict[str, str] = {
                           "the patches)",
     "positional_encoding.png": "The sinusoidal positional encoding of the ViT and the similarity of its positions",
 }  # figure file -> caption (the report's)
+CAPTIONS_ZH: dict[str, str] = {
+    "entropy.png": "初始化时 softmax 权重的平均熵随 m 的变化，带与不带 1/√m",
+    "training_curves.png": "训练过程中的留出集损失与准确率（retrieve：注意力对照平均池化；vit：训练集与验证集）",
+    "attention_maps.png": "训练后模型的注意力权重（retrieve：查询对各键值对；vit：[CLS] 对各图块）",
+    "positional_encoding.png": "ViT 的正弦位置编码及其各位置之间的相似度",
+}
+# Latin symbols of formulas a Chinese figure keeps: the index pair of e_ij and a_ij, PE (positional encoding)
+TERMS = {"ij", "PE"}
 
 
 def parts(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path) -> list[Callable[[], Path]]:
@@ -42,34 +51,40 @@ def draw(summary: dict[str, Any], metrics: list[dict[str, Any]], plots_dir: Path
 def entropy(summary: dict[str, Any], path: Path) -> Path:
     rows = summary["entropy"]
     ms = [r["m"] for r in rows]
-    fig, axes = subplots(1, 1, figsize=(5.5, 3.6))
+    fig, axes = plotting.subplots(1, 1, figsize=(5.5, 3.6))
     ax = axes[0, 0]
-    ax.plot(ms, [r["scaled"] for r in rows], "o-", label="e_ij = q_i . k_j / sqrt(m)")
-    ax.plot(ms, [r["unscaled"] for r in rows], "s-", label="e_ij = q_i . k_j (no scaling)")
+    ax.plot(ms, [r["scaled"] for r in rows], "o-",
+            label=label("e_ij = q_i . k_j / sqrt(m)", "e_ij = q_i · k_j / √m"))
+    ax.plot(ms, [r["unscaled"] for r in rows], "s-",
+            label=label("e_ij = q_i . k_j (no scaling)", "e_ij = q_i · k_j（不缩放）"))
     n = summary["entropy_tokens"]
-    ax.axhline(math.log(n), color="k", ls=":", lw=1, label=f"uniform: log {n}")
-    ax.set(xscale="log", xlabel="m (query/key width)", ylabel="mean entropy of a_ij (nats)",
-           title="Softmax at initialization")
+    ax.axhline(math.log(n), color="k", ls=":", lw=1, label=label(f"uniform: log {n}", f"均匀分布：log {n}"))
+    ax.set(xscale="log", xlabel=label("m (query/key width)", "m（查询/键的宽度）"),
+           ylabel=label("mean entropy of a_ij (nats)", "a_ij 的平均熵（奈特）"),
+           title=label("Softmax at initialization", "初始化时的 softmax"))
     ax.legend(fontsize=8)
     return save(fig, path)
 
 
 def retrieve_curves(summary: dict[str, Any], metrics: list[dict[str, Any]], path: Path) -> Path:
-    fig, axes = subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plotting.subplots(1, 2, figsize=(10, 3.6))
     styles = {"attention": "C0", "mean": "C1"}
     for mixer, color in styles.items():
         for i in range(len(summary["results"][mixer])):
             rows = [m for m in metrics if m.get("mixer") == mixer and m.get("seed_index") == i and "eval/acc" in m]
-            label = ("attention" if mixer == "attention" else "mean pooling") if i == 0 else None
+            name = (label("attention", "注意力") if mixer == "attention" else label("mean pooling", "平均池化")) \
+                if i == 0 else None
             axes[0, 0].plot([m["step"] for m in rows], [m["eval/loss"] for m in rows], color=color, alpha=0.8,
-                            label=label)
+                            label=name)
             axes[0, 1].plot([m["step"] for m in rows], [100 * m["eval/acc"] for m in rows], color=color,
-                            alpha=0.8, label=label)
+                            alpha=0.8, label=name)
     guess = summary.get("guess_present_value_acc")
     if guess is not None:
-        axes[0, 1].axhline(100 * guess, color="k", ls=":", lw=1, label="best blind guess")
-    axes[0, 0].set(xlabel="step", ylabel="cross-entropy", yscale="log", title="Held-out loss (one line per seed)")
-    axes[0, 1].set(xlabel="step", ylabel="accuracy (%)", ylim=(0, 101), title="Held-out accuracy")
+        axes[0, 1].axhline(100 * guess, color="k", ls=":", lw=1, label=label("best blind guess", "最佳盲猜"))
+    axes[0, 0].set(xlabel=label("step", "步数"), ylabel=label("cross-entropy", "交叉熵"), yscale="log",
+                   title=label("Held-out loss (one line per seed)", "留出集损失（每个种子一条线）"))
+    axes[0, 1].set(xlabel=label("step", "步数"), ylabel=label("accuracy (%)", "准确率（%）"), ylim=(0, 101),
+                   title=label("Held-out accuracy", "留出集准确率"))
     for ax in axes[0]:
         ax.legend(fontsize=8)
     return save(fig, path)
@@ -87,7 +102,7 @@ def retrieve_maps(summary: dict[str, Any], path: Path) -> Path:
     P = summary["pairs"]
     layers, heads = len(maps["weights"][0]), len(maps["weights"][0][0])
     keys, values, queries = maps["keys"][0], maps["values"][0], maps["queries"][0]
-    fig, axes = subplots(layers, heads, figsize=(2.3 * heads + 0.6, 2.5 * layers + 0.9), squeeze=False)
+    fig, axes = plotting.subplots(layers, heads, figsize=(2.3 * heads + 0.6, 2.5 * layers + 0.9), squeeze=False)
     target = [keys.index(q) for q in queries]
     image = None
     for layer in range(layers):
@@ -100,14 +115,18 @@ def retrieve_maps(summary: dict[str, Any], path: Path) -> Path:
                           fontsize=7, rotation=90)
             ax.set_yticks(range(len(queries)), [f"q{q}" for q in queries] if h == 0 else [], fontsize=7)
             ax.grid(False)
-            ax.set_title(f"layer {layer + 1}, head {h + 1}: hits {100 * maps['hits'][layer][h]:.0f}%", fontsize=8)
+            hits = 100 * maps['hits'][layer][h]
+            ax.set_title(label(f"layer {layer + 1}, head {h + 1}: hits {hits:.0f}%",
+                               f"第 {layer + 1} 层，第 {h + 1} 个头：命中 {hits:.0f}%"), fontsize=8)
     # fixed margins (tight_layout cannot place a colour bar beside a grid): labels are the same size every run
     fig.subplots_adjust(left=0.06, right=0.89, bottom=0.52 / (2.5 * layers + 0.9), top=1 - 0.62 / (2.5 * layers + 0.9),
                         wspace=0.12, hspace=0.28)
     if image is not None:
-        fig.colorbar(image, cax=fig.add_axes((0.91, 0.2, 0.015, 0.6)), label="weight a_ij")
-    fig.suptitle("Attention of each query (row, q<key>) over the pairs (column, key:value), first held-out "
-                 "sequence;\nred circles: the pair holding the queried key; hits: share of all held-out queries",
+        fig.colorbar(image, cax=fig.add_axes((0.91, 0.2, 0.015, 0.6)), label=label("weight a_ij", "权重 a_ij"))
+    fig.suptitle(label("Attention of each query (row, q<key>) over the pairs (column, key:value), first held-out "
+                       "sequence;\nred circles: the pair holding the queried key; hits: share of all held-out queries",
+                       "每个查询（行，q<键>）对各键值对（列，键:值）的注意力，第一条留出序列；\n"
+                       "红圈：含有被查询之键的键值对；命中：所有留出查询中找对键值对的比例"),
                  fontsize=9)
     return save(fig, path, tight=False)
 
@@ -116,15 +135,19 @@ def vit_curves(summary: dict[str, Any], metrics: list[dict[str, Any]], path: Pat
     v = summary["vit"]
     steps = [m for m in metrics if "train/acc" in m and m.get("seed_index", 0) == 0]  # the first model's
     epochs = [m for m in metrics if "val/acc" in m and m.get("seed_index", 0) == 0]
-    fig, axes = subplots(1, 2, figsize=(10, 3.6))
-    axes[0, 0].plot([m["step"] for m in steps], [m["train/loss"] for m in steps], lw=0.8, label="train (batch)")
-    axes[0, 0].plot([m["step"] for m in epochs], [m["val/loss"] for m in epochs], "s-", label="validation")
-    axes[0, 1].plot([m["step"] for m in steps], [100 * m["train/acc"] for m in steps], lw=0.8, label="train (batch)")
-    axes[0, 1].plot([m["step"] for m in epochs], [100 * m["val/acc"] for m in epochs], "s-", label="validation")
+    fig, axes = plotting.subplots(1, 2, figsize=(10, 3.6))
+    train, val = label("train (batch)", "训练（批次）"), label("validation", "验证")
+    axes[0, 0].plot([m["step"] for m in steps], [m["train/loss"] for m in steps], lw=0.8, label=train)
+    axes[0, 0].plot([m["step"] for m in epochs], [m["val/loss"] for m in epochs], "s-", label=val)
+    axes[0, 1].plot([m["step"] for m in steps], [100 * m["train/acc"] for m in steps], lw=0.8, label=train)
+    axes[0, 1].plot([m["step"] for m in epochs], [100 * m["val/acc"] for m in epochs], "s-", label=val)
     if v["test/acc"] == v["test/acc"]:  # not NaN
-        axes[0, 1].axhline(100 * v["test/acc"], color="k", ls=":", lw=1, label=f"test {100 * v['test/acc']:.2f}%")
-    axes[0, 0].set(xlabel="step", ylabel="cross-entropy", yscale="log", title="Loss")
-    axes[0, 1].set(xlabel="step", ylabel="accuracy (%)", title="Accuracy")
+        test = 100 * v["test/acc"]
+        axes[0, 1].axhline(test, color="k", ls=":", lw=1, label=label(f"test {test:.2f}%", f"测试 {test:.2f}%"))
+    axes[0, 0].set(xlabel=label("step", "步数"), ylabel=label("cross-entropy", "交叉熵"), yscale="log",
+                   title=label("Loss", "损失"))
+    axes[0, 1].set(xlabel=label("step", "步数"), ylabel=label("accuracy (%)", "准确率（%）"),
+                   title=label("Accuracy", "准确率"))
     for ax in axes[0]:
         ax.legend(fontsize=8)
     return save(fig, path)
@@ -135,37 +158,41 @@ def vit_maps(summary: dict[str, Any], path: Path) -> Path:
     maps = summary["vit"]["maps"]
     examples = len(maps["weights"])
     heads = len(maps["weights"][0][-1])
-    fig, axes = subplots(examples, heads + 1, figsize=(1.9 * (heads + 1), 2.0 * examples), squeeze=False)
+    fig, axes = plotting.subplots(examples, heads + 1, figsize=(1.9 * (heads + 1), 2.0 * examples), squeeze=False)
     for e in range(examples):
         image = np.frombuffer(bytes.fromhex(maps["pixels_hex"][e]), dtype=np.uint8).reshape(28, 28)
         axes[e, 0].imshow(image, cmap="gray_r")
-        axes[e, 0].set_title(f"label {maps['labels'][e]}", fontsize=8)
+        axes[e, 0].set_title(label(f"label {maps['labels'][e]}", f"标签 {maps['labels'][e]}"), fontsize=8)
         for h in range(heads):
             a = np.asarray(maps["weights"][e][-1][h])[0, 1:]  # [CLS] over the patches
             g = int(round(math.sqrt(len(a))))
             ax = axes[e, h + 1]
             ax.imshow(image, cmap="gray_r", extent=(0, g, g, 0))
             ax.imshow(a.reshape(g, g), cmap="magma", alpha=0.6, extent=(0, g, g, 0))
-            ax.set_title(f"head {h + 1} ([CLS] {100 * maps['weights'][e][-1][h][0][0]:.0f}% self)", fontsize=7)
+            own = 100 * maps['weights'][e][-1][h][0][0]
+            ax.set_title(label(f"head {h + 1} ([CLS] {own:.0f}% self)", f"头 {h + 1}（[CLS] 自身 {own:.0f}%）"),
+                         fontsize=7)
         for ax in axes[e]:
             ax.set_xticks([])
             ax.set_yticks([])
             ax.grid(False)
-    fig.suptitle("Last block: attention of [CLS] over the patches")
+    fig.suptitle(label("Last block: attention of [CLS] over the patches", "最后一个模块：[CLS] 对各图块的注意力"))
     return save(fig, path)
 
 
 def positional_encoding(summary: dict[str, Any], path: Path) -> Path:
     pe = np.asarray(summary["vit"]["positional_encoding"])
-    fig, axes = subplots(1, 2, figsize=(10, 3.4))
+    fig, axes = plotting.subplots(1, 2, figsize=(10, 3.4))
     im = axes[0, 0].imshow(pe, aspect="auto", cmap="RdBu", vmin=-1, vmax=1)
     fig.colorbar(im, ax=axes[0, 0])
-    axes[0, 0].set(xlabel="dimension", ylabel="position (0 = [CLS])", title="PE[p, 2i] = sin(p / 10000^(2i/m)), "
-                   "PE[p, 2i+1] = cos(...)")
+    axes[0, 0].set(xlabel=label("dimension", "维度"), ylabel=label("position (0 = [CLS])", "位置（0 = [CLS]）"),
+                   title=label("PE[p, 2i] = sin(p / 10000^(2i/m)), PE[p, 2i+1] = cos(...)",
+                               "PE[p, 2i] = sin(p / 10000^(2i/m))，PE[p, 2i+1] = cos(...)"))
     sim = pe @ pe.T
     im = axes[0, 1].imshow(sim, cmap="viridis")
     fig.colorbar(im, ax=axes[0, 1])
-    axes[0, 1].set(xlabel="position", ylabel="position", title="PE PE^T: nearby positions are alike")
+    axes[0, 1].set(xlabel=label("position", "位置"), ylabel=label("position", "位置"),
+                   title=label("PE PE^T: nearby positions are alike", "PE PE^T：相近的位置彼此相似"))
     for ax in axes[0]:
         ax.grid(False)
     return save(fig, path)

@@ -7,6 +7,7 @@ import statistics
 from typing import Any
 
 from nnlab.commands.attention.claims import spread
+from nnlab.core.i18n import tr
 
 MIXERS = {"attention": "retrieval", "mean": "mean_pooling"}  # summary["results"] key -> the numbers' name
 
@@ -14,10 +15,12 @@ MIXERS = {"attention": "retrieval", "mean": "mean_pooling"}  # summary["results"
 def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     if summary["task"] == "vit":
         v = summary["vit"]
-        return (["model", "test acc", "val acc", "epochs", "train s", "params"],
+        return ([tr("model", "模型"), tr("test acc", "测试准确率"), tr("val acc", "验证准确率"), tr("epochs", "轮数"),
+                 tr("train s", "训练秒数"), tr("params", "参数量")],
                 [[f"ViT {summary['layers']}x{summary['dim']}/{summary['heads']}h", v["test/acc"], v["val/acc"],
                   v["epochs"], v["train_s"], v["params"]]])
-    columns = ["mixer", "acc mean", "acc std", "acc min", "acc max", "train s (each)"]
+    columns = [tr("mixer", "混合方式"), tr("acc mean", "准确率均值"), tr("acc std", "准确率标准差"),
+               tr("acc min", "准确率最小值"), tr("acc max", "准确率最大值"), tr("train s (each)", "训练秒数（每个）")]
     rows = []
     for mixer, rs in summary["results"].items():
         s = spread([r["eval/acc"] for r in rs])

@@ -77,12 +77,15 @@ def chain_claims(chain: dict[str, Any], slide: bool) -> list[dict[str, Any]]:
         records.append(check("backprop.slide-gradient",
                              f"{out} = [z (x^2 + y)]^2 and its gradient equal the closed form "
                              "(4 x z^2 (x^2 + y), 2 z^2 (x^2 + y), 2 z (x^2 + y)^2)",
-                             {"value": value, **grad, "max_rel_diff": worst}, "<= 1e-12 relative", worst <= 1e-12))
+                             {"value": value, **grad, "max_rel_diff": worst}, "<= 1e-12 relative", worst <= 1e-12,
+                             zh=f"{out} = [z (x² + y)]² 的值及其梯度都等于闭式解"
+                                "（4 x z² (x² + y)，2 z² (x² + y)，2 z (x² + y)²）"))
     # The engine and torch implement the same derivative rules (including torch's subgradients): only a
     # bug separates them, at any formula and point, so this is a check of the engine, not a claim.
     d = chain["differences"]["torch_max_rel"]
     records.append(check("backprop.matches-torch", "the engine's value and gradient equal torch autograd's "
-                         "(float64)", d, f"<= {TORCH_RTOL:g} relative", d <= TORCH_RTOL))
+                         "(float64)", d, f"<= {TORCH_RTOL:g} relative", d <= TORCH_RTOL,
+                         zh="引擎求得的函数值和梯度与 torch autograd 的结果相等（float64）"))
     # The user's verdict on their formula and point: the chain rule gives the derivative that finite
     # differences approximate wherever the formula is smooth there; a kink (relu(x) at x = 0: subgradient
     # 0, finite differences 0.5) or a step too small for float64 (--fd-step 1e-13) makes it fail.
@@ -93,6 +96,10 @@ def chain_claims(chain: dict[str, Any], slide: bool) -> list[dict[str, Any]]:
                          d, f"<= {FD_RTOL:g} of the gradient's size", d <= FD_RTOL, source="nnlab",
                          why=f"finite differences differ from the chain rule by {d:.3g} of the gradient's size: a "
                              "kink of the formula at this point (a subgradient) or a step lost in rounding",
-                         tip="--fd-step 1e-6, at a point where the formula is smooth"))
+                         tip="--fd-step 1e-6, at a point where the formula is smooth",
+                         zh=f"在该点，反向传播求得的 {out} 的梯度等于中心有限差分"
+                            f"（相对步长 h = {chain['finite_differences']['step']:g}）",
+                         why_zh=f"有限差分与链式法则相差梯度大小的 {d:.3g}：公式在该点有折点（只有次梯度），"
+                                "或步长太小、在舍入中丢失"))
     return records
 

@@ -21,6 +21,7 @@ BACKWARD_SLOPE = (0.8, 1.25)
 MEMORY_SLOPE = (0.9, 1.1)
 LECTURE = ("如果 f(x; θ) 的复杂度为 O(N), 那么计算 ∇θ f(x; θ) 的复杂度也为 O(N), 但是需要额外存储中间变量 "
            "(if f costs O(N), its gradient costs O(N) too, but the intermediates must be stored)")
+LECTURE_ZH = "如果 f(x; θ) 的复杂度为 O(N), 那么计算 ∇θ f(x; θ) 的复杂度也为 O(N), 但是需要额外存储中间变量"
 
 
 def measure_cost(config: BackpropConfig, rec: Run) -> dict[str, Any]:
@@ -94,21 +95,30 @@ def cost_claims(cost: dict[str, Any]) -> list[dict[str, Any]]:
               {"slope": ratio, "max_ratio": max_ratio},
               f"|slope| <= {RATIO_SLOPE_MAX} for each library", ratio_ok,
               why=f"the ratio's slope against N is {ratio} (ratios up to {max_ratio}): the gradient's cost grows "
-                  "faster than the function's", tip="--cost-backward reverse (keep the intermediates)"),
+                  "faster than the function's", tip="--cost-backward reverse (keep the intermediates)",
+              zh=f"讲义：“{LECTURE_ZH}”：随 N 增大，时间(前向 + 反向) / 时间(前向) 保持有界"
+                 f"（该比值对 N 的双对数斜率；梯度计算方式 {method}）",
+              why_zh=f"该比值对 N 的斜率为 {ratio}（比值最大达 {max_ratio}）：梯度的代价比函数本身的代价增长得更快"),
         claim("backprop.cost-linear",
               f"the backward pass costs O(N): log-log slope of the backward time against N (gradient by {method})",
               backward, f"within {BACKWARD_SLOPE[0]}-{BACKWARD_SLOPE[1]} for each library", backward_ok,
               why=f"the backward time grows like N^{backward} rather than N^1",
-              tip="--cost-backward reverse --clock cpu (CPU time is robust on a busy machine)"),
+              tip="--cost-backward reverse --clock cpu (CPU time is robust on a busy machine)",
+              zh=f"反向传播的代价为 O(N)：反向时间对 N 的双对数斜率（梯度计算方式 {method}）",
+              why_zh=f"反向传播的时间按 N^{backward} 增长，而不是按 N^1 线性增长"),
         check("backprop.memory-linear",
               "the bytes kept for the backward pass against N (log-log slope; engine: its graph's intermediate "
               "values, torch: saved_tensors_hooks), the lecture's 需要额外存储中间变量 measured: back-propagation "
               "keeps every layer's values by construction (slope 1), recompute keeps none that grow (slope 0); "
               f"gradient by {method}", memory, f"within {memory_range[0]}-{memory_range[1]} for each library",
-              all(s is not None and memory_range[0] <= s <= memory_range[1] for s in memory.values())),
+              all(s is not None and memory_range[0] <= s <= memory_range[1] for s in memory.values()),
+              zh="为反向传播保留的字节数对 N 的关系（双对数斜率；引擎：其计算图的中间值，torch：saved_tensors_hooks），"
+                 "即讲义中“需要额外存储中间变量”的实测：反向传播按其构造保留每一层的值（斜率 1），"
+                 f"重算则不保留任何随 N 增长的量（斜率 0）；梯度计算方式 {method}"),
     ]
     if cost["engine_vs_torch_max_rel"] is not None:
         d = cost["engine_vs_torch_max_rel"]
         records.append(check("backprop.mlp-matches-torch", "the smallest cost MLP's parameter gradients: engine "
-                             "equals torch (float64)", d, "<= 1e-10 relative to the largest entry", d <= 1e-10))
+                             "equals torch (float64)", d, "<= 1e-10 relative to the largest entry", d <= 1e-10,
+                             zh="代价测量中最小的 MLP 的参数梯度：引擎与 torch 的结果相等（float64）"))
     return records

@@ -8,13 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.core import plotting
-from nnlab.core.plotting import drawn
+from nnlab.core.plotting import drawn, label
 
 CAPTIONS: dict[str, str] = {
     "graph.png": "The computational graph: forward values, adjoints and the local derivatives on the edges",
     "cost.png": "Forward and backward time, their ratio and the bytes kept, against the parameter count N",
     "train.png": "MNIST loss curves of the engine and of torch from the same start, and their difference",
 }  # figure file -> caption (the report's)
+CAPTIONS_ZH: dict[str, str] = {
+    "graph.png": "计算图：前向的值、伴随值，以及边上的局部导数",
+    "cost.png": "前向与反向传播的时间、二者之比，以及为反向传播保留的字节数，随参数量 N 的变化",
+    "train.png": "引擎与 torch 从同一起点出发在 MNIST 上的损失曲线，以及二者之差",
+}
+# Latin names a Chinese figure keeps: the library torch (as its users write it) and the unit MiB.
+TERMS = {"torch", "MiB"}
+LIBRARY_ZH = {"engine": "引擎"}  # nnlab's own autograd engine; torch keeps its name
+METHOD_ZH = {"reverse": "反向传播", "recompute": "重算"}  # --cost-backward
 
 MAX_EDGE_LABELS = 40  # beyond this many nodes, edges carry no labels (they would overlap)
 
@@ -90,7 +99,9 @@ def graph(summary: dict[str, Any], path: Path) -> Path:
         x, y = pos[node["name"]]
         kind = "variable" if node["definition"] == "variable" else "operation"
         title = node["name"] if kind == "variable" else f"{node['name']} = {node['definition']}"
-        text = f"{title}\nvalue {_fmt(node['value'])}\n∂{out}/∂{node['name']} = {_fmt(node['adjoint'])}"
+        adjoint = f"∂{out}/∂{node['name']} = {_fmt(node['adjoint'])}"
+        value = _fmt(node["value"])
+        text = label(f"{title}\nvalue {value}\n{adjoint}", f"{title}\n值 {value}\n{adjoint}")
         color = "#dbe9f6" if kind == "variable" else ("#fde2c8" if node["name"] == out else "#eeeeee")
         ax.text(x, y, text, ha="center", va="center", fontsize=font,
                 bbox={"boxstyle": "round,pad=0.4", "fc": color, "ec": "0.3"})
@@ -99,8 +110,10 @@ def graph(summary: dict[str, Any], path: Path) -> Path:
     ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
     ax.axis("off")
     grad = ", ".join(f"{k} {_fmt(v)}" for k, v in summary["gradient"].items())
-    ax.set_title(f"{out} = {_fmt(summary['value'])};  gradient: {grad}\nforward: values left to right; "
-                 f"backward: adjoints ∂{out}/∂node right to left (red: local derivatives)", fontsize=9)
+    ax.set_title(label(f"{out} = {_fmt(summary['value'])};  gradient: {grad}\nforward: values left to right; "
+                       f"backward: adjoints ∂{out}/∂node right to left (red: local derivatives)",
+                       f"{out} = {_fmt(summary['value'])}；梯度：{grad}\n前向：值从左到右；"
+                       f"反向：伴随值 ∂{out}/∂节点 从右到左（红色：局部导数）"), fontsize=9)
     return plotting.save(fig, path)
 
 
@@ -113,24 +126,35 @@ def cost(cost: dict[str, Any], path: Path) -> Path:
         n = [r["parameters"] for r in rows]
         s = cost["slopes"][lib]
         m = markers.get(lib, "^")
+        zh = LIBRARY_ZH.get(lib, lib)
         a_time.plot(n, [r["forward_s"] for r in rows], m + "--", color=f"C{i}", mfc="none",
-                    label=f"{lib} forward (slope {_slope(s['forward'])})")
+                    label=label(f"{lib} forward (slope {_slope(s['forward'])})",
+                                f"{zh} 前向（斜率 {_slope(s['forward'])}）"))
         a_time.plot(n, [r["backward_s"] for r in rows], m + "-", color=f"C{i}",
-                    label=f"{lib} backward (slope {_slope(s['backward'])})")
-        a_ratio.plot(n, [r["ratio"] for r in rows], m + "-", color=f"C{i}", label=f"{lib} (slope {_slope(s['ratio'])})")
+                    label=label(f"{lib} backward (slope {_slope(s['backward'])})",
+                                f"{zh} 反向（斜率 {_slope(s['backward'])}）"))
+        a_ratio.plot(n, [r["ratio"] for r in rows], m + "-", color=f"C{i}",
+                     label=label(f"{lib} (slope {_slope(s['ratio'])})", f"{zh}（斜率 {_slope(s['ratio'])}）"))
         a_mem.plot(n, [r["kept_bytes"] / 2**20 for r in rows], m + "-", color=f"C{i}",
-                   label=f"{lib} (slope {_slope(s['memory'])})")
+                   label=label(f"{lib} (slope {_slope(s['memory'])})", f"{zh}（斜率 {_slope(s['memory'])}）"))
     clock = "CPU" if cost["clock"] == "cpu" else "wall-clock"
-    a_time.set(xscale="log", yscale="log", xlabel="parameters N", ylabel=f"{clock} seconds (median)",
-               title="time of a pass")
-    a_ratio.set(xscale="log", xlabel="parameters N", ylabel="(forward + backward) / forward",
-                title="gradient cost / function cost")
+    clock_zh = "CPU 时间" if cost["clock"] == "cpu" else "墙钟时间"
+    params = label("parameters N", "参数量 N")
+    a_time.set(xscale="log", yscale="log", xlabel=params,
+               ylabel=label(f"{clock} seconds (median)", f"{clock_zh}，秒（中位数）"),
+               title=label("time of a pass", "一次计算的时间"))
+    a_ratio.set(xscale="log", xlabel=params, ylabel=label("(forward + backward) / forward", "(前向 + 反向) / 前向"),
+                title=label("gradient cost / function cost", "梯度的代价 / 函数的代价"))
     a_ratio.set_ylim(bottom=0)
-    a_mem.set(xscale="log", yscale="log", xlabel="parameters N", ylabel="MiB", title="kept for the backward pass")
+    a_mem.set(xscale="log", yscale="log", xlabel=params, ylabel=label("MiB", "MiB"),
+              title=label("kept for the backward pass", "为反向传播保留的量"))
     for ax in axes[0]:
         ax.legend(fontsize=7)
-    fig.suptitle(f"MLPs of width {cost['width']}, depth {cost['depths'][0]}-{cost['depths'][-1]}, batch "
-                 f"{cost['batch']}; gradient by {cost['backward_method']}", fontsize=10)
+    method = cost["backward_method"]
+    fig.suptitle(label(f"MLPs of width {cost['width']}, depth {cost['depths'][0]}-{cost['depths'][-1]}, batch "
+                       f"{cost['batch']}; gradient by {method}",
+                       f"MLP：宽度 {cost['width']}，深度 {cost['depths'][0]}-{cost['depths'][-1]}，批量 "
+                       f"{cost['batch']}；梯度计算方式：{METHOD_ZH.get(method, method)}"), fontsize=10)
     return plotting.save(fig, path)
 
 
@@ -139,15 +163,17 @@ def training(train: dict[str, Any], rows: list[dict[str, Any]], path: Path) -> P
     fig, axes = plotting.subplots(1, 2, figsize=(11, 3.8))
     steps = [r["step"] for r in rows]
     le, lt = [r["loss_engine"] for r in rows], [r["loss_torch"] for r in rows]
-    axes[0, 0].plot(steps, le, "-", color="C0", lw=2.5, alpha=0.6, label="engine")
-    axes[0, 0].plot(steps, lt, "--", color="C1", label="torch")
-    axes[0, 0].set(xlabel="SGD step", ylabel="cross-entropy", title=f"MNIST, {train['samples']} images, "
-                   f"784-{train['hidden']}-10, lr {train['lr']:g}")
+    axes[0, 0].plot(steps, le, "-", color="C0", lw=2.5, alpha=0.6, label=label("engine", "引擎"))
+    axes[0, 0].plot(steps, lt, "--", color="C1", label=label("torch", "torch"))
+    step = label("SGD step", "SGD 步数")
+    axes[0, 0].set(xlabel=step, ylabel=label("cross-entropy", "交叉熵"),
+                   title=label(f"MNIST, {train['samples']} images, 784-{train['hidden']}-10, lr {train['lr']:g}",
+                               f"MNIST，{train['samples']} 张图像，784-{train['hidden']}-10，学习率 {train['lr']:g}"))
     axes[0, 0].legend(fontsize=8)
     diff = [abs(a - b) / max(abs(a), abs(b), 1e-300) for a, b in zip(le, lt, strict=True)]
     axes[0, 1].plot(steps, [max(d, 1e-18) for d in diff], "-", color="C2")
-    axes[0, 1].axvline(train["compare_steps"] - 0.5, color="0.5", ls=":", label="compared steps")
-    axes[0, 1].set(yscale="log", xlabel="SGD step", ylabel="|engine - torch| / loss",
-                   title="relative difference (1e-18: equal)")
+    axes[0, 1].axvline(train["compare_steps"] - 0.5, color="0.5", ls=":", label=label("compared steps", "比较的步数"))
+    axes[0, 1].set(yscale="log", xlabel=step, ylabel=label("|engine - torch| / loss", "|引擎 − torch| / 损失"),
+                   title=label("relative difference (1e-18: equal)", "相对差（1e-18 即相等）"))
     axes[0, 1].legend(fontsize=8)
     return plotting.save(fig, path)

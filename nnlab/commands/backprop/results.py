@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nnlab.core.i18n import tr
+
 COST_LIBRARIES = ("engine", "torch")  # every library a cost part can measure: their names exist in every run
 TRAIN_NUMBERS = ("first_loss", "last_loss", "max_rel_diff_first_steps", "test_accuracy_engine", "test_accuracy_torch")
 
@@ -11,7 +13,9 @@ TRAIN_NUMBERS = ("first_loss", "last_loss", "max_rel_diff_first_steps", "test_ac
 def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """Every node: forward value and adjoint; for the variables, torch's and finite differences' partials."""
     out = summary["output"]
-    columns = ["node", "definition", "forward value", f"adjoint d{out}/d(node)", "torch", "finite diff."]
+    columns = [tr("node", "节点"), tr("definition", "定义"), tr("forward value", "前向值"),
+               tr(f"adjoint d{out}/d(node)", f"伴随值 ∂{out}/∂(节点)"), tr("torch", "torch"),
+               tr("finite diff.", "有限差分")]
     torch_grad, fd = summary["torch"]["gradient"], summary["finite_differences"]["gradient"]
     rows = []
     for node in summary["nodes"]:

@@ -85,7 +85,8 @@ def train_claims(train: dict[str, Any]) -> list[dict[str, Any]]:
         # Same weights, same batches, same float64 arithmetic up to rounding: only a bug separates them.
         check("backprop.train-matches-torch", f"the engine's and torch's loss curves agree over the first "
               f"{train['compare_steps']} SGD steps on MNIST", d, f"<= {TRAIN_RTOL:g} relative",
-              d <= TRAIN_RTOL),
+              d <= TRAIN_RTOL,
+              zh=f"在 MNIST 上的前 {train['compare_steps']} 步 SGD 中，引擎与 torch 的损失曲线一致"),
         engine_trains(train),
     ]
 
@@ -106,4 +107,8 @@ def engine_trains(train: dict[str, Any]) -> dict[str, Any]:
                  f"mean - 2 sem >= {TRAIN_ACCURACY} (chance 0.1)", mean - 2 * sem >= TRAIN_ACCURACY, source="nnlab",
                  why=f"test accuracy {mean:.3g} +- {2 * sem:.2g} after {train['steps']} steps: the loss went from "
                      f"{train['first_loss']:.3g} to {train['last_loss']:.3g}, not far enough",
-                 tip="--train-lr 0.1 --train-steps 120")
+                 tip="--train-lr 0.1 --train-steps 120",
+                 zh=f"引擎算出的梯度能用 SGD 在 MNIST 上训练一个 784-{train['hidden']}-10 的 MLP："
+                    f"{train['steps']} 步后的测试准确率，共 {len(accs)} 个种子（权重与批次顺序）",
+                 why_zh=f"{train['steps']} 步后测试准确率为 {mean:.3g} ± {2 * sem:.2g}：损失从 "
+                        f"{train['first_loss']:.3g} 降到 {train['last_loss']:.3g}，下降得不够")

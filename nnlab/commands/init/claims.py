@@ -20,6 +20,8 @@ SATURATED_SHARE = 0.1    # last-layer share of units at |tanh| > 0.99 above whic
 TANH_EDGE = math.atanh(0.99)  # |pre-activation| beyond which |tanh| > 0.99
 PLURAL = {"vanishes": "vanish", "saturates": "saturate", "keeps its spread": "keep their spread",
           None: "show no trend"}  # the regime as the verb of "activations ..."
+PLURAL_ZH = {"vanishes": "消失", "saturates": "饱和", "keeps its spread": "保持其分布宽度",
+             None: "没有明显趋势"}  # the same, as the predicate of "激活..."
 # The variance formula holds in expectation over W; a layer's measured variance scatters about it with a
 # relative standard deviation the layer's inputs fix (row["pre_var_rel_sd"]). Beyond this many of those, the
 # formula (or the code) is wrong: 6 sd is about a one-in-a-billion event for a Gaussian, and still rare for the
@@ -103,14 +105,21 @@ def regime_claim(spec: str, gain: float, rows: list[dict[str, Any]]) -> dict[str
     band_words = ("" if bands is None else
                   f"; at {depth} layers it predicts vanishing below g = {bands[0]:.2f} and saturation above "
                   f"g = {bands[1]:.2f}")
+    band_zh = ("" if bands is None else
+               f"；在 {depth} 层时，它预测 g < {bands[0]:.2f} 时激活消失，g > {bands[1]:.2f} 时激活饱和")
     holds = measured is not None and measured == predicted
     if measured is None:
         why = f"{depth} layer(s) show no trend: the per-layer std ratio needs 3 layers"
+        why_zh = f"{depth} 层看不出趋势：每层标准差比至少需要 3 层"
     else:
         why = (f"this run's activations {PLURAL[measured]} (per-layer std ratio {numbers['per_layer_std_ratio']}, "
                f"last-layer share |h| > 0.99 {numbers['saturated_last']:.3f}), while those of the infinite-width "
                f"network of gain {gain:.2f} {PLURAL[predicted]} (ratio {predicted_numbers['per_layer_std_ratio']}, "
                f"share {predicted_numbers['saturated_last']:.3f}): this width is too small for the wide-network limit")
+        why_zh = (f"这次运行的激活{PLURAL_ZH[measured]}（每层标准差比 {numbers['per_layer_std_ratio']}，"
+                  f"最后一层 |h| > 0.99 的比例 {numbers['saturated_last']:.3f}），而增益为 {gain:.2f} 的无限宽网络的"
+                  f"激活{PLURAL_ZH[predicted]}（比值 {predicted_numbers['per_layer_std_ratio']}，"
+                  f"比例 {predicted_numbers['saturated_last']:.3f}）：这个宽度太小，达不到宽网络极限")
     return claim(
         f"init.regime.{spec}",
         f"scale {spec} (gain g = w sqrt(n_in) = {gain:.2f}): tanh activations {PLURAL[predicted]} with depth, as "
@@ -121,6 +130,10 @@ def regime_claim(spec: str, gain: float, rows: list[dict[str, Any]]) -> dict[str
         f"the predicted regime, by one classifier: vanishes if the per-layer std ratio < {VANISHING_RATIO}, "
         f"saturates if the last layer's share |h| > 0.99 is above {SATURATED_SHARE}",
         holds, source="nnlab", why=why, tip="--width 4096" if measured else "--depth 6",
+        zh=f"尺度 {spec}（增益 g = w√n_in = {gain:.2f}）：tanh 激活随深度{PLURAL_ZH[predicted]}，正如无限宽网络的递推 "
+           f"q_(l+1) = g² E[tanh(u)²]，u ~ N(0, q_l) 所预测{band_zh}（nnlab 对幻灯片中图示的推广：宽度 4096 时，"
+           "0.01 消失，0.05 饱和，Xavier 保持其分布宽度）",
+        why_zh=why_zh,
     )
 
 
@@ -150,6 +163,12 @@ def variance_check(spec: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     else:
         why = f"a layer's variance is {worst:+.1%} off n_in w^2 E[z^2], {worst_z:.1f} sampling sds: beyond chance"
     cov_words = f"{cov:.3f} times that here" if cov_ratios else "the same here (no layer had inputs)"
+    if underflow is not None:
+        why_zh = (f"第 {underflow['layer']} 层的激活前值恰好为 0，而公式预测其标准差为 "
+                  f"{underflow['predicted_pre_std']:.3g}：该尺度在这种浮点类型下下溢了（可试 --dtype float64）")
+    else:
+        why_zh = f"某一层的方差偏离 n_in w² E[z²] {worst:+.1%}，即 {worst_z:.1f} 个抽样标准差：超出了偶然的范围"
+    cov_zh = f"在此是它的 {cov:.3f} 倍" if cov_ratios else "在此与它相同（没有一层有输入）"
     return check(
         f"init.variance-formula.{spec}",
         f"scale {spec}: Var[y] = n_in w^2 E[z^2] predicts every layer's pre-activation variance within its "
@@ -158,6 +177,9 @@ def variance_check(spec: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         {"max_relative_error": _rounded(worst, 5), "max_error_in_sampling_sds": _rounded(worst_z, 3),
          "cov_formula_std_ratio": _rounded(cov, 4) if cov_ratios else None},
         f"every layer within {SAMPLING_SDS:g} sampling sds", worst_z < SAMPLING_SDS, why=why,
+        zh=f"尺度 {spec}：Var[y] = n_in w² E[z²] 在抽样误差之内预测了每一层激活前值的方差（E[z²]：z 的二阶矩；"
+           f"讲义的 Cov[z_i] 所预测的标准差{cov_zh}，对 ReLU 的输入为 1/1.21，因其均值不为 0）",
+        why_zh=why_zh,
     )
 
 
@@ -188,6 +210,8 @@ def check_claims(layers: dict[str, list[dict[str, Any]]], activation: str,
             g = variance_growth(layers[spec])
             cid = "init.he-keeps-variance" if spec == "he" else "init.xavier-halves-relu"
             who = "He's w = 1/sqrt(n_in / 2)" if spec == "he" else "Xavier's w = 1/sqrt(n_in)"
+            who_zh = "He 初始化的 w = 1/√(n_in/2)" if spec == "he" else "Xavier 初始化的 w = 1/√n_in"
+            verb_zh = "保持不变" if spec == "he" else "减半"
             target = 1.0 if spec == "he" else 0.5
             records.append(claim(
                 cid, f"如果激活函数为ReLU … w = 1/√(n_in/2) (for ReLU, {who} {verb} the variance every layer): "
@@ -196,5 +220,9 @@ def check_claims(layers: dict[str, list[dict[str, Any]]], activation: str,
                 f"within {low}-{high}", g is not None and low <= g <= high,
                 why=("one layer has no layer-to-layer ratio" if g is None else
                      f"the variance is multiplied by {g:.3f} a layer, not about {target:g}"),
-                tip="--depth 6"))
+                tip="--depth 6",
+                zh=f"如果激活函数为ReLU … w = 1/√(n_in/2)（对 ReLU，{who_zh} 使每一层的方差{verb_zh}）："
+                   "每层 Var[pre] 之比，取各层的几何平均",
+                why_zh=("只有一层，没有层与层之间的比值" if g is None else
+                        f"方差每层乘以 {g:.3f}，而不是约 {target:g}")))
     return records

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from nnlab.commands.init.readers import layers_by_scale
+from nnlab.core.i18n import tr
 
 
 def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """Columns and rows of the table printed at the end of a run."""
-    columns = ["scale", "w", "pre std L1", "std L1", "std last", "saturated last", "grad std input"]
+    columns = [tr("scale", "尺度"), "w", tr("pre std L1", "第 1 层激活前标准差"), tr("std L1", "第 1 层标准差"),
+               tr("std last", "末层标准差"), tr("saturated last", "末层饱和比例"),
+               tr("grad std input", "输入梯度标准差")]
     rows = []
     for spec, layer_rows in layers_by_scale(summary).items():
         first, last = layer_rows[0], layer_rows[-1]

@@ -156,6 +156,8 @@ def run_section(config: ModulesConfig, rec: Run) -> dict[str, Any]:
     strided = ("" if s == 1 else f"; stride {s}: {eq:.3g}, " + (
         "exact too, since s divides t" if divisible else f"not judged, since {s} does not divide {t}: the output would "
         f"have to move by {t}/{s} px"))
+    strided_zh = ("" if s == 1 else f"；步长 {s}：{eq:.3g}，" + (
+        "同样精确，因为 s 整除 t" if divisible else f"不作判断，因为 {s} 不整除 {t}：输出将须移动 {t}/{s} 像素"))
     exact = eq_unit <= 1e-12 and (eq <= 1e-12 or not divisible)
     claims = [
         check("modules.conv-equivariant",
@@ -163,7 +165,11 @@ def run_section(config: ModulesConfig, rec: Run) -> dict[str, Any]:
               f"test digits (relative difference, hand-made filters, stride 1{strided})",
               {"stride_1": eq_unit, f"stride_{s}": eq} if s > 1 else eq_unit, "<= 1e-12", exact,
               why=f"conv(S_t x) and S_t conv(x) differ by {max(eq_unit, eq if divisible else 0):.3g}: a bug in the "
-                  "convolution or the shift"),
+                  "convolution or the shift",
+              zh=f"卷积与 {t} 像素的平移可交换：在 {len(x)} 个测试数字的内部区域上 conv(S_t x) = S_t conv(x)"
+                 f"（相对差，手工设计的滤波器，步长 1{strided_zh}）",
+              why_zh=f"conv(S_t x) 与 S_t conv(x) 相差 {max(eq_unit, eq if divisible else 0):.3g}："
+                     "卷积或平移的实现有误"),
         # --pool-size 1 (no pooling) flips it: the ratio is then exactly 1.
         claim("modules.pool-invariance",
               f"max pooling ({k} x {k}) makes the trained CNN's first-layer features approximately invariant to a "
@@ -174,7 +180,12 @@ def run_section(config: ModulesConfig, rec: Run) -> dict[str, Any]:
               why=stats.one_seed_why(ratio_max, "--seeds") or (
                   f"after {k} x {k} max pooling the features change by {stats.interval(ratio_max)} of their change "
                   "before pooling, not less" + (": a 1 x 1 window does not pool" if k == 1 else "")),
-              tip="--pool-size 2"),
+              tip="--pool-size 2",
+              zh=f"最大池化（{k} × {k}）使训练后的 CNN 第一层特征对 {t} 像素的平移近似不变：池化后的变化小于池化前"
+                 f"（池化后 / 池化前的相对变化，在 {len(x)} 个测试数字上，对 {config.seeds} 个训练后的 CNN 取平均）",
+              why_zh=stats.one_seed_why_zh(ratio_max, "--seeds") or (
+                  f"经过 {k} × {k} 最大池化后，特征的变化是池化前变化的 {stats.interval_zh(ratio_max)}，并没有更小"
+                  + ("：1 × 1 的窗口并不池化" if k == 1 else ""))),
     ]
     return {"shift": t, "stride": s, "pool_size": k, "digits": len(x), "equivariance_error": eq,
             "equivariance_error_stride_1": eq_unit, "change_before_pool": before, "change_after_pool": after,

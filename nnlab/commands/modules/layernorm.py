@@ -119,20 +119,30 @@ def run_section(config: ModulesConfig, rec: Run) -> dict[str, Any]:
     eps_note = ("" if config.ln_eps == 0 else
                 f"; with this run's eps = {config.ln_eps:g} the difference is {max_both:.3g}, since sqrt(a^2 var + "
                 "eps) no longer scales with a")
+    eps_note_zh = ("" if config.ln_eps == 0 else
+                   f"；本次运行的 eps = {config.ln_eps:g} 时差为 {max_both:.3g}，"
+                   "因为 √(a²·var + eps) 不再随 a 成比例缩放")
     more_even = stats.above(log_ratio, 0.0)
     records = [
         check("modules.layernorm-invariant",
               f"尺度不变性 (scale invariance): LN(MM_(aW,ab)(z)) = LN(MM_(W,b)(z)) for a in {{{scales}}} with the "
               f"lecture's LN-S (no eps): max |difference| over a, inputs and components{eps_note}",
               max_exact, f"<= {ROUNDING:g} (float rounding)", max_exact <= ROUNDING,
-              why=f"LN-S changed by {max_exact:.3g} when W and b were scaled together: a bug in the LayerNorm"),
+              why=f"LN-S changed by {max_exact:.3g} when W and b were scaled together: a bug in the LayerNorm",
+              zh=f"尺度不变性：对 a ∈ {{{scales}}}，用讲义的 LN-S（不含 eps），LN(MM_(aW,ab)(z)) = LN(MM_(W,b)(z))："
+                 f"对所有 a、输入和分量取差的绝对值的最大值{eps_note_zh}",
+              why_zh=f"W 与 b 一起缩放时 LN-S 变化了 {max_exact:.3g}：LayerNorm 的实现有误"),
         check("modules.layernorm-w-alone-breaks",
               "scaling W alone (b kept) is not a symmetry of LN: LN(MM_(aW,b)(z)) = LN(MM_(W,b/a)(z)), the map "
               f"with a different bias, which here differs from LN(MM_(W,b)(z)) by {max_alone:.3g} "
               f"(max over a != 1; 0 only when b = 0)",
               {"identity_error": alone_identity, "difference_from_unscaled": max_alone},
               f"identity error <= {ROUNDING:g}", alone_identity <= ROUNDING,
-              why=f"LN(MM_(aW,b)) and LN(MM_(W,b/a)) differ by {alone_identity:.3g}: a bug in the LayerNorm"),
+              why=f"LN(MM_(aW,b)) and LN(MM_(W,b/a)) differ by {alone_identity:.3g}: a bug in the LayerNorm",
+              zh="只缩放 W（保持 b 不变）不是 LN 的对称性：LN(MM_(aW,b)(z)) = LN(MM_(W,b/a)(z))，即换了偏置的映射，"
+                 f"它在这里与 LN(MM_(W,b)(z)) 相差 {max_alone:.3g}（对 a ≠ 1 取最大值；仅当 b = 0 时为 0）",
+              why_zh=f"LN(MM_(aW,b)) 与 LN(MM_(W,b/a)) 相差 {alone_identity:.3g}，而两者本应相同："
+                     "LayerNorm 的实现有误"),
         # --ln-weight-std 0.01 flips it: tanh then stays linear, LN after it keeps the gradients even (max/min
         # about 1.6 at 24 layers) while LN before it has its own fixed profile (about 8.9).
         claim("modules.prenorm-even-gradients",
@@ -146,10 +156,18 @@ def run_section(config: ModulesConfig, rec: Run) -> dict[str, Any]:
                   f"LN after tanh spreads the gradient norms {spreads['post']:.3g}-fold over the layers and LN before "
                   f"it {spreads['pre']:.3g}-fold (post / pre {ratio:.3g}, log10 {stats.interval(log_ratio)}): at "
                   "this weight scale tanh does not saturate, so LN after it does not let gradients explode"),
-              tip="--ln-weight-std 0.5"),
+              tip="--ln-weight-std 0.5",
+              zh=f"在 tanh 之前做 LN（前归一化层）比在 tanh 之后做 LN（后归一化层）让初始化时各层的梯度范数更均匀"
+                 f"（w = {config.ln_weight_std:g}，{config.ln_depth} 层，宽度 {config.ln_width}）：梯度范数在各层间的"
+                 f"离散度 max/min 之比（后 / 前），对 {config.seeds} 个种子取几何平均",
+              why_zh=stats.one_seed_why_zh(log_ratio, "--seeds") or (
+                  f"tanh 之后的 LN 使各层梯度范数相差 {spreads['post']:.3g} 倍，tanh 之前的 LN 使其相差 "
+                  f"{spreads['pre']:.3g} 倍（后 / 前为 {ratio:.3g}，log10 为 {stats.interval_zh(log_ratio)}）：在这个"
+                  "权重尺度下 tanh 并不饱和，所以激活函数之后的 LN 不会让梯度爆炸")),
         check("modules.layernorm-row-shift",
               "LN removes the mean: adding 0.7 to every entry of W (outputs shift by 0.7 sum(z)) leaves LN unchanged",
-              inv["row_shift_diff"], f"<= {ROUNDING:g}", inv["row_shift_diff"] <= ROUNDING),
+              inv["row_shift_diff"], f"<= {ROUNDING:g}", inv["row_shift_diff"] <= ROUNDING,
+              zh="LN 会减去均值：给 W 的每个元素加 0.7（输出整体平移 0.7·sum(z)）后 LN 不变"),
     ]
     return {"invariance": inv["rows"], "max_invariance_diff": max_both, "max_invariance_diff_exact": max_exact,
             "max_w_alone_diff": max_alone, "w_alone_identity_error": alone_identity,

@@ -37,6 +37,8 @@ SLOPE_TOLERANCE = 0.15  # "about C/L": a fitted slope within -1 ± 0.15
 GAIN_BAR = 10.0  # "an order of magnitude more gradient"
 INIT_WORDS = {"xavier": "the lecture's initialization W ~ N(0, 1/n_in), b = 0",
               "torch": "torch's default nn.Linear initialization U(-1/sqrt(n_in), 1/sqrt(n_in))"}
+INIT_WORDS_ZH = {"xavier": "讲义的初始化 W ~ N(0, 1/n_in)、b = 0",
+                 "torch": "torch 默认的 nn.Linear 初始化 U(-1/√n_in, 1/√n_in)"}
 
 
 def _keys(repeat: int) -> tuple[int, ...]:
@@ -137,7 +139,14 @@ def run_section(config: ModulesConfig, rec: Run) -> dict[str, Any]:
                   f"the error falls with slope {stats.interval(slope)}, not -1 ± {SLOPE_TOLERANCE:g}: "
                   + ("Heun's blocks are second order" if config.euler_scheme == "heun" else
                      "the reference flow or the block counts do not resolve Euler's first order")),
-              tip="--euler-scheme euler" if config.euler_scheme != "euler" else "--euler-ref-steps 4096"),
+              tip="--euler-scheme euler" if config.euler_scheme != "euler" else "--euler-ref-steps 4096",
+              zh=f"残差连接模块的 ODE解释：{config.euler_scheme} 残差块 x + h f(x)（f(x) = tanh(A x + c)，h = 1/L）"
+                 f"逼近 dx/dt = f(x) 的流，误差约为 C/L：误差对 L = {blocks[0]}..{blocks[-1]} 的双对数斜率，"
+                 f"对 {config.seeds} 个种子（向量场与输入）取平均",
+              why_zh=stats.one_seed_why_zh(slope, "--seeds") or (
+                  f"误差下降的斜率为 {stats.interval_zh(slope)}，不在 -1 ± {SLOPE_TOLERANCE:g} 之内："
+                  + ("Heun 残差块是二阶的" if config.euler_scheme == "heun" else
+                     "参考流或残差块的个数不足以分辨 Euler 的一阶收敛"))),
         # --deep-blocks 1 flips it: one block is too shallow for the plain net to fall behind (ratio about 1.7).
         claim("modules.residual-gradient",
               f"with {INIT_WORDS[config.deep_init]}, the first layer of a {config.deep_blocks}-block residual "
@@ -151,7 +160,14 @@ def run_section(config: ModulesConfig, rec: Run) -> dict[str, Any]:
                   f"the residual network's first layer gets {ratio:.3g} times the plain one's gradient (log10 "
                   f"{stats.interval(log_gain)}): at {config.deep_blocks} block(s) the plain stack is too shallow "
                   "to lose much"),
-              tip="--deep-blocks 20"),
+              tip="--deep-blocks 20",
+              zh=f"用{INIT_WORDS_ZH[config.deep_init]}时，{config.deep_blocks} 个残差块的残差网络"
+                 "（Res(z) = z + tanh(MM(tanh(MM(z))))）第一层得到的梯度至少是同样深度的普通网络"
+                 "（z -> tanh(MM(tanh(MM(z))))）第一层的十倍：||dL/dW_1|| 残差 / 普通，"
+                 f"对 {config.seeds} 个种子取几何平均",
+              why_zh=stats.one_seed_why_zh(log_gain, "--seeds") or (
+                  f"残差网络第一层得到的梯度是普通网络的 {ratio:.3g} 倍（log10 为 {stats.interval_zh(log_gain)}）："
+                  f"只有 {config.deep_blocks} 个残差块时，普通网络太浅，梯度损失不多")),
     ]
     diverged = not (all(math.isfinite(c["slope"]) for c in curves)
                     and all(math.isfinite(x) for g in by_seed for n in g.values() for x in n))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nnlab.core.i18n import tr
+
 
 def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """One row per measured quantity: section, what, value."""
@@ -35,7 +37,7 @@ def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
                          f"{s['psnr'][kind]['mean']:.2f} ± {s['psnr'][kind]['std']:.2f}"])
         rows.append(["unet", "PSNR with skips - without, paired (dB, mean ± s.e.)",
                      f"{s['gap_db']:.2f} ± {s['gap_std_err_db']:.2f}"])
-    return ["section", "quantity", "value"], rows
+    return [tr("section", "小节"), tr("quantity", "测量量"), tr("value", "数值")], rows
 
 
 def numbers(summary: dict[str, Any]) -> dict[str, float | None]:

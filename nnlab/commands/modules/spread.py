@@ -46,11 +46,25 @@ def interval(stats: dict[str, Any], unit: str = "") -> str:
     return f"{stats['mean']:.3g} ± {stats['std_err']:.2g}{unit} (s.e. over {stats['n']} seeds)"
 
 
+def interval_zh(stats: dict[str, Any], unit: str = "") -> str:
+    """`interval` in Chinese: '1.97 ± 0.30 dB（3 个种子的标准误）', or '1.97 dB（仅一个种子：没有离散度）'."""
+    if stats["n"] < 2:
+        return f"{stats['mean']:.3g}{unit}（仅一个种子：没有离散度）"
+    return f"{stats['mean']:.3g} ± {stats['std_err']:.2g}{unit}（{stats['n']} 个种子的标准误）"
+
+
 def one_seed_why(stats: dict[str, Any], option: str) -> str | None:
     """The reason a claim on one seed fails, or None when there are several."""
     if stats["n"] > 1:
         return None
     return f"one seed gives no spread, so a random effect cannot be told from chance (set {option} 3)"
+
+
+def one_seed_why_zh(stats: dict[str, Any], option: str) -> str | None:
+    """`one_seed_why` in Chinese."""
+    if stats["n"] > 1:
+        return None
+    return f"只有一个种子，没有离散度，无法把随机效应与偶然区分开（请设置 {option} 3）"
 
 
 def _round(value: float, digits: int) -> float:

@@ -128,6 +128,7 @@ def run_section(config: ModulesConfig, rec: Run) -> dict[str, Any]:
     gains = spread.summarize([v - noisy_psnr for v in stats["skips"]["values"]], 3)
     n = config.unet_seeds
     setting = f"{config.unet_steps} steps, noise std {config.unet_noise:g}, {config.unet_channels} channels"
+    setting_zh = f"{config.unet_steps} 步，噪声标准差 {config.unet_noise:g}，{config.unet_channels} 个通道"
     claims = [
         # --unet-steps 0 flips it: an untrained network does not denoise.
         claim("modules.unet-denoises",
@@ -138,7 +139,12 @@ def run_section(config: ModulesConfig, rec: Run) -> dict[str, Any]:
               why=spread.one_seed_why(gains, "--unet-seeds") or (
                   f"the denoised digits are only {spread.interval(gains, ' dB')} above the noisy input's "
                   f"{noisy_psnr:.2f} dB" + (": the network was not trained" if config.unet_steps == 0 else "")),
-              tip="--unet-steps 200"),
+              tip="--unet-steps 200",
+              zh=f"在本次运行的设置下（{setting_zh}）训练的小 U-Net 能给留出的测试数字去噪：相对含噪输入的 PSNR 增益，"
+                 f"对 {n} 个种子取平均",
+              why_zh=spread.one_seed_why_zh(gains, "--unet-seeds") or (
+                  f"去噪后的数字只比含噪输入的 {noisy_psnr:.2f} dB 高 {spread.interval_zh(gains, ' dB')}"
+                  + ("：网络没有训练" if config.unet_steps == 0 else ""))),
         # Paired over seeds, holds when the mean gap exceeds 2 standard errors. Flipped by very large noise (the
         # skips then carry mostly noise: see the test's FLIPS), or by one seed (no spread).
         claim("modules.unet-skips-help",
@@ -149,7 +155,11 @@ def run_section(config: ModulesConfig, rec: Run) -> dict[str, Any]:
               why=spread.one_seed_why(gaps, "--unet-seeds") or (
                   f"with skips the PSNR is {spread.interval(gaps, ' dB')} above the network without them: "
                   "not beyond the seeds' spread"),
-              tip="--unet-noise 0.5"),
+              tip="--unet-noise 0.5",
+              zh=f"在本次运行的设置下（{setting_zh}）跳跃连接有帮助：有跳跃连接与无跳跃连接的 PSNR 之差，"
+                 f"在 {n} 个种子上配对（两个网络共用各层的初始化随机流、批次与噪声，只有跳跃连接不同）",
+              why_zh=spread.one_seed_why_zh(gaps, "--unet-seeds") or (
+                  f"有跳跃连接时 PSNR 比没有时高 {spread.interval_zh(gaps, ' dB')}：没有超出种子间的离散度")),
     ]
     r = lambda a: np.round(np.asarray(a), 3).tolist()  # noqa: E731
     panels = {"clean": r(test_clean[:6, 0].numpy()), "noisy": r(test_noisy[:6, 0].clamp(0, 1).numpy()),

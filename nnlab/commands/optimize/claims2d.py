@@ -54,7 +54,8 @@ def claims_2d(config: OptimizeConfig, summary: dict[str, Any]) -> list[dict[str,
             gd = user_path(config, problem, s, "gd")
             final["gd"] = math.inf if gd["diverged_step"] else gd["losses"][-1]
         note = "" if "gd" in config.methods() else "(GD not among --method: simulated at this run's settings)"
-        out += claims_choice.chosen_claims(config, final, s.steps, note)
+        note_zh = "" if "gd" in config.methods() else "（GD 不在 --method 之中：按本次运行的设置模拟）"
+        out += claims_choice.chosen_claims(config, final, s.steps, note, note_zh)
     if "sgd" in config.methods():
         out.append(claims_choice.without_replacement_check(config, s))
     return out
@@ -68,6 +69,10 @@ def user_path(config: OptimizeConfig, problem, s: Settings, method: str) -> dict
 
 def whose(config: OptimizeConfig, method: str) -> str:
     return "this run's" if method in config.methods() else "(not among --method, simulated at this run's settings)"
+
+
+def whose_zh(config: OptimizeConfig, method: str) -> str:
+    return "本次运行的" if method in config.methods() else "（不在 --method 之中，按本次运行的设置模拟的）"
 
 
 def y_travel(points: list[list[float]]) -> float | None:
@@ -111,10 +116,17 @@ def claims_quadratic(config: OptimizeConfig, problem, s: Settings, sweep) -> lis
          "x_sign_flip_fraction": round(x_flips, 3), "y_travel": _round(y_travel(gd["points"]), 2),
          "diverged_step": gd["diverged_step"]},
         "y flips in >= half the steps, x never (1/L < lr < 1/mu)", zigzags,
+        zh=f"“{OSCILLATION}” —— {whose_zh(config, 'gd')} GD 路径：在 (x^2 + {kappa:g} y^2) / 2 上，学习率 {lr:.4g}，"
+           f"从 {s.start} 出发，{s.steps} 步：它在山谷两壁之间来回震荡，y（陡峭方向，曲率 {kappa:g}）在大多数步中"
+           "变号，而 x（平坦方向，曲率 1）缓慢趋向 0，从不越过",
         why=(f"x overshoots too (its sign flips in {x_flips:.0%} of the steps): at kappa {kappa:g} both directions "
              "are steep for this step, so GD bounces along a line instead of zig-zagging across a valley")
         if x_flips > 0 else (f"y changed sign in only {flips:.0%} of the steps: at lr x L = {lr * kappa:.3g} <= 1 GD "
                              "creeps down the steep wall without overshooting (and crawls along x)"),
+        why_zh=(f"x 也越过了 0（它的符号在 {x_flips:.0%} 的步中翻转）：在 kappa {kappa:g} 下，对这个步长而言两个方向"
+                "都很陡，所以 GD 沿一条直线来回弹跳，而不是在山谷两壁之间震荡")
+        if x_flips > 0 else (f"y 只在 {flips:.0%} 的步中变号：lr × L = {lr * kappa:.3g} <= 1 时，GD 沿陡壁缓慢下降而"
+                             "不越过（并沿 x 方向缓慢爬行）"),
         tip=f"--lr {1.9 / kappa:.3g} (just below 2 / L) on --kappa 50"))
     # The run's own lr against the closed form: GD on a quadratic grows iff alpha > 2 / L (given a y component).
     predicted = lr > 2 / kappa
@@ -126,9 +138,13 @@ def claims_quadratic(config: OptimizeConfig, problem, s: Settings, sweep) -> lis
          "outcome": "diverged" if grew else "converged", "diverged_step": gd["diverged_step"],
          "final_over_initial_f": gd["losses"][-1] / gd["losses"][0] if gd["losses"][0] > 0 else None},
         "outcome = prediction (diverged: f grew or passed 1e8 f0)", grew == predicted, source="nnlab",
+        zh=f"{whose_zh(config, 'gd')} GD，学习率 {lr:.4g}，对照 2 / L = {2 / kappa:.4g}：预测它会"
+           f"{'发散' if predicted else '收敛'}，结果确实如此",
         why=f"GD {'converged' if not grew else 'diverged'} though lr {lr:.4g} "
             f"{'>' if predicted else '<='} 2 / L predicted otherwise: the closed form needs a y component to grow "
             "(a start on y = 0 has none)",
+        why_zh=f"学习率 {lr:.4g} {'>' if predicted else '<='} 2 / L 预测的是{'发散' if predicted else '收敛'}，GD 却"
+               f"{'收敛' if not grew else '发散'}了：闭式解要有 y 分量才会增长（从 y = 0 上出发则没有）",
         tip="a start with y != 0, e.g. --start -4,1"))
 
     # Control experiment at fixed settings: the problem's own start, 3000 steps, GD just below and just above 2/L.
@@ -144,7 +160,9 @@ def claims_quadratic(config: OptimizeConfig, problem, s: Settings, sweep) -> lis
          "below_diverged_step": below["diverged_step"], "above_diverged_step": above["diverged_step"]},
         "below ends < 1e-3 f0, above diverges",
         below["diverged_step"] is None and below["losses"][-1] < 1e-3 * below["losses"][0]
-        and above["diverged_step"] is not None))
+        and above["diverged_step"] is not None,
+        zh=f"固定设置下的对照实验（GD 从 {x0} 出发，3000 步，学习率取 2 / L = {2 / kappa:.4g} 的 0.98 倍和 1.02 倍）："
+           "学习率高于 2 / L 时发散，略低于它时收敛"))
 
     # Momentum on this run: heavy ball and Nesterov at the run's lr and beta against GD at the run's lr.
     final = {m: (math.inf if p["diverged_step"] else p["losses"][-1])
@@ -154,8 +172,11 @@ def claims_quadratic(config: OptimizeConfig, problem, s: Settings, sweep) -> lis
         "(final f)", {m: "diverged" if math.isinf(v) else float(f"{v:.4g}") for m, v in final.items()},
         "heavy_ball < gd and nesterov < gd", final["heavy_ball"] < final["gd"] and final["nesterov"] < final["gd"],
         source="nnlab",
+        zh=f"在本次运行的设置下（从 {s.start} 出发，{s.steps} 步），重球法 (heavy ball) 与 Nesterov 的最终 f 都低于 GD",
         why="with this run's beta the momentum methods did not end below GD (beta 0 makes them GD at another lr; "
             "a step that already reaches the minimum leaves nothing to speed up)",
+        why_zh="以本次运行的 beta，动量方法的最终 f 没有低于 GD（beta 为 0 时它们就是另一学习率下的 GD；若一步已能"
+               "到达极小点，也就没有什么可加速的）",
         tip="--beta 0.9 on --kappa 50"))
 
     claims += checks_quadratic(problem, kappa, t)
@@ -169,8 +190,12 @@ def claims_quadratic(config: OptimizeConfig, problem, s: Settings, sweep) -> lis
             f"divergent lr, around 2 / L = {2 / kappa:.4g}", {"last_convergent": last_ok, "first_divergent": first},
             "last_convergent <= 2/L < first_divergent",
             first is not None and last_ok is not None and last_ok <= 2 / kappa < first, source="nnlab",
+            zh=f"在本次运行的 GD 学习率扫描中，发散始于最后一个收敛的学习率与第一个发散的学习率之间，约在 "
+               f"2 / L = {2 / kappa:.4g} 处",
             why=f"the sweep's last convergent lr is {last_ok} and its first divergent {first}: the sweep's range "
                 "must hold rates on both sides of 2 / L",
+            why_zh=f"扫描中最后一个收敛的学习率为 {last_ok}，第一个发散的为 {first}：扫描范围必须包含 2 / L "
+                   "两侧的学习率",
             tip=f"--lr-sweep {0.1 / kappa:.3g}:{10 / kappa:.3g}:12"))
     return claims
 
@@ -193,7 +218,9 @@ def checks_quadratic(problem, kappa: float, t: dict[str, float]) -> list[dict[st
         {"rate_at_theory_alpha": round(at_theory, 6), "best_alpha_on_grid": round(float(alphas[i]), 6),
          "best_rate_on_grid": round(rates[i], 6)},
         "rate within 1e-6; best grid alpha within one grid step",
-        abs(at_theory - t["gd_rate"]) < 1e-6 and abs(alphas[i] - t["gd_lr"]) <= alphas[1] - alphas[0])]
+        abs(at_theory - t["gd_rate"]) < 1e-6 and abs(alphas[i] - t["gd_lr"]) <= alphas[1] - alphas[0],
+        zh=f"二次函数上 GD 的最佳收敛率：在 alpha = 2 / (1 + kappa) = {t['gd_lr']:.5f} 时为每步 "
+           f"(kappa - 1) / (kappa + 1) = {t['gd_rate']:.5f}")]
 
     # Steps to f / f(start) < 1e-10 at each method's theory-best constant parameters (GD needs ~ 11.5 kappa).
     # Measured for kappa from 1 to 1000 it always lands within a factor 2 of sqrt(kappa): a closed form, a check.
@@ -214,7 +241,9 @@ def checks_quadratic(problem, kappa: float, t: dict[str, float]) -> list[dict[st
          "asymptotic_heavy_ball": _log_ratio(t["hb_rate"], t["gd_rate"]),
          "asymptotic_nesterov": _log_ratio(t["nesterov_rate"], 1 - 1 / kappa)},
         f"each speedup within a factor 2 of sqrt(kappa) (within {cap} steps)",
-        reached and all(q / 2 <= sp <= 2 * q for sp in (hb, nes))))
+        reached and all(q / 2 <= sp <= 2 * q for sp in (hb, nes)),
+        zh=f"固定设置下的对照（理论最佳常数参数，从 {x0} 出发）：重球法和 Nesterov 比 GD 快约 sqrt(kappa) = {q:.2f} 倍"
+           "（以达到 f < 1e-10 f0 所需的步数计；重球法与 GD 都取各自的最佳 alpha，Nesterov 与 GD 都取 alpha = 1/L）"))
     return out
 
 
@@ -278,15 +307,26 @@ def claims_saddle(config: OptimizeConfig, problem, s: Settings) -> list[dict[str
             f"{s.steps} steps at this run's lr, noise {s.noise:g} and batch {s.batch_size}; SGD over "
             f"{NOISE_DRAWS} noise draws)", measured,
             f"heavy_ball sooner than gd; sgd sooner than gd in >= {MOST:.0%} of the draws", holds, source="nnlab",
+            zh="依课件“鞍点和局部极小点”一页：GD 在鞍点附近徘徊，SGD 的噪声与重球法的动量使它们更早逃离（在本次运行的"
+               f"学习率、噪声 {s.noise:g} 和批大小 {s.batch_size} 下，从 {s.start} 出发、{s.steps} 步之内达到 "
+               f"f < {ESCAPED} 所需的步数；SGD 取 {NOISE_DRAWS} 次噪声抽样）",
             why=f"SGD escaped sooner than GD in {measured['sgd_sooner_fraction']:.0%} of the noise draws (heavy ball "
                 f"at step {measured['heavy_ball']}, GD at {measured['gd']}): without noise SGD is GD",
+            why_zh=f"只在 {measured['sgd_sooner_fraction']:.0%} 的噪声抽样中 SGD 比 GD 更早逃离（重球法"
+                   f"{_at_zh(measured['heavy_ball'])}，GD {_at_zh(measured['gd'])}）：没有噪声时 SGD 就是 GD",
             tip="--noise 0.5 (the default noise of the saddle problem)"),
         check("optimize.saddle-stable-line",
             f"started exactly on the saddle's stable line (y = 0, from x = 1.5), GD at lr {lr:g} converges to the "
             "saddle itself (1000 steps)",
             {"final_x": stuck["points"][-1], "final_loss": stuck["losses"][-1]}, "|x| < 1e-6, f = 0",
-            float(np.linalg.norm(stuck["points"][-1])) < 1e-6),
+            float(np.linalg.norm(stuck["points"][-1])) < 1e-6,
+            zh=f"恰从鞍点的稳定直线上出发（y = 0，自 x = 1.5 起），学习率 {lr:g} 的 GD 收敛到鞍点本身（1000 步）"),
     ]
+
+
+def _at_zh(step: int | None) -> str:
+    """'在第 k 步' (at step k), or that it did not escape within the run's steps."""
+    return "未在步数之内逃离" if step is None else f"在第 {step} 步"
 
 
 def claims_nonconvex(config: OptimizeConfig, problem, s: Settings) -> list[dict[str, Any]]:
@@ -300,6 +340,10 @@ def claims_nonconvex(config: OptimizeConfig, problem, s: Settings) -> list[dict[
         {"final_x": [round(v, 4) for v in end.tolist()], "final_f": round(f, 4), "final_grad_norm": float(f"{g:.3g}"),
          "diverged_step": gd["diverged_step"]},
         f"settled (||grad f|| < {SETTLED:g}) at f > 0.1", ok,
+        zh=f"“鞍点和局部极小点”：{whose_zh(config, 'gd')} GD 从 {s.start} 出发，学习率 "
+           f"{hyper('gd', config)['lr']:.4g}，停在一个局部极小点，而不是全局极小点（原点处 f = 0）",
         why=f"GD ended at f = {f:.3g} with ||grad f|| = {g:.2g}: "
             + ("in the global minimum's basin (f near 0)" if f <= 0.1 else "not yet settled, or diverged"),
+        why_zh=f"GD 结束于 f = {f:.3g}，||grad f|| = {g:.2g}："
+               + ("落在全局极小点的吸引域内（f 接近 0）" if f <= 0.1 else "尚未停稳，或已发散"),
         tip="the problem's default start (--start unset), from which GD falls into a side basin")]

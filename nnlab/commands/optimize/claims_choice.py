@@ -59,9 +59,14 @@ def step_size_claims(config: OptimizeConfig, problem, s: Settings) -> list[dict[
             f"{len(eff)} steps",
             {"share_of_steps_y_smaller": round(share, 3), "median_y_over_x_step": float(f"{np.median(ratio):.4g}")},
             f"share > {MOST}", share > MOST, source="nnlab",
+            zh=f"“步长选取 … 每个参数导数累积量”。nnlab 的解读：{method} 给每个参数的步长 alpha / sqrt(s)，在本次运行"
+               f"的 {len(eff)} 步的大多数步中，沿陡峭的 y（曲率 {config.kappa:g}）比沿平坦的 x（曲率 1）更小",
             why=f"y's step was the smaller one in only {share:.0%} of the steps (median y/x ratio "
                 f"{np.median(ratio):.3g}): the accumulators follow the derivatives' sizes, and here y's were not "
                 "the larger ones for long" + (" (kappa 1: no direction is steeper)" if config.kappa <= 1 else ""),
+            why_zh=f"只在 {share:.0%} 的步中 y 的步长更小（y/x 步长比的中位数为 {np.median(ratio):.3g}）：累积量跟随"
+                   "导数的大小，而这里 y 的导数并没有长时间更大" + ("（kappa 为 1：没有哪个方向更陡）"
+                                                                  if config.kappa <= 1 else ""),
             tip="--kappa 50 (y 50 times steeper than x)"))
     return out
 
@@ -73,8 +78,10 @@ def chosen(config: OptimizeConfig) -> list[str]:
     return [] if set(methods) >= set(optimizers.NAMES) else [m for m in methods if m in IMPROVEMENTS]
 
 
-def chosen_claims(config: OptimizeConfig, final: dict[str, float], steps: int, gd_note: str) -> list[dict[str, Any]]:
-    """Each chosen method's final loss against GD's (inf: diverged), at equal steps; `final` has "gd" too."""
+def chosen_claims(config: OptimizeConfig, final: dict[str, float], steps: int, gd_note: str,
+                  gd_note_zh: str = "") -> list[dict[str, Any]]:
+    """Each chosen method's final loss against GD's (inf: diverged), at equal steps; `final` has "gd" too
+    (`gd_note_zh`: `gd_note` in Chinese)."""
     out = []
     for method in chosen(config):
         mine, gd = final[method], final["gd"]
@@ -83,9 +90,14 @@ def chosen_claims(config: OptimizeConfig, final: dict[str, float], steps: int, g
             f"({config.problem}, {steps} steps, each method at this run's learning rate), {method} ends lower than "
             f"GD {gd_note}",
             {method: _loss(mine), "gd": _loss(gd)}, f"final f: {method} < gd", mine < gd, source="nnlab",
+            zh=f"“非凸优化”一节的课件把 {method} 作为对普通梯度下降的改进：在本次运行中（{config.problem}，{steps} 步，"
+               f"各方法均用本次运行的学习率），{method} 的最终 f 低于 GD{gd_note_zh}",
             why=f"{method} ended at f = {_loss(mine)}, GD at {_loss(gd)}"
                 + (": RMSProp's step alpha / sqrt(s) does not shrink as the gradient does, so it hovers near the "
                    "minimum at the scale of its learning rate" if method == "rmsprop" else ""),
+            why_zh=f"{method} 结束于 f = {_loss_zh(mine)}，GD 结束于 {_loss_zh(gd)}"
+                   + ("：RMSProp 的步长 alpha / sqrt(s) 不随梯度缩小，所以它以其学习率的尺度在极小点附近徘徊"
+                      if method == "rmsprop" else ""),
             tip="--kappa 1000: one global step must then be tiny, and per-parameter or momentum steps pay off"
             if config.problem == "quadratic" else "--problem quadratic --kappa 1000"))
     return out
@@ -93,6 +105,10 @@ def chosen_claims(config: OptimizeConfig, final: dict[str, float], steps: int, g
 
 def _loss(value: float) -> float | str:
     return "diverged" if math.isinf(value) else float(f"{value:.4g}")
+
+
+def _loss_zh(value: float) -> float | str:
+    return "发散" if math.isinf(value) else float(f"{value:.4g}")
 
 
 def without_replacement_check(config: OptimizeConfig, s: Settings, epochs: int = 3) -> dict[str, Any]:
@@ -109,4 +125,6 @@ def without_replacement_check(config: OptimizeConfig, s: Settings, epochs: int =
         f"SGD's minibatches in this run: each of the first {epochs} epochs cuts the {N_EXAMPLES} examples into "
         f"{per_epoch} groups of <= {s.batch_size}, every example exactly once (sampling without replacement)",
         {"epochs_that_partition": int(sum(partitions)), "groups_per_epoch": per_epoch},
-        f"= {epochs}", all(partitions))
+        f"= {epochs}", all(partitions),
+        zh=f"本次运行中 SGD 的小批量：前 {epochs} 轮 (epoch) 中，每一轮都把 {N_EXAMPLES} 个实例分为 {per_epoch} 组"
+           f"（每组不超过 {s.batch_size} 个），每个实例恰好出现一次（无放回采样）")

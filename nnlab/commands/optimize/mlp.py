@@ -208,9 +208,16 @@ def flat_minima_claims(a: dict[str, Any], b: dict[str, Any], lr: float, orders: 
     setting = (f"batch {a['batch_size']} ({a['steps']} steps) against batch {b['batch_size']} ({b['steps']} steps), "
                f"equal examples seen ({a['examples_seen']} and {b['examples_seen']}), lr {lr:g}, same start, "
                f"{orders} minibatch order(s), means over orders")
+    setting_zh = (f"批大小 {a['batch_size']}（{a['steps']} 步）对比批大小 {b['batch_size']}（{b['steps']} 步），"
+                  f"见过的实例数相同（{a['examples_seen']} 与 {b['examples_seen']}），学习率 {lr:g}，起点相同，"
+                  f"{orders} 种小批量顺序，取各顺序的均值")
     keys = ("top_eigenvalue", "test_accuracy")
     bad = [f"{e['batch_size']}: {k}" for e in (a, b) for k in keys if not math.isfinite(e.get(k, math.nan))]
     note = f"not computable ({', '.join(bad)} missing or not finite: diverged or saturated)" if bad else None
+    names_zh = {"top_eigenvalue": "Hessian 最大特征值", "test_accuracy": "测试准确率"}
+    bad_zh = [f"批大小 {e['batch_size']} 的{names_zh[k]}" for e in (a, b) for k in keys
+              if not math.isfinite(e.get(k, math.nan))]
+    note_zh = f"无法计算（{'、'.join(bad_zh)}缺失或不是有限值：发散或饱和）" if bad else None
 
     def stats(key: str) -> dict[str, Any]:
         out = {f"{name}_{key}": _r(e.get(key)) for name, e in (("small", a), ("large", b))}
@@ -235,15 +242,22 @@ def flat_minima_claims(a: dict[str, Any], b: dict[str, Any], lr: float, orders: 
               "\"To fall into a sharp minimum, the gradient must be precise. The noise in SGD prevents that.\" — "
               f"the noisier small batch ends flatter (lower top Hessian eigenvalue of the training loss): {setting}",
               sharp, "mean small < mean large", flat_holds,
+              zh="“要落入尖锐的极小点，梯度必须精确；SGD 中的噪声阻止了这一点。”（课件原文为英文）—— 噪声更大的小批量"
+                 f"最终更平坦（训练损失的 Hessian 最大特征值更低）：{setting_zh}",
               why=sharp.get("note") or "the small batch did not end flatter than the large one (top Hessian "
                   "eigenvalues, means over the seeds)",
+              why_zh=note_zh or "小批量最终并不比大批量更平坦（Hessian 最大特征值，各种子的均值）",
               tip="--large-batch 4096 (a larger gap in gradient noise between the two batches)"),
         claim("optimize.flat-minima-generalize",
               "\"It is hypothesized that flat minima generalize better.\" (a hypothesis, tested on this run) — "
               f"the flatter of the two ends with the higher test accuracy: {setting}",
               general, "test accuracy of the flatter > the other's (means)", general_holds,
+              zh="“据推测，平坦的极小点泛化得更好。”（一个假说，在本次运行上检验）—— 两者中更平坦的那个最终测试准确率"
+                 f"更高：{setting_zh}",
               why=general.get("note") or "the flatter of the two did not reach the higher test accuracy: flat "
                   "minima generalising better is a hypothesis, and this run did not bear it out",
+              why_zh=note_zh or "两者中更平坦的那个并没有达到更高的测试准确率：平坦极小点泛化更好只是一个假说，本次运行"
+                     "没有证实它",
               tip="more --sharpness-seeds, so the means are steadier"),
     ]
 
@@ -268,7 +282,9 @@ def noise_check(loss_on, theta0, n: int, small: int, large: int, rng) -> dict[st
         expected, holds = f"batch {large} = n: noise <= 1e-6 x batch {small}'s", noise[large] <= 1e-6 * noise[small]
     return check("optimize.gradient-noise",
         f"SGD's gradient = full gradient + noise whose size shrinks with the batch: E||g_B - g||^2 of batch {small} "
-        f"and batch {large} at the start against theory (n - B) / (B (n - 1)), n = {n}", measured, expected, holds)
+        f"and batch {large} at the start against theory (n - B) / (B (n - 1)), n = {n}", measured, expected, holds,
+        zh=f"SGD 的梯度 = 完整梯度 + 随批大小增大而减小的噪声 (Random perturbation)：批大小 {small} 与批大小 "
+           f"{large} 在起点处的 E||g_B - g||^2，对照理论 (n - B) / (B (n - 1))，n = {n}")
 
 
 def top_eigen(loss_on, theta, gen) -> float:

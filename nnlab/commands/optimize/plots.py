@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from nnlab.core import plotting
-from nnlab.core.plotting import drawn
+from nnlab.core.plotting import drawn, label
 from nnlab.nn import landscapes, optimizers
 
 CAPTIONS: dict[str, str] = {
@@ -20,6 +20,19 @@ CAPTIONS: dict[str, str] = {
     'lr_sweep.png': 'Final loss against the learning rate α',
     'sharpness.png': 'Sharpness of the minima reached with small and large batches',
 }  # figure file -> caption (the report's)
+CAPTIONS_ZH: dict[str, str] = {
+    'loss.png': '各优化器的损失随步数的变化',
+    'paths.png': '各优化器在损失函数地形上的路径，每个方法一个子图（其余子图中灰色为 GD 的路径）',
+    'lr_sweep.png': '最终损失随学习率 α 的变化',
+    'sharpness.png': '小批量与大批量所达极小点的尖锐度',
+}
+# Latin names a Chinese figure keeps: people's names, as the lecture keeps Nesterov's (the Rosenbrock function, the
+# Hessian matrix of the sharpness panel)
+TERMS = {"Rosenbrock", "Hessian"}
+# What a Chinese figure calls a method or a problem (the rest keep their Latin names)
+METHOD_ZH = {"heavy_ball": "重球法"}
+PROBLEM_ZH = {"quadratic": "二次函数", "saddle": "鞍点", "nonconvex": "非凸函数", "rosenbrock": "Rosenbrock 函数",
+              "mlp": "MLP"}
 
 GIF_FRAMES = 24
 FLOOR = 1e-20  # loss gaps are drawn no lower than this (float64 reaches 1e-300 and squashes the rest)
@@ -28,6 +41,14 @@ FLOOR = 1e-20  # loss gaps are drawn no lower than this (float64 reaches 1e-300 
 def colour(method: str) -> str:
     """One fixed colour per method, whichever subset ran."""
     return f"C{optimizers.NAMES.index(method)}"
+
+
+def method_label(method: str) -> str:
+    return label(method, METHOD_ZH.get(method, method))
+
+
+def problem_label(problem: str) -> str:
+    return label(problem, PROBLEM_ZH.get(problem, problem))
 
 
 def by_method(metrics: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -134,15 +155,20 @@ def contour_paths(summary: dict[str, Any], rows: dict[str, list[dict[str, Any]]]
             ax.plot(p[-1, 0], p[-1, 1], "x", color=style["color"], ms=10, mew=2.5, zorder=20)
         ax.plot(*summary["start"], "o", color="k", ms=5, zorder=30)
         lr = info.get("hyper", {}).get("lr", float("nan"))
-        end = (f"diverged at step {info['diverged_step']}" if info.get("diverged_step") is not None
-               else f"f - min = {max(info.get('final_loss', float('nan')) - summary['minimum'], 0):.2g}")
-        ax.set_title(f"{method} (lr {lr:.3g})\n{end}", fontsize=9)
+        gap = f"f - min = {max(info.get('final_loss', float('nan')) - summary['minimum'], 0):.2g}"
+        end = (label(f"diverged at step {info['diverged_step']}", f"第 {info['diverged_step']} 步发散")
+               if info.get("diverged_step") is not None else gap)
+        ax.set_title(label(f"{method} (lr {lr:.3g})\n{end}", f"{method_label(method)}（学习率 {lr:.3g}）\n{end}"),
+                     fontsize=9)
         ax.tick_params(labelsize=7)
     for j in range(len(methods), nrows * cols):
         axes[j // cols][j % cols].axis("off")
-    reference = " (grey: GD's path, for reference)" if "gd" in pts and len(pts) > 1 else ""
-    fig.suptitle(f"{summary['problem']}: each method's path over the contours of f, from the black dot{reference}",
-                 fontsize=10)
+    both = "gd" in pts and len(pts) > 1
+    reference = " (grey: GD's path, for reference)" if both else ""
+    reference_zh = "（灰色：GD 的路径，作参照）" if both else ""
+    title = f"{summary['problem']}: each method's path over the contours of f, from the black dot{reference}"
+    title_zh = f"{problem_label(summary['problem'])}：各方法从黑点出发、在 f 的等高线上的路径{reference_zh}"
+    fig.suptitle(label(title, title_zh), fontsize=10)
     return plotting.save(fig, path)
 
 
@@ -154,11 +180,13 @@ def loss_curves(summary: dict[str, Any], rows: dict[str, list[dict[str, Any]]], 
     for method, rs in rows.items():
         steps = [r["step"] for r in rs]
         gap = np.maximum(np.array([r["loss"] for r in rs]) - floor, FLOOR)
-        ax.plot(steps, gap, color=colour(method), lw=1.2, label=method)
+        ax.plot(steps, gap, color=colour(method), lw=1.2, label=method_label(method))
         if summary["methods"].get(method, {}).get("diverged_step") is not None:
             ax.plot(steps[-1], gap[-1], "x", color=colour(method), ms=9, mew=2)
     what = "training loss" if summary["problem"] == "mlp" else f"f(x_k) - min f ({floor:g})"
-    ax.set(title=f"{summary['problem']}: {what}", xlabel="step k", yscale="log")
+    what_zh = "训练损失" if summary["problem"] == "mlp" else f"f(x_k) - min f（{floor:g}）"
+    ax.set(title=label(f"{summary['problem']}: {what}", f"{problem_label(summary['problem'])}：{what_zh}"),
+           xlabel=label("step k", "步数 k"), yscale="log")
     ax.legend(fontsize=7)
     return plotting.save(fig, path)
 
@@ -174,13 +202,14 @@ def lr_sweep(summary: dict[str, Any], path: Path) -> Path:
     for method, rs in summary["lr_sweep"].items():
         ok = [r for r in rs if r["final_loss"] is not None]
         ax.plot([r["lr"] for r in ok], [max(r["final_loss"] - floor, FLOOR) for r in ok], "o-",
-                color=colour(method), ms=3, label=method)
+                color=colour(method), ms=3, label=method_label(method))
         bad = [r["lr"] for r in rs if r["final_loss"] is None]
         ax.plot(bad, [top] * len(bad), "x", color=colour(method), ms=7, mew=2)
     if summary.get("kappa") and "gd" in summary["lr_sweep"]:
         ax.axvline(2 / summary["kappa"], color="k", ls=":", lw=1, label="2 / L")
-    ax.set(title=f"learning-rate sweep: final loss - min f after {summary['steps']} steps (x: diverged)",
-           xlabel="learning rate", xscale="log", yscale="log")
+    ax.set(title=label(f"learning-rate sweep: final loss - min f after {summary['steps']} steps (x: diverged)",
+                       f"学习率扫描：{summary['steps']} 步后的最终损失 - min f（×：发散）"),
+           xlabel=label("learning rate", "学习率"), xscale="log", yscale="log")
     ax.legend(fontsize=7)
     return plotting.save(fig, path)
 
@@ -196,11 +225,14 @@ def sharpness(summary: dict[str, Any], path: Path) -> Path:
     s = summary["sharpness"]
     names = list(s["runs"])
     fig, axes = plotting.subplots(1, 3, figsize=(11, 3.4))
-    panels = (("top_eigenvalue", "sharpness: top Hessian eigenvalue", "lambda_max"),
-              ("perturbed_loss_increase", "loss increase under random perturbation", "mean increase"),
-              ("test_accuracy", "test accuracy", "accuracy"))
+    panels = (("top_eigenvalue", label("sharpness: top Hessian eigenvalue", "尖锐度：Hessian 最大特征值"),
+               label("lambda_max", "λ_max")),
+              ("perturbed_loss_increase", label("loss increase under random perturbation", "随机扰动下的损失增量"),
+               label("mean increase", "平均增量")),
+              ("test_accuracy", label("test accuracy", "测试准确率"), label("accuracy", "准确率")))
+    categories = [label(n, n.replace("batch", "批大小")) for n in names]  # "batch 64", "batch 4096"
     for ax, (key, title, ylabel) in zip(axes[0], panels, strict=True):
-        ax.bar(names, [_num(s["runs"][n].get(key)) for n in names], color=["C0", "C3"], alpha=0.6)
+        ax.bar(categories, [_num(s["runs"][n].get(key)) for n in names], color=["C0", "C3"], alpha=0.6)
         for i, n in enumerate(names):
             values = [_num(seed[key]) for seed in s["runs"][n]["seeds"] if key in seed]
             ax.plot([i] * len(values), values, "k.", ms=6)
@@ -218,7 +250,8 @@ def animation(summary: dict[str, Any], rows: dict[str, list[dict[str, Any]]], pa
     ax = axes[0, 0]
     pts = {m: np.array([r["x"] for r in rows[m]]) for m in ordered(rows)}
     _landscape_axes(ax, summary, frame(summary, pts), fast=True)
-    lines = {m: ax.plot([], [], label=m, **{**path_style(m, i), "marker": None})[0] for i, m in enumerate(pts)}
+    lines = {m: ax.plot([], [], label=method_label(m), **{**path_style(m, i), "marker": None})[0]
+             for i, m in enumerate(pts)}
     ax.legend(fontsize=7, loc="upper right")
     longest = max(len(p) for p in pts.values())
     frames = np.unique(np.linspace(1, longest, GIF_FRAMES).astype(int))
@@ -229,6 +262,7 @@ def animation(summary: dict[str, Any], rows: dict[str, list[dict[str, Any]]], pa
         for k in frames:  # one draw per frame (FuncAnimation would draw each about three times)
             for m, p in pts.items():
                 lines[m].set_data(p[:k, 0], p[:k, 1])
-            ax.set_title(f"{summary['problem']}: step {k - 1}")
+            ax.set_title(label(f"{summary['problem']}: step {k - 1}",
+                               f"{problem_label(summary['problem'])}：第 {k - 1} 步"))
             writer.grab_frame()
     return path

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from nnlab.core.i18n import tr
+
 
 def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    columns = ["method", "lr", "final loss", "diverged at"]
+    columns = [tr("method", "方法"), tr("lr", "学习率"), tr("final loss", "最终损失"), tr("diverged at", "发散于")]
     rows = []
     for m, r in summary["methods"].items():
         rows.append([m, r["hyper"]["lr"], r["final_loss"], r["diverged_step"]])
     if summary.get("problem") == "mlp":
-        columns += ["test acc"]
+        columns += [tr("test acc", "测试准确率")]
         for row, r in zip(rows, summary["methods"].values(), strict=True):
             row.append(r.get("test_accuracy"))
     return columns, rows

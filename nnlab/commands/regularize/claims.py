@@ -42,7 +42,7 @@ def _spread(values: list[float]) -> dict[str, Any]:
 
 
 def gap_grows(results: dict[str, Any], config: RegularizeConfig) -> dict[str, Any]:
-    measured, failed = {}, []
+    measured, failed, failed_zh = {}, [], []
     for setting, res in results.items():
         c = res["curves"]["none"]
         at_stop, final = [], []
@@ -60,16 +60,21 @@ def gap_grows(results: dict[str, Any], config: RegularizeConfig) -> dict[str, An
         if not all(grown):
             failed.append(f"{setting}: the final gap is below {GROWS}x the gap at the lowest validation loss on "
                           f"{grown.count(False)} of {len(grown)} seeds")
+            failed_zh.append(f"{setting}：{len(grown)} 个种子中有 {grown.count(False)} 个的最终差距低于验证损失最低处"
+                             f"差距的 {GROWS} 倍")
     return claim("regularize.gap-grows",
         "Overfitting, measured: without regularization the train/test gap (test loss - train loss) grows after the "
         "epoch of lowest validation loss (early stopping's epoch) until the end of training", measured,
         f"final gap >= {GROWS} x the gap at that epoch (or > 0 where that gap was <= 0), every seed", not failed,
         source="nnlab", why="; ".join(failed) or None,
+        zh="过拟合的实测：不加正则化时，训练/测试差距（测试损失 − 训练损失）在验证损失最低的那一轮（早停所取的轮次）"
+           "之后持续增大，直到训练结束",
+        why_zh="；".join(failed_zh) or None,
         tip="more steps (--reg-epochs 2000, --mnist-epochs 30): a short run stops before it overfits")
 
 
 def penalties_narrow_gap(results: dict[str, Any], penalties: list[str]) -> dict[str, Any]:
-    measured, failed = {}, []
+    measured, failed, failed_zh = {}, [], []
     for setting, res in results.items():
         none = res["best"]["none"]["gap"]["values"]
         per = {}
@@ -81,21 +86,27 @@ def penalties_narrow_gap(results: dict[str, Any], penalties: list[str]) -> dict[
                       "lam": res["best"][m]["lam"]}
             if ratio is None:
                 failed.append(f"{setting}: the unregularized mean gap is {np.mean(none):.3g} <= 0, nothing to narrow")
+                failed_zh.append(f"{setting}：不加正则化时的平均差距为 {np.mean(none):.3g} <= 0，无从缩小")
             elif not ratio < NARROW:
                 failed.append(f"{setting}: {m}'s mean gap is {ratio:.3g}x the unregularized one")
+                failed_zh.append(f"{setting}：{m} 的平均差距是不加正则化时的 {ratio:.3g} 倍")
         measured[setting] = {"none_gap": _spread(none), **per}
     return claim("regularize.penalties-narrow-gap",
         "Each penalty (L2, L1, elastic net) at its lambda chosen on validation narrows the train/test gap "
         "(test loss - train loss of J): mean gap / mean unregularized gap over the seeds. A gap can narrow by "
         "underfitting too: regularize.penalties-lower-test-error judges the cure", measured,
         f"< {NARROW} for every penalty in every setting", not failed, source="nnlab",
-        why="; ".join(dict.fromkeys(failed)) or None, tip="a larger lambda in the grid (--lam 1e-2 --lam 1e-1)")
+        why="; ".join(dict.fromkeys(failed)) or None,
+        zh="每种惩罚（L2、L1、弹性网络）取在验证集上选出的 λ 时，都缩小训练/测试差距（J 的测试损失 − 训练损失）："
+           "各种子平均差距 / 不加正则化时的平均差距。欠拟合也能让差距缩小：是否治好了过拟合，由 "
+           "regularize.penalties-lower-test-error 判定",
+        why_zh="；".join(dict.fromkeys(failed_zh)) or None, tip="a larger lambda in the grid (--lam 1e-2 --lam 1e-1)")
 
 
 def penalties_lower_test_error(results: dict[str, Any], penalties: list[str]) -> dict[str, Any]:
     """Paired over seeds (a replicate's methods share data, initial weights and minibatch order): the penalty's
     test error minus the unregularized one; lower when the mean difference is below -1 standard error."""
-    measured, failed, notes = {}, [], []
+    measured, failed, notes, failed_zh, notes_zh = {}, [], [], [], []
     for setting, res in results.items():
         none = np.asarray(res["best"]["none"]["test_error"]["values"], dtype=float)
         per = {}
@@ -109,24 +120,31 @@ def penalties_lower_test_error(results: dict[str, Any], penalties: list[str]) ->
             if not float(d.mean()) < -se:
                 failed.append(f"{setting}: {m} (lambda {res['best'][m]['lam']:g}) changes the test error by "
                               f"{d.mean():+.3g} ± {se:.2g} (from {none.mean():.4g})")
+                failed_zh.append(f"{setting}：{m}（λ = {res['best'][m]['lam']:g}）使测试误差改变了 "
+                                 f"{d.mean():+.3g} ± {se:.2g}（原为 {none.mean():.4g}）")
         measured[setting] = {"none_test_error": _spread(none.tolist()), **per}
         if res["task"] == "classification" and any(f.startswith(f"{setting}:") for f in failed):
             losses = ", ".join(f"{m} {res['best'][m]['test_loss']['mean']:.3g}" for m in ("none", *penalties))
             notes.append(f"on {setting} the test loss J (cross-entropy) is {losses}: a penalty can lower the loss "
                          "and leave the classification error as it was")
+            notes_zh.append(f"在 {setting} 上，测试损失 J（交叉熵）为 {losses}：惩罚可以降低损失，而分类误差保持不变")
     why = "; ".join(failed) + (". " + "; ".join(notes) if notes else "")
+    why_zh = "；".join(failed_zh) + ("。" + "；".join(notes_zh) if notes_zh else "")
     return claim("regularize.penalties-lower-test-error",
         "\"过拟合：正则化 J(θ) = J(θ) + λR(θ)\" (overfitting: regularization): each penalty (L2, L1, elastic net) at "
         "its lambda chosen on validation lowers the test error (regression: test MSE; mnist: 1 - accuracy on all "
         "10,000 test images) below the unregularized network's", measured,
         "mean paired difference (penalty - none) < -1 standard error, every penalty in every setting",
         not failed, why=why or None,
+        zh="\"过拟合：正则化 J(θ) = J(θ) + λR(θ)\"：每种惩罚（L2、L1、弹性网络）取在验证集上选出的 λ 时，都使测试误差"
+           "（回归：测试 MSE；MNIST：在全部 10,000 张测试图像上的 1 − 准确率）低于不加正则化的网络",
+        why_zh=why_zh or None,
         tip="--setting regression (15 noisy points, where the penalties cut the test MSE several-fold; on 1,000 MNIST "
             "images, even with recipes/regularize-mnist.yaml, only dropout lowered the test error)")
 
 
 def l1_sparser(results: dict[str, Any], config: RegularizeConfig) -> dict[str, Any]:
-    measured, failed = {}, []
+    measured, failed, failed_zh = {}, [], []
     for setting, res in results.items():
         z1, z2 = res["best"]["l1"]["w_zero"]["values"], res["best"]["l2"]["w_zero"]["values"]
         measured[setting] = {"l1": [_r(v) for v in z1], "l2": [_r(v) for v in z2]}
@@ -134,14 +152,18 @@ def l1_sparser(results: dict[str, Any], config: RegularizeConfig) -> dict[str, A
         if bad:
             failed.append(f"{setting}: on {bad} of {len(z1)} seeds L1 has {np.mean(z1):.2%} weights exactly 0 "
                           f"(L2 {np.mean(z2):.2%}), not more than L2 and >= {MIN_ZEROS:.0%}")
+            failed_zh.append(f"{setting}：{len(z1)} 个种子中有 {bad} 个未满足“多于 L2 且 >= {MIN_ZEROS:.0%}”："
+                             f"L1 恰为 0 的权重占 {np.mean(z1):.2%}（L2 为 {np.mean(z2):.2%}）")
     return claim("regularize.l1-sparser",
         f"L1 gives sparser weights than L2: the fraction of weights exactly 0 at each one's best lambda "
         f"({config.l1_step} steps on |theta|)", measured, f"l1 > l2 and l1 >= {MIN_ZEROS}, every seed", not failed,
-        source="nnlab", why="; ".join(failed) or None, tip="--l1-step prox (soft thresholding gives exact zeros)")
+        source="nnlab", why="; ".join(failed) or None,
+        zh=f"L1 比 L2 给出更稀疏的权重：各自最佳 λ 下恰为 0 的权重比例（|θ| 一项用 {config.l1_step} 步更新）",
+        why_zh="；".join(failed_zh) or None, tip="--l1-step prox (soft thresholding gives exact zeros)")
 
 
 def dropout_ensemble(results: dict[str, Any], config: RegularizeConfig) -> dict[str, Any]:
-    measured, failed = {}, []
+    measured, failed, failed_zh = {}, [], []
     for setting, res in results.items():
         en = res["ensemble"]
         if res["task"] == "classification":
@@ -153,6 +175,8 @@ def dropout_ensemble(results: dict[str, Any], config: RegularizeConfig) -> dict[
             if not (all(a >= AGREE for a in agree) and all(d <= ACC_DIFF for d in diff)):
                 failed.append(f"{setting}: the test-time network agrees with the ensemble on {min(agree):.1%} of "
                               f"the images at worst, accuracies differ by up to {max(diff):.3f}")
+                failed_zh.append(f"{setting}：测试时的网络与集成的预测类别最差只在 {min(agree):.1%} 的图像上一致，"
+                                 f"准确率相差最多 {max(diff):.3f}")
         else:
             rel = en["rel_rms_diff"]["values"]
             measured[setting] = {"rms_difference_over_std": [_r(v) for v in rel],
@@ -160,12 +184,16 @@ def dropout_ensemble(results: dict[str, Any], config: RegularizeConfig) -> dict[
             if not all(v < REL_DIFF for v in rel):
                 failed.append(f"{setting}: the test-time prediction differs from the ensemble mean by up to "
                               f"{max(rel):.3g} of its std")
+                failed_zh.append(f"{setting}：测试时的预测与集成均值之差最多达其标准差的 {max(rel):.3g} 倍")
     return claim("regularize.dropout-ensemble",
         f"Dropout \"训练了多个模型\" (trains many models: an ensemble of thinned networks) and is \"测试时保持不变\" "
         f"(the identity at test time): the test-time network approximates the average of {config.mc_samples} "
         "sampled thinned networks", measured,
         f"mnist: classes agree >= {AGREE}, accuracies within {ACC_DIFF}; regression: rms difference < "
         f"{REL_DIFF} x prediction std; every seed", not failed, why="; ".join(failed) or None,
+        zh=f"Dropout \"训练了多个模型\"（随机删去输出后的子网络组成的集成），并且\"测试时保持不变\"："
+           f"测试时的网络近似于 {config.mc_samples} 个随机抽取的子网络的平均",
+        why_zh="；".join(failed_zh) or None,
         tip="--mc-samples 100 (an average of few thinned networks is itself noisy)")
 
 
@@ -179,7 +207,9 @@ def dropout_expectation(results: dict[str, Any], config: RegularizeConfig) -> di
     return check("regularize.dropout-expectation",
         f"\"以概率 1 - p 随机删去该层的一些输出，并把其余输出乘以 1/p\" keeps E[dropout(h)] = h "
         f"(p = {config.p():g}): the sample mean of the masked first hidden layer, standardized by its "
-        "standard error (z per seed)", measured, f"|z| < {Z_MAX:g}", holds)
+        "standard error (z per seed)", measured, f"|z| < {Z_MAX:g}", holds,
+        zh=f"\"以概率 1 - p 随机删去该层的一些输出，并把其余输出乘以 1/p\" 保证 E[dropout(h)] = h"
+           f"（p = {config.p():g}）：第一隐藏层经掩码后的样本均值，以其标准误标准化（每个种子一个 z）")
 
 
 def l2_weight_decay(results: dict[str, Any]) -> dict[str, Any] | None:
@@ -198,7 +228,10 @@ def l2_weight_decay(results: dict[str, Any]) -> dict[str, Any] | None:
         "shrinking the weights by 1 - 2 eta lambda each step; for Adam it is not (its 1/sqrt(s) rescales the "
         f"penalty's gradient; decoupled decay is not rescaled). From the trained L2 network, {STEPS} full-batch "
         "steps each: relative difference of the iterates (GD) and of the penalty's effect (Adam)", measured,
-        f"gd <= {GD_SAME:g}; adam > {ADAM_DIFFERS:g}", holds)
+        f"gd <= {GD_SAME:g}; adam > {ADAM_DIFFERS:g}", holds,
+        zh="\"L_2 正则化 (weight decay)\"：对普通的梯度下降，梯度中的 2λθ 等同于每步把权重乘以 1 − 2ηλ；对 Adam 则不然"
+           "（它的 1/√s 会缩放惩罚项的梯度，而解耦的权重衰减不被缩放）。从训练好的 L2 网络出发，各走 "
+           f"{STEPS} 步全批量更新：迭代值的相对差异（GD）与惩罚效果的相对差异（Adam）")
 
 
 def claims(results: dict[str, dict[str, Any]], config: RegularizeConfig) -> list[dict[str, Any]]:

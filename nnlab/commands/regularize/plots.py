@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from nnlab.core import plotting
-from nnlab.core.plotting import drawn
+from nnlab.core.plotting import drawn, label
 
 CAPTIONS: dict[str, str] = {  # figure file -> caption (the report's)
     "curves.png": "Train and test loss against epoch for each method at its best lambda",
@@ -21,6 +21,20 @@ CAPTIONS: dict[str, str] = {  # figure file -> caption (the report's)
     "dropout.png": "Dropout as an ensemble: the test-time network against the mean of sampled thinned networks "
                    "(bars: mean over seeds, dots: each seed)",
 }
+
+CAPTIONS_ZH: dict[str, str] = {  # the same captions in Chinese
+    "curves.png": "各方法在其最佳 λ 下的训练损失与测试损失随训练轮次的变化",
+    "weights.png": "各方法在其最佳 λ 下的权重直方图（以及恰为 0 的比例）",
+    "lambda.png": "各惩罚项的验证损失（点线）与测试损失（实线）随 λ 的变化，MNIST 另有测试误差；"
+                  "星号：在验证集上选出的 λ",
+    "fits.png": "由少量带噪声的点回归拟合 sin(πx)，每种方法一条曲线",
+    "dropout.png": "Dropout 作为集成：测试时的网络与随机抽取的子网络的平均相比（柱：各种子的平均，点：每个种子）",
+}
+
+# The words of a figure in Chinese: the settings and methods (the English figures show their ids).
+SETTING_ZH = {"regression": "回归", "mnist": "MNIST"}
+METHOD_ZH = {"none": "无正则化", "l2": "L2", "l1": "L1", "elastic": "弹性网络", "dropout": "Dropout"}
+WHAT_ZH = {"loss": "损失", "error": "误差"}
 
 COLORS = {"none": "C3", "l2": "C0", "l1": "C2", "elastic": "C4", "dropout": "C1"}
 
@@ -58,8 +72,12 @@ def _log_where_possible(ax, values, axis: str = "y") -> None:
 
 def _label(method: str, best: dict[str, Any], keep_prob: float | None = None) -> str:
     if method in ("l2", "l1", "elastic"):
-        return f"{method} (lambda {best['lam']:g})"
-    return method
+        return label(f"{method} (lambda {best['lam']:g})", f"{METHOD_ZH.get(method, method)}（λ = {best['lam']:g}）")
+    return label(method, METHOD_ZH.get(method, method))
+
+
+def _setting(setting: str) -> str:
+    return label(setting, SETTING_ZH.get(setting, setting))
 
 
 def method_grid(settings: dict[str, Any], key: str, row_height: float, **subplot_kwargs):
@@ -85,16 +103,20 @@ def curves(settings: dict[str, Any], path: Path) -> Path:
     for ax, setting, res, method, c in cells:
         for key, style in (("train_loss", "--"), ("test_loss", "-")):
             arr = _finite(c[key])  # (evaluated epochs, replicates)
-            ax.plot(c["epochs"], arr.mean(1), style, color=COLORS[method], label=key.split("_")[0])
+            ax.plot(c["epochs"], arr.mean(1), style, color=COLORS[method],
+                    label=label(key.split("_")[0], {"train_loss": "训练", "test_loss": "测试"}[key]))
             if arr.shape[1] > 1:
                 ax.fill_between(c["epochs"], arr.min(1), arr.max(1), color=COLORS[method], alpha=0.15)
         _log_where_possible(ax, c["train_loss"] + c["test_loss"])
-        ax.set(xscale="log", title=f"{setting}: {_label(method, res['best'][method])}", xlabel="epoch")
+        ax.set(xscale="log", title=label(f"{setting}: {_label(method, res['best'][method])}",
+                                         f"{_setting(setting)}：{_label(method, res['best'][method])}"),
+               xlabel=label("epoch", "训练轮次"))
         ax.title.set_fontsize(8)
         ax.legend(fontsize=7)
     for i, res in enumerate(settings.values()):
-        axes[i, 0].set_ylabel("MSE" if res["task"] == "regression" else "cross-entropy")
-    fig.suptitle("Train (dashed) vs test (solid) loss: mean over seeds, band = min..max")
+        axes[i, 0].set_ylabel("MSE" if res["task"] == "regression" else label("cross-entropy", "交叉熵"))
+    fig.suptitle(label("Train (dashed) vs test (solid) loss: mean over seeds, band = min..max",
+                       "训练损失（虚线）与测试损失（实线）：各种子的平均，阴影带 = 最小值..最大值"))
     return plotting.save(fig, path)
 
 
@@ -121,26 +143,28 @@ def lambda_sweep(settings: dict[str, Any], path: Path) -> Path:
             hi = _finite([max(s["values"]) for s in sw[test_key]])
             (t,) = ax.plot(sw["lams"], test, "o-", ms=4, color=COLORS[method], zorder=2)
             ax.fill_between(sw["lams"], lo, hi, color=COLORS[method], alpha=0.12, lw=0)
-            handles.setdefault(f"{method}: test (band: seeds' range)", t)
+            handles.setdefault(label(f"{method}: test (band: seeds' range)",
+                                     f"{METHOD_ZH.get(method, method)}：测试（阴影带：各种子的范围）"), t)
             (v,) = ax.plot(sw["lams"], _finite([s["mean"] for s in sw[val_key]]), ":", color=COLORS[method],
                            zorder=2)
-            handles.setdefault(f"{method}: validation", v)
+            handles.setdefault(label(f"{method}: validation", f"{METHOD_ZH.get(method, method)}：验证"), v)
             best = res["best"][method]
             (star,) = ax.plot([best["lam"]], _finite([best[test_key]["mean"]]), "*", ms=15, color=COLORS[method],
                               markeredgecolor="k", markeredgewidth=0.8, zorder=5, linestyle="none")
-            handles.setdefault("chosen lambda (lowest validation loss)", star)
+            handles.setdefault(label("chosen lambda (lowest validation loss)", "选定的 λ（验证损失最低）"), star)
         for method in ("none", "dropout"):
             value = res["best"].get(method, {}).get(test_key, {}).get("mean")
             if value is not None and np.isfinite(_finite([value]))[0]:
                 line = ax.axhline(value, color=COLORS[method], lw=1.2, ls="--", zorder=1)
-                handles.setdefault(f"{method}: test (no lambda)", line)
+                handles.setdefault(label(f"{method}: test (no lambda)",
+                                         f"{METHOD_ZH.get(method, method)}：测试（无 λ）"), line)
         _log_where_possible(ax, [s["mean"] for sw in res["sweep"].values() for s in sw[test_key]])
-        ylabel = {"loss": "MSE" if res["task"] == "regression" else "cross-entropy",
-                  "error": "error (1 - accuracy)"}[what]
+        ylabel = {"loss": "MSE" if res["task"] == "regression" else label("cross-entropy", "交叉熵"),
+                  "error": label("error (1 - accuracy)", "误差（1 − 准确率）")}[what]
         lams = [lam for sw in res["sweep"].values() for lam in sw["lams"]] or [1.0]
         # explicit limits: a diverged run has no finite point, and a log axis cannot guess limits from none
-        ax.set(xscale="log", xlim=(min(lams) / 2, max(lams) * 2), xlabel="lambda", ylabel=ylabel,
-               title=f"{setting}: {what} vs lambda")
+        ax.set(xscale="log", xlim=(min(lams) / 2, max(lams) * 2), xlabel=label("lambda", "λ"), ylabel=ylabel,
+               title=label(f"{setting}: {what} vs lambda", f"{_setting(setting)}：{WHAT_ZH[what]}随 λ 的变化"))
     for ax in cells[len(panels):]:
         ax.axis("off")
     cells[len(panels)].legend(list(handles.values()), list(handles), loc="center", fontsize=9, frameon=False)
@@ -152,11 +176,13 @@ def histograms(settings: dict[str, Any], path: Path) -> Path:
     fig, axes, cells = method_grid(settings, "histograms", 2.6)
     for ax, setting, res, method, h in cells:
         ax.stairs(np.maximum(h["counts"], 0.5), h["edges"], fill=True, color=COLORS[method], baseline=0.5)
-        ax.set(yscale="log", xlabel="weight", title=f"{setting}: {_label(method, res['best'][method])}\n"
-               f"{h['zeros'] / h['total']:.1%} exactly 0")
+        share = h["zeros"] / h["total"]
+        ax.set(yscale="log", xlabel=label("weight", "权重"),
+               title=label(f"{setting}: {_label(method, res['best'][method])}\n{share:.1%} exactly 0",
+                           f"{_setting(setting)}：{_label(method, res['best'][method])}\n{share:.1%} 恰为 0"))
         ax.title.set_fontsize(8)
     for i in range(len(settings)):
-        axes[i, 0].set_ylabel("count")
+        axes[i, 0].set_ylabel(label("count", "计数"))
     return plotting.save(fig, path)
 
 
@@ -165,13 +191,15 @@ def fits(res: dict[str, Any], path: Path) -> Path:
     f = res["fits"]
     fig, axes = plotting.subplots(1, 1, figsize=(6.5, 4.2))
     ax = axes[0, 0]
-    ax.plot(f["x"], f["truth"], "k-", lw=2, alpha=0.4, label="sin(pi x)")
-    ax.plot(*f["train"], "ko", ms=5, label=f"{len(f['train'][0])} training points")
+    ax.plot(f["x"], f["truth"], "k-", lw=2, alpha=0.4, label=label("sin(pi x)", "sin(πx)"))
+    ax.plot(*f["train"], "ko", ms=5, label=label(f"{len(f['train'][0])} training points",
+                                                   f"{len(f['train'][0])} 个训练点"))
     for method, pred in f["pred"].items():
         ax.plot(f["x"], _finite(pred), color=COLORS[method], label=_label(method, res["best"][method]))
     lo, hi = min(f["train"][1]), max(f["train"][1])
     pad = hi - lo
-    ax.set(ylim=(lo - 0.6 * pad, hi + 0.6 * pad), xlabel="x", ylabel="y", title="Regression fits (seed 0)")
+    ax.set(ylim=(lo - 0.6 * pad, hi + 0.6 * pad), xlabel="x", ylabel="y",
+           title=label("Regression fits (seed 0)", "回归拟合（种子 0）"))
     ax.legend(fontsize=7)
     return plotting.save(fig, path)
 
@@ -188,12 +216,14 @@ def ensemble(settings: dict[str, Any], path: Path) -> Path:
             ax.axis("off")
             continue
         if res["task"] == "classification":
-            keys = [("acc_one_thinned", "one thinned"), ("acc_ensemble", f"mean of {en['samples']}"),
-                    ("acc_deterministic", "test-time net")]
-            ylabel = "test accuracy"
+            keys = [("acc_one_thinned", label("one thinned", "单个子网络")),
+                    ("acc_ensemble", label(f"mean of {en['samples']}", f"{en['samples']} 个的平均")),
+                    ("acc_deterministic", label("test-time net", "测试时网络"))]
+            ylabel = label("test accuracy", "测试准确率")
         else:
-            keys = [("rel_rms_diff_one_thinned", "one thinned"), ("rel_rms_diff", f"mean of {en['samples']}")]
-            ylabel = "rms difference from test-time net / its std"
+            keys = [("rel_rms_diff_one_thinned", label("one thinned", "单个子网络")),
+                    ("rel_rms_diff", label(f"mean of {en['samples']}", f"{en['samples']} 个的平均"))]
+            ylabel = label("rms difference from test-time net / its std", "与测试时网络的均方根差\n/ 其标准差")
         labels = []
         for x, (key, name) in enumerate(keys):
             vals = _finite(en[key]["values"])
@@ -206,6 +236,8 @@ def ensemble(settings: dict[str, Any], path: Path) -> Path:
         lo = np.nanmin(np.concatenate([_finite(en[k]["values"]) for k, _ in keys] + [[np.inf]]))
         if res["task"] == "classification" and np.isfinite(lo):
             ax.set_ylim(max(0.0, lo - 0.05), 1.0)
-        ax.set(ylabel=ylabel, title=f"{setting}: dropout as an ensemble\n(bars: mean; dots: {len(vals)} seeds)")
+        title = label(f"{setting}: dropout as an ensemble\n(bars: mean; dots: {len(vals)} seeds)",
+                      f"{_setting(setting)}：Dropout 作为集成\n（柱：平均；点：{len(vals)} 个种子）")
+        ax.set(ylabel=ylabel, title=title)
         ax.title.set_fontsize(9)
     return plotting.save(fig, path)

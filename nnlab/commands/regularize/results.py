@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from nnlab.commands.regularize.config import PENALTIES
+from nnlab.core.i18n import tr
 
 
 def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    columns = ["setting", "method", "best lambda", "train loss", "test loss", "gap", "test error", "+-",
-               "zeros", "|w| < 1e-3"]
+    columns = [tr("setting", "设置"), tr("method", "方法"), tr("best lambda", "最佳 λ"), tr("train loss", "训练损失"),
+               tr("test loss", "测试损失"), tr("gap", "差距"), tr("test error", "测试误差"), tr("+-", "±"),
+               tr("zeros", "零权重比例"), tr("|w| < 1e-3", "|w| < 1e-3")]
     rows = []
     for setting, res in summary["settings"].items():
         for method, b in res["best"].items():

@@ -118,6 +118,10 @@ def dropout_claims(p_drop: float, c: dict[str, Any]) -> list[dict[str, Any]]:
               why=f"the gap changed by {c['gap_change']:+.2%} (SE {c['gap_change_se']:.2%}): with dropout "
                   f"{c['gap_dropout']:.2%}, without {c['gap_none']:.2%}; a model that barely overfits has little gap "
                   "to narrow",
+              zh=f"讲义：“过拟合：丢弃法(Dropout)”。以 P = {p_drop:g} 丢弃单元，与不用 Dropout 的同样训练相比，"
+                 "缩小了这个模型的泛化差距（训练准确率减去验证准确率，测量时关闭 Dropout）",
+              why_zh=f"差距变化了 {c['gap_change']:+.2%}（标准误 {c['gap_change_se']:.2%}）：使用 Dropout 时为 "
+                     f"{c['gap_dropout']:.2%}，不用时为 {c['gap_none']:.2%}；几乎不过拟合的模型没有多少差距可以缩小",
               tip="train longer on fewer images so that the baseline overfits: --train-samples 2000 --epochs 20"),
         claim("train-mnist.dropout-keeps-test-error",
               f"nnlab's addition: dropout P = {p_drop:g} does not raise the test error against the same training "
@@ -126,5 +130,9 @@ def dropout_claims(p_drop: float, c: dict[str, Any]) -> list[dict[str, Any]]:
               why=f"the test error rose from {c['test_error_none']:.2%} to {c['test_error_dropout']:.2%} "
                   f"(SE of the change {c['test_error_change_se']:.2%}): too few epochs for a model that drops "
                   "this many units",
+              zh=f"nnlab 的补充：与不用 Dropout 的同样训练相比，P = {p_drop:g} 的 Dropout 不会提高测试错误率"
+                 "（靠欠拟合缩小的差距会提高它）",
+              why_zh=f"测试错误率从 {c['test_error_none']:.2%} 升到了 {c['test_error_dropout']:.2%}"
+                     f"（变化的标准误 {c['test_error_change_se']:.2%}）：对丢弃这么多单元的模型来说，训练轮数太少",
               tip="a smaller --dropout, or more --epochs"),
     ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nnlab.core.i18n import tr
+
 # numbers()' name -> the summary key it reads
 NUMBERS = {"test.acc": "test/acc", "test.loss": "test/loss", "val.acc": "val/acc", "val.loss": "val/loss",
            "train.acc": "train/acc", "train.loss": "train/loss", "test.errors": "errors", "epochs": "epochs",
@@ -13,8 +15,9 @@ NUMBERS = {"test.acc": "test/acc", "test.loss": "test/loss", "val.acc": "val/acc
 
 
 def headline(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    columns = ["model", "dropout", "epochs", "val acc", "test acc", "test loss", "train s", "time to target s",
-               "params"]
+    columns = [tr("model", "模型"), tr("dropout", "Dropout"), tr("epochs", "轮数"), tr("val acc", "验证准确率"),
+               tr("test acc", "测试准确率"), tr("test loss", "测试损失"), tr("train s", "训练秒数"),
+               tr("time to target s", "达到目标秒数"), tr("params", "参数量")]
     rows = [[summary["model"], summary["dropout"], summary["epochs"], summary["val/acc"], summary["test/acc"],
              summary["test/loss"], summary["train_time_s"], summary["time_to_target_s"], summary["params"]]]
     return columns, rows

@@ -1,6 +1,33 @@
 "use strict";
 // The lab's pages, drawn from the JSON API (nnlab/serve/app.py). Every text from a run or a config goes in
-// as text (textContent), never as HTML.
+// as text (textContent), never as HTML. The language is in the URL (`?lang=zh`; absent: English), kept by every
+// link and every URL written here; the API answers in it, and the page's own words are WORDS's.
+const LANG = new URLSearchParams(location.search).get("lang") || "";  // as given: a bad one the API refuses
+const ZH = LANG === "zh";
+
+// the page's own words: WORDS, in static/words.js (loaded first)
+
+// WORDS[key] in the page's language, `{0}`, `{1}` ... filled with `args`
+function t(key, ...args) {
+  const word = WORDS[key];
+  return args.reduce((text, a, i) => text.replaceAll(`{${i}}`, a), ZH ? word.zh : word.en);
+}
+const statusWord = s => (WORDS[`status_${s}`] ? t(`status_${s}`) : s);
+
+// a URL of the lab that keeps the page's language (in English, as given: no `lang`)
+const withLang = url => (LANG ? `${url}${url.includes("?") ? "&" : "?"}lang=${encodeURIComponent(LANG)}` : url);
+
+// the header's switch (中文 / English): this page, the rest of its URL as it is, in the other language
+function switched() {
+  const rest = location.search.slice(1).split("&").filter(p => p && !p.startsWith("lang="));
+  if (!ZH) rest.push("lang=zh");
+  return location.pathname + (rest.length ? "?" + rest.join("&") : "") + location.hash;
+}
+const switcher = document.getElementById("lang-switch");
+const refreshSwitch = () => { if (switcher) switcher.href = switched(); };
+if (switcher) switcher.addEventListener("click", ev => { ev.preventDefault(); location.href = switched(); });
+refreshSwitch();
+
 const app = document.getElementById("app");
 const show = (...parts) => app.replaceChildren(...parts.flat().filter(p => p !== null && p !== undefined && p !== false));
 
@@ -25,7 +52,7 @@ function formulas(list) {
 }
 
 async function api(path, options) {
-  const response = await fetch(path, options);
+  const response = await fetch(withLang(path), options);
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw Object.assign(new Error(body.error || `HTTP ${response.status}`), {status: response.status});
   return body;
@@ -48,44 +75,51 @@ function table(columns, rows, cls) {
 }
 
 const mark = holds => h("span", {class: holds ? "ok verdict" : "bad verdict"}, holds ? "✓" : "✗");
-const statusTag = s => h("span", {class: `status status-${s}`}, s);
-const runLink = id => h("a", {href: `/runs/${id}`}, id);
+const statusTag = s => h("span", {class: `status status-${s}`, dataset: {status: s}}, statusWord(s));
+const runLink = id => h("a", {href: withLang(`/runs/${id}`)}, h("code", {}, id));
 
-function verdicts(title, items) {
+// a run's claims or checks (kind: their class); a text is in the page's language, the API's `claim` and `failure`
+function verdicts(kind, title, items) {
   if (!items || !items.length) return null;
-  return h("section", {class: `verdicts ${title.toLowerCase().split(" ")[0]}`}, h("h3", {}, title),
-    table(["", "id", "claim", "measured", "expected"],
-      items.map(c => [mark(c.holds), c.id, c.claim + (c.source === "nnlab" ? " [nnlab]" : ""), c.measured, c.expected])));
+  const code = v => h("code", {}, fmt(v));
+  return h("section", {class: `verdicts ${kind}`}, h("h3", {}, title),
+    table(["", t("colId"), t("colClaim"), t("colMeasured"), t("colExpected")],
+      items.map(c => [mark(c.holds), code(c.id), h("span", {}, c.claim + (c.source === "nnlab" ? t("fromNnlab") : ""),
+        c.failure ? h("div", {class: "muted failure"}, c.failure) : null), code(c.measured), code(c.expected)])));
 }
 
-function figures(list) {
+function figures(list, drawnIn) {
   if (!list || !list.length) return null;
-  return h("section", {class: "figures"}, h("h3", {}, "Figures"),
+  const other = drawnIn && drawnIn !== (ZH ? "zh" : "en");  // a run drawn in the other language
+  return h("section", {class: "figures"}, h("h3", {}, t("figures")),
+    other ? h("p", {class: "muted"}, t("figuresOtherLang")) : null,
     list.map(f => h("figure", {}, h("img", {src: f.url, alt: f.caption || f.name, loading: "eager"}), h("figcaption", {}, f.caption || f.name))));
 }
 
 function runResult(run) {
-  const parts = [h("p", {}, "Run ", runLink(run.id), " · ", statusTag(run.status))];
+  const parts = [h("p", {}, t("run"), runLink(run.id), " · ", statusTag(run.status))];
   if (run.error) parts.push(h("pre", {class: "error"}, run.error));
-  if (run.headline) parts.push(h("section", {class: "headline"}, h("h3", {}, "Headline numbers"), table(run.headline.columns, run.headline.rows)));
-  parts.push(verdicts("Claims", run.claims), verdicts("Checks (identities, not claims)", run.checks), figures(run.figures));
+  if (run.headline) parts.push(h("section", {class: "headline"}, h("h3", {}, t("headline")), table(run.headline.columns, run.headline.rows)));
+  parts.push(verdicts("claims", t("claims"), run.claims), verdicts("checks", t("checks"), run.checks),
+    figures(run.figures, (run.meta || {}).lang));
   return h("div", {class: "run-result"}, parts);
 }
 
 // -- home -------------------------------------------------------------------------------------------------
 async function home() {
   const [{commands}, {latest}] = await Promise.all([api("/api/commands"), api("/api/latest")]);
-  show(h("h1", {}, "The lecture, one command per claim"),
-    h("p", {class: "muted"}, "Each section: the command that measures it, what it shows, and the verdicts of its latest run."),
+  show(h("h1", {}, t("lectureTitle")), h("p", {class: "muted"}, t("lectureNote")),
     ...commands.map(c => {
       const run = latest[c.name];
       return h("section", {class: "lecture-section", dataset: {command: c.name}},
-        h("h2", {}, c.section.title, " ", h("small", {}, c.section.title_zh)),
-        h("p", {}, h("a", {href: `/commands/${c.name}`, class: "command"}, `nnlab ${c.name}`), " — ", c.short_help),
-        h("blockquote", {}, c.section.says),
-        run ? h("p", {class: "latest"}, "Latest run ", runLink(run.id), " ", statusTag(run.status), " ",
-          run.claims.map(v => h("span", {title: v.id}, mark(v.holds))), run.held ? ` ${run.held} held` : "")
-          : h("p", {class: "muted latest"}, "No run yet."));
+        h("h2", {}, c.section.heading, " ", ZH ? null : h("small", {}, c.section.subheading)),
+        // the one-line --help stays English (as --help does): in Chinese the lecture's own words say it
+        h("p", {}, h("a", {href: withLang(`/commands/${c.name}`), class: "command"}, `nnlab ${c.name}`),
+          ZH ? null : [" — ", c.short_help]),
+        h("blockquote", {}, c.section.text),
+        run ? h("p", {class: "latest"}, t("latestRun"), runLink(run.id), " ", statusTag(run.status), " ",
+          run.claims.map(v => h("span", {title: v.id}, mark(v.holds))), run.held ? t("held", run.held) : "")
+          : h("p", {class: "muted latest"}, t("noRun")));
     }));
 }
 
@@ -98,7 +132,7 @@ function fieldInput(f) {
   if (f.type === "bool") return h("input", {...attrs, type: "checkbox"});
   if ((f.type === "int" || f.type === "float") && !f.list && !f.optional)
     return h("input", {...attrs, type: "number", min: f.low ?? null, max: f.high ?? null, step: f.type === "int" ? 1 : "any"});
-  return h("input", {...attrs, type: "text", placeholder: f.list ? "comma-separated; empty: the default" : (f.optional ? "none" : "")});
+  return h("input", {...attrs, type: "text", placeholder: f.list ? t("listPlaceholder") : (f.optional ? t("none") : "")});
 }
 
 function readField(form, f) {
@@ -146,21 +180,22 @@ async function commandPage() {
   const name = decodeURIComponent(location.pathname.split("/")[2] || "");
   const {commands} = await api("/api/commands");
   const spec = commands.find(c => c.name === name);
-  if (!spec) { show(h("p", {class: "error"}, `No command ${name}.`)); return; }
+  if (!spec) { show(h("p", {class: "error"}, t("noCommand", name))); return; }
   const form = h("form", {id: "config-form", novalidate: true});
   for (const f of spec.fields) {
-    const bounds = [f.choices ? `one of ${f.choices.join(", ")}` : null, f.low !== null && f.high !== null ? `${f.low_open ? ">" : ""}${fmt(f.low)} to ${fmt(f.high)}` : null].filter(Boolean).join(" · ");
+    const bounds = [f.choices ? t("oneOf", f.choices.join(", ")) : null,
+      f.low !== null && f.high !== null ? t("range", `${f.low_open ? ">" : ""}${fmt(f.low)}`, fmt(f.high)) : null].filter(Boolean).join(" · ");
     form.append(h("div", {class: `field${f.shared ? " shared" : ""}`}, h("label", {for: `field-${f.name}`}, h("code", {}, f.flag)), fieldInput(f),
-      h("div", {class: "help"}, f.help, h("span", {class: "muted"}, ` [default: ${defaultText(f) || "none"}${bounds ? "; " + bounds : ""}]`))));
+      h("div", {class: "help"}, f.help, h("span", {class: "muted"}, t("defaultIs", `${defaultText(f) || t("none")}${bounds ? "; " + bounds : ""}`)))));
   }
   const quick = h("input", {type: "checkbox", id: "quick"});
   const cli = h("code", {id: "cli"});
   const message = h("p", {id: "error", class: "error", role: "alert", hidden: true});
   const live = h("div", {id: "live"});
   const result = h("div", {id: "result"});
-  const runButton = h("button", {type: "submit", id: "run"}, "Run");
-  form.append(h("div", {class: "actions"}, h("label", {class: "quick"}, quick, " quick (a seconds-long smoke version: ",
-    h("code", {}, Object.entries(spec.quick).map(([k, v]) => `${k}=${fmt(v)}`).join(", ")), ")"), runButton));
+  const runButton = h("button", {type: "submit", id: "run"}, t("runButton"));
+  form.append(h("div", {class: "actions"}, h("label", {class: "quick"}, quick, t("quick"),
+    h("code", {}, Object.entries(spec.quick).map(([k, v]) => `${k}=${fmt(v)}`).join(", ")), t("quickEnd")), runButton));
   const params = new URLSearchParams(location.search);
   for (const f of spec.fields) {
     writeField(form, f, defaultText(f));
@@ -176,7 +211,8 @@ async function commandPage() {
       else q.set(f.name, diff[f.name]);
     }
     const search = q.toString();
-    history.replaceState(null, "", location.pathname + (search ? "?" + search : ""));
+    history.replaceState(null, "", withLang(location.pathname + (search ? "?" + search : "")));
+    refreshSwitch();
     cli.textContent = commandLine(spec, diff, quick.checked);
   };
   form.addEventListener("input", sync);
@@ -196,32 +232,33 @@ async function commandPage() {
   });
   show(h("h1", {}, `nnlab ${spec.name}`), h("p", {class: "muted"}, spec.short_help),
     h("div", {class: "columns"},
-      h("div", {class: "form-column"}, form, h("p", {}, "Command line: ", cli), message, live),
-      h("aside", {class: "lecture"}, h("h2", {}, spec.section.title, " ", h("small", {}, spec.section.title_zh)),
-        h("blockquote", {}, spec.section.says, h("span", {class: "zh"}, spec.section.zh)),
+      h("div", {class: "form-column"}, form, h("p", {}, t("commandLine"), cli), message, live),
+      h("aside", {class: "lecture"}, h("h2", {}, spec.section.heading, " ", h("small", {}, spec.section.subheading)),
+        // in English the lecture's Chinese words follow their translation; in Chinese they are the text
+        h("blockquote", {}, spec.section.text, ZH ? null : h("span", {class: "zh", lang: "zh-CN"}, spec.section.zh)),
         formulas(spec.section.formulas), h("pre", {class: "help-text"}, spec.help))),
     result);
 }
 
 // a started job: live progress (server-sent events), then its run's numbers, claims and figures
 function follow(job, live, result) {
-  const status = h("span", {class: "job-status", "data-status": job.status}, job.status);
+  const status = h("span", {class: "job-status", "data-status": job.status}, statusWord(job.status));
   const progress = h("span", {class: "progress"}, "");
-  const cancel = h("button", {type: "button", class: "cancel"}, "Cancel");
-  const idSlot = h("span", {class: "run-id"}, job.id ? runLink(job.id) : "(no directory yet)");
-  const box = h("div", {class: "job", dataset: {job: job.job}}, "Run ", idSlot, ": ", status, " ", progress, " ", cancel,
+  const cancel = h("button", {type: "button", class: "cancel"}, t("cancel"));
+  const idSlot = h("span", {class: "run-id"}, job.id ? runLink(job.id) : t("noDirectory"));
+  const box = h("div", {class: "job", dataset: {job: job.job}}, t("run"), idSlot, ": ", status, " ", progress, " ", cancel,
     h("div", {class: "muted"}, h("code", {}, job.cli)));
   live.prepend(box);
   cancel.addEventListener("click", () => api(`/api/jobs/${job.job}`, {method: "DELETE"}).catch(() => {}));
   const started = Date.now();
-  const source = new EventSource(job.events);
+  const source = new EventSource(withLang(job.events));
   const showState = data => {
-    status.textContent = data.status; status.dataset.status = data.status;
+    status.textContent = statusWord(data.status); status.dataset.status = data.status;
     const bits = [];
-    if (data.queue_position) bits.push(`queued, position ${data.queue_position}`);
-    if (data.steps !== undefined) bits.push(`${data.steps} metric lines`);
+    if (data.queue_position) bits.push(t("queuedAt", data.queue_position));
+    if (data.steps !== undefined) bits.push(t("metricLines", data.steps));
     if (data.last) bits.push(Object.entries(data.last).filter(([, v]) => typeof v === "number").slice(0, 3).map(([k, v]) => `${k} ${fmt(v)}`).join(", "));
-    bits.push(`${((Date.now() - started) / 1000).toFixed(0)} s`);
+    bits.push(t("seconds", ((Date.now() - started) / 1000).toFixed(0)));
     progress.textContent = bits.join(" · ");
     if (data.id && !idSlot.querySelector("a")) idSlot.replaceChildren(runLink(data.id));
   };
@@ -243,48 +280,54 @@ async function runsPage() {
   for (const k of ["command", "status", "offset"]) if (params.get(k)) query.set(k, params.get(k));
   const [{commands}, listed] = await Promise.all([api("/api/commands"), api(`/api/runs?${query}`)]);
   const filter = (key, values) => {
-    const select = h("select", {id: `filter-${key}`}, h("option", {value: ""}, `every ${key}`), values.map(v => h("option", {value: v}, v)));
+    const every = key === "command" ? t("everyCommand") : t("everyStatus");
+    const select = h("select", {id: `filter-${key}`}, h("option", {value: ""}, every),
+      values.map(v => h("option", {value: v}, key === "status" ? statusWord(v) : v)));
     select.value = params.get(key) || "";
     select.addEventListener("change", () => { if (select.value) params.set(key, select.value); else params.delete(key); params.delete("offset"); location.search = params.toString(); });
     return select;
   };
   const rows = listed.runs.map(r => [h("input", {type: "checkbox", class: "pick", value: r.id}), runLink(r.id), statusTag(r.status),
-    (r.started || "").replace("T", " ").slice(0, 19), r.elapsed_s === null ? "" : `${fmt(r.elapsed_s)} s`, r.settings, r.headline, r.held]);
+    (r.started || "").replace("T", " ").slice(0, 19), r.elapsed_s === null ? "" : t("seconds", fmt(r.elapsed_s)), h("code", {}, r.settings), r.headline, r.held]);
   const note = h("p", {id: "note", role: "status"});
   const picked = () => [...app.querySelectorAll("input.pick:checked")].map(i => i.value);
-  const compare = h("button", {type: "button", id: "compare"}, "Compare selected");
-  compare.addEventListener("click", () => { const ids = picked(); if (ids.length < 2) note.textContent = "Pick two runs or more."; else location.href = `/compare?runs=${ids.map(encodeURIComponent).join(",")}`; });
-  const report = h("button", {type: "button", id: "report"}, "Report of selected");
+  const compare = h("button", {type: "button", id: "compare"}, t("compareSelected"));
+  compare.addEventListener("click", () => { const ids = picked(); if (ids.length < 2) note.textContent = t("pickTwo"); else location.href = withLang(`/compare?runs=${ids.map(encodeURIComponent).join(",")}`); });
+  const report = h("button", {type: "button", id: "report"}, t("reportSelected"));
   report.addEventListener("click", async () => {
     const ids = picked();
-    if (!ids.length) { note.textContent = "Pick a run or more."; return; }
-    note.textContent = "Building the report…";
-    try { const r = await post("/api/reports", {runs: ids}); note.replaceChildren("Report: ", h("a", {href: r.url, id: "report-link"}, r.dir)); }
+    if (!ids.length) { note.textContent = t("pickOne"); return; }
+    note.textContent = t("building");
+    try { const r = await post("/api/reports", {runs: ids}); note.replaceChildren(t("report"), h("a", {href: r.url, id: "report-link"}, r.dir)); }
     catch (err) { note.textContent = err.message; }
   });
-  const jobs = listed.jobs.map(j => h("li", {}, `${j.command}: ${j.status}${j.queue_position ? ` (position ${j.queue_position})` : ""} `, j.id ? runLink(j.id) : "", " ", h("code", {}, j.cli)));
+  const jobs = listed.jobs.map(j => h("li", {}, `${j.command}: ${statusWord(j.status)}${j.queue_position ? t("position", j.queue_position) : ""} `,
+    j.id ? runLink(j.id) : "", " ", h("code", {}, j.cli)));
   const more = listed.offset + listed.runs.length < listed.matching
-    ? h("a", {href: `/runs?${new URLSearchParams({...Object.fromEntries(params), offset: String(listed.offset + listed.runs.length)})}`}, "older runs →") : null;
-  show(h("h1", {}, "Runs"),
+    ? h("a", {href: `/runs?${new URLSearchParams({...Object.fromEntries(params), offset: String(listed.offset + listed.runs.length)})}`}, t("older")) : null;
+  show(h("h1", {}, t("runsTitle")),
     h("p", {}, filter("command", commands.map(c => c.name).concat(["sweep", "compare"])), " ", filter("status", listed.statuses), " ",
-      `${listed.matching} of ${listed.total} runs`),
-    jobs.length ? h("section", {}, h("h3", {}, "Started from this server"), h("ul", {id: "jobs"}, jobs)) : null,
+      t("matching", listed.matching, listed.total)),
+    jobs.length ? h("section", {}, h("h3", {}, t("startedHere")), h("ul", {id: "jobs"}, jobs)) : null,
     h("p", {}, compare, " ", report), note,
-    table(["", "run", "status", "started", "took", "settings", "key number", "claims"], rows, "runs"), more);
+    table(["", t("colRun"), t("colStatus"), t("colStarted"), t("colTook"), t("colSettings"), t("colKeyNumber"), t("colClaims")], rows, "runs"),
+    more);
 }
 
 // -- one run ----------------------------------------------------------------------------------------------
+const chartWords = {noData: t("chartNoData"), value: t("chartValue"), step: t("chartStep")};  // chart.js's
+
 async function metricsChart(container, runs) {
   const all = await Promise.all(runs.map(id => api(`/api/runs/${id}/metrics`)));
   const perRun = all.map((m, i) => metricSeries(m.metrics, runs.length > 1 ? runs[i] : ""));
   const names = Object.keys(perRun[0] || {}).filter(n => perRun.every(p => n in p));
-  if (!names.length) { container.append(h("p", {class: "muted"}, "No metrics logged.")); return; }
+  if (!names.length) { container.append(h("p", {class: "muted"}, t("noMetrics"))); return; }
   const select = h("select", {id: "metric"}, names.map(n => h("option", {value: n}, n)));
   const log = h("input", {type: "checkbox", id: "logy"});
   const area = h("div", {class: "chart-area"});
-  const draw = () => { area.replaceChildren(); lineChart(area, perRun.flatMap(p => p[select.value]), {title: select.value, logY: log.checked}); };
+  const draw = () => { area.replaceChildren(); lineChart(area, perRun.flatMap(p => p[select.value]), {title: select.value, logY: log.checked, words: chartWords}); };
   select.addEventListener("change", draw); log.addEventListener("change", draw);
-  container.append(h("p", {}, "Metric ", select, " ", h("label", {}, log, " log scale")), area);
+  container.append(h("p", {}, t("metric"), select, " ", h("label", {}, log, t("logScale"))), area);
   draw();
 }
 
@@ -300,32 +343,33 @@ function rerunLink(spec, config) {
     if (f.list) { if (!v.length) q.append(f.name, ""); v.forEach(i => q.append(f.name, String(i))); } else q.set(f.name, text);
   }
   const search = q.toString();
-  return `/commands/${spec.name}${search ? "?" + search : ""}`;
+  return withLang(`/commands/${spec.name}${search ? "?" + search : ""}`);
 }
 
 async function runPage() {
   const id = decodeURIComponent(location.pathname.slice("/runs/".length));  // its path under --out
   let run;
-  try { run = await api(`/api/runs/${id}`); } catch (err) { show(h("h1", {}, id), h("p", {class: "error"}, err.message)); return; }
-  const parts = [h("h1", {}, id, " ", statusTag(run.status))];
+  try { run = await api(`/api/runs/${id}`); } catch (err) { show(h("h1", {}, h("code", {}, id)), h("p", {class: "error"}, err.message)); return; }
+  const parts = [h("h1", {}, h("code", {}, id), " ", statusTag(run.status))];
   if (run.status === "running" || (run.job && ["queued", "starting", "running"].includes(run.job.status))) {
-    const cancel = h("button", {type: "button", id: "cancel"}, "Cancel the run");
+    const cancel = h("button", {type: "button", id: "cancel"}, t("cancelRun"));
     const progress = h("span", {id: "progress"});
     cancel.addEventListener("click", () => api(`/api/runs/${id}`, {method: "DELETE"}).catch(err => { progress.textContent = err.message; }));
     parts.push(h("p", {}, progress, " ", run.job ? cancel : null));
-    const source = new EventSource(`/api/runs/${id}/events`);
-    source.addEventListener("progress", ev => { const d = JSON.parse(ev.data); progress.textContent = `${d.status} · ${d.steps ?? 0} metric lines`; });
+    const source = new EventSource(withLang(`/api/runs/${id}/events`));
+    source.addEventListener("progress", ev => { const d = JSON.parse(ev.data); progress.textContent = `${statusWord(d.status)} · ${t("metricLines", d.steps ?? 0)}`; });
     source.addEventListener("end", () => { source.close(); runPage(); });
   }
   const spec = (await api("/api/commands")).commands.find(c => c.name === run.command);
-  parts.push(h("p", {}, "Ran as ", h("code", {id: "argv"}, (run.meta.argv || []).join(" ")),
-    spec ? [" · ", h("a", {href: rerunLink(spec, run.config), id: "rerun"}, "open this config in the form")] : null));
+  parts.push(h("p", {}, t("ranAs"), h("code", {id: "argv"}, (run.meta.argv || []).join(" ")),
+    spec ? [" · ", h("a", {href: rerunLink(spec, run.config), id: "rerun"}, t("openConfig"))] : null));
   parts.push(runResult(run));
-  const chart = h("section", {class: "metrics"}, h("h3", {}, "Metrics"));
+  const chart = h("section", {class: "metrics"}, h("h3", {}, t("metrics")));
   parts.push(chart);
-  parts.push(h("section", {}, h("h3", {}, "Config"), table(["key", "value"], Object.entries(run.config).map(([k, v]) => [k, fmt(v)]))),
-    h("section", {}, h("h3", {}, "Meta"), h("pre", {class: "meta"}, JSON.stringify(run.meta, null, 2))),
-    run.numbers && Object.keys(run.numbers).length ? h("section", {}, h("h3", {}, "Numbers"), table(["name", "value"], Object.entries(run.numbers))) : null);
+  const code = v => h("code", {}, v);  // config keys and values, number names: as typed, in either language
+  parts.push(h("section", {}, h("h3", {}, t("config")), table([t("colKey"), t("colValue")], Object.entries(run.config).map(([k, v]) => [code(k), code(fmt(v))]))),
+    h("section", {}, h("h3", {}, t("meta")), h("pre", {class: "meta"}, JSON.stringify(run.meta, null, 2))),
+    run.numbers && Object.keys(run.numbers).length ? h("section", {}, h("h3", {}, t("numbers")), table([t("colName"), t("colValue")], Object.entries(run.numbers).map(([k, v]) => [code(k), v]))) : null);
   show(parts);
   await metricsChart(chart, [id]);
 }
@@ -335,17 +379,17 @@ async function comparePage() {
   const ids = (new URLSearchParams(location.search).get("runs") || "").split(",").filter(Boolean);
   let data;
   try { data = await api(`/api/compare?runs=${ids.map(encodeURIComponent).join(",")}`); }
-  catch (err) { show(h("h1", {}, "Compare"), h("p", {class: "error"}, err.message)); return; }
+  catch (err) { show(h("h1", {}, t("compare")), h("p", {class: "error"}, err.message)); return; }
   const head = ["", ...data.runs.map(r => runLink(r.id))];
-  const chart = h("section", {class: "metrics"}, h("h3", {}, "Curves overlaid"));
-  show(h("h1", {}, `Compare ${ids.length} runs`),
-    h("section", {class: "differ"}, h("h3", {}, "Config keys that differ"),
+  const chart = h("section", {class: "metrics"}, h("h3", {}, t("curves")));
+  show(h("h1", {}, t("compareN", ids.length)),
+    h("section", {class: "differ"}, h("h3", {}, t("differ")),
       Object.keys(data.differ).length ? table(head, Object.entries(data.differ).map(([k, vs]) => [k, ...vs.map(fmt)]), "differ")
-        : h("p", {class: "muted"}, "The same config.")),
-    h("section", {}, h("h3", {}, "Numbers side by side"), table(head, [["status", ...data.runs.map(r => statusTag(r.status))], ["claims held", ...data.runs.map(r => r.held)],
+        : h("p", {class: "muted"}, t("sameConfig"))),
+    h("section", {}, h("h3", {}, t("sideBySide")), table(head, [[t("colStatus"), ...data.runs.map(r => statusTag(r.status))], [t("claimsHeld"), ...data.runs.map(r => r.held)],
       ...Object.entries(data.numbers).map(([k, vs]) => [k, ...vs])], "numbers")),
     chart);
-  if (data.metrics.length) await metricsChart(chart, ids); else chart.append(h("p", {class: "muted"}, "No metric every run logged."));
+  if (data.metrics.length) await metricsChart(chart, ids); else chart.append(h("p", {class: "muted"}, t("noCommonMetric")));
 }
 
 const PAGES = {home, command: commandPage, runs: runsPage, run: runPage, compare: comparePage};

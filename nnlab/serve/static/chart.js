@@ -1,7 +1,8 @@
 "use strict";
 // A line chart in SVG, written for the lab (no library): one polyline per series, axes with a few ticks, and
 // the exact value of the nearest point under the pointer (a tooltip, and data-* attributes the browser test
-// reads). series: [{label, xs: [numbers], ys: [numbers]}].
+// reads). series: [{label, xs: [numbers], ys: [numbers]}]. Its words come from the page (options.words: noData,
+// value, step, in the page's language: words.js's WORDS); it writes none of its own.
 const SVGNS = "http://www.w3.org/2000/svg";
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f"];
 
@@ -22,6 +23,7 @@ function niceTicks(lo, hi, n) {
 
 function lineChart(container, series, options) {
   const opts = Object.assign({width: 720, height: 320, title: "", logY: false}, options || {});
+  const words = Object.assign({noData: "", value: "", step: ""}, opts.words || {});
   const W = opts.width, H = opts.height, L = 64, R = 12, T = 24, B = 36;
   const useLog = opts.logY && series.every(s => s.ys.every(y => y > 0));
   const ty = y => (useLog ? Math.log10(y) : y);
@@ -35,7 +37,7 @@ function lineChart(container, series, options) {
   tip.hidden = true;
   box.appendChild(tip);
   container.appendChild(box);
-  if (!pts.length) { svg.appendChild(svgEl("text", {x: W / 2, y: H / 2, "text-anchor": "middle"})).textContent = "no data"; return box; }
+  if (!pts.length) { svg.appendChild(svgEl("text", {x: W / 2, y: H / 2, "text-anchor": "middle"})).textContent = words.noData; return box; }
   let [x0, x1] = [Math.min(...pts.map(p => p[0])), Math.max(...pts.map(p => p[0]))];
   let [y0, y1] = [Math.min(...pts.map(p => ty(p[1]))), Math.max(...pts.map(p => ty(p[1])))];
   if (x1 === x0) { x0 -= 1; x1 += 1; }
@@ -62,7 +64,7 @@ function lineChart(container, series, options) {
   series.forEach((s, k) => {
     const item = legend.appendChild(document.createElement("span"));
     item.style.setProperty("--c", COLORS[k % COLORS.length]);
-    item.textContent = s.label || "value";
+    item.textContent = s.label || words.value;
   });
   box.appendChild(legend);
   const dot = svg.appendChild(svgEl("circle", {r: 4, class: "chart-dot", visibility: "hidden"}));
@@ -79,7 +81,7 @@ function lineChart(container, series, options) {
     if (!best) return;
     dot.setAttribute("cx", px(best.x)); dot.setAttribute("cy", py(best.y)); dot.setAttribute("visibility", "visible");
     tip.hidden = false;
-    tip.textContent = `${best.label ? best.label + " · " : ""}step ${best.x}: ${best.y}`;  // the exact value
+    tip.textContent = `${best.label ? best.label + " · " : ""}${words.step} ${best.x}: ${best.y}`;  // the exact value
     tip.style.left = `${(px(best.x) / W) * 100}%`;
     tip.style.top = `${(py(best.y) / H) * 100}%`;
     box.dataset.x = best.x; box.dataset.y = best.y; box.dataset.series = best.label || "";

@@ -61,13 +61,16 @@ def describe(device: str) -> str:
 
 
 def available_cores() -> int:
-    """CPU cores this process may use (its affinity mask on Linux, else every core)."""
+    """CPU cores this process may use: its affinity mask on Linux, else every core; fewer where NNLAB_CORES says
+    so (a worker of `nnlab lecture --jobs N`, which has its share of the machine's cores)."""
     import os
 
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    share = os.environ.get("NNLAB_CORES", "")
+    return max(1, min(cores, int(share))) if share.isdigit() else cores
 
 
 @contextlib.contextmanager

@@ -1,0 +1,106 @@
+"""The lecture's experiments side by side: `nnlab lecture --jobs N` runs N at once, each in a warm worker process
+of its own (the sweep's local pool, nnlab.sweep.executors.PoolExecutor), each drawing its own figures.
+
+The experiments do not depend on one another, and most of them compute on one core (small tensors, whose
+arithmetic is cheaper than the synchronisation of a second thread), so on a machine of C cores N = C of them at
+once take about 1/N of the time of one after another, with the same numbers: every run seeds itself, and each
+has the threads of one worker's share of the cores (C // N: `threads` 0, "every core this process may use",
+means that share, through NNLAB_CORES; torch's and BLAS's own defaults are set to it before torch is imported).
+
+A run's directory, record and report are those of the one-by-one lecture; the report keeps the lecture's order
+whatever order the runs end in. Ctrl-C: runs not started are reported as not run, the running ones stop at their
+next safe point and are closed as interrupted, and the report of what ran is still written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+CORES_ENV = "NNLAB_CORES"  # the cores a process may use, when fewer than its affinity (core.device.available_cores)
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One experiment of the lecture, as a worker receives it (picklable). `index`, `point` and `seed` are what
+    the pool's records of a run that never started or whose worker died carry."""
+
+    index: int
+    command: str
+    request: Any  # nnlab.core.runner.Request, `out` set to the lecture's directory
+    cores: int  # this worker's share of the machine's cores
+    point: int = 0
+    seed: int = 0
+
+
+def run_step(step: Step) -> dict[str, Any]:
+    """In a worker: the experiment from start to end, figures drawn here; its record (index, status, path of its
+    run directory, error line). Never raises for the experiment's own errors."""
+    from nnlab.core import console
+    from nnlab.core.runner import RunInterrupted, execute
+
+    os.environ[CORES_ENV] = str(step.cores)
+    record: dict[str, Any] = {"index": step.index, "status": "failed", "path": None, "error": None}
+    console.err.quiet = True  # two experiments' progress bars would garble each other; the lecture prints lines
+    try:
+        outcome = execute(step.request, report=False)
+        record.update(status=outcome.status, path=str(outcome.path))
+    except RunInterrupted as exc:
+        record.update(status="interrupted", path=str(exc.path), error="interrupted")
+    except Exception as exc:  # closed as failed by the runner, when its directory existed
+        record["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        record["path"] = newest(Path(step.request.out), step.command, step.request.tag)
+    return record
+
+
+def newest(parent: Path, command: str, tag: str | None) -> str | None:
+    """The run directory a failed experiment left in `parent` (the newest of its command, with its tag)."""
+    folder = parent / command
+    if not folder.is_dir():
+        return None
+    runs = [p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()
+            and (tag is None or p.name.endswith(f"-{tag}"))]
+    return str(max(runs, key=lambda p: p.name)) if runs else None
+
+
+def run_all(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path, on_entry: Any) -> int | None:
+    """Run the lecture's `steps` ((spec, config, request) each) on `jobs` workers; `on_entry(index, entry)` as
+    each ends (in the order they end; one cancelled before it started has none). Returns the signal that
+    stopped the lecture (SIGINT: Ctrl-C, or SIGTERM, which the console script turns into the same), or None."""
+    import signal
+
+    from nnlab.core.device import available_cores
+    from nnlab.report import Entry, read_entry
+    from nnlab.sweep.executors import PoolExecutor
+
+    cores = max(1, available_cores() // jobs)
+    tasks = []
+    for i, (spec, _config, request) in enumerate(steps):
+        request.out = parent
+        tasks.append(Step(i, spec.name, request, cores, point=i))
+
+    def on_record(record: dict[str, Any]) -> None:
+        if record.get("path") is None and record.get("error") == "cancelled before it started":
+            return  # stopped before its turn: the report lists it as not run (runs start in the lecture's order)
+        command = steps[record["index"]][0].name
+        entry = None
+        if record.get("path"):
+            try:
+                entry = read_entry(record["path"])
+            except Exception:  # noqa: BLE001 - a directory the run left unreadable: reported by its error
+                entry = None
+        if entry is None:
+            entry = Entry(command, None, record["status"], record.get("error"))
+        on_entry(record["index"], entry)
+
+    pool = PoolExecutor(jobs, cores, work=run_step, warm=steps[0][0].name)
+    pool.start()
+    try:
+        pool.run(tasks, on_record)
+    except KeyboardInterrupt:
+        return signal.SIGINT
+    finally:
+        pool.close()
+    return None

@@ -44,6 +44,7 @@ def test_the_chinese_student_report_renders_mostly_chinese_with_its_font_embedde
     assert seen["images"] and all(w > 0 for w in seen["images"]), seen["images"]
     assert seen["problems"] == [] and seen["requests"] == [], (seen["problems"], seen["requests"])
     assert seen["sections"] == list(COMMANDS)
+    assert "nnlab-zh" in seen["bodyFont"], seen["bodyFont"]  # the page's text is set in the embedded face
     # The prose a student reads: the page less what reads the same in any language (translate="no": claim ids,
     # measured values, the tables' numbers; code: paths, settings; math: the lecture's formulas).
     share = i18n.share_cjk(seen["prose"])

@@ -385,6 +385,7 @@ addEventListener("load", () => document.documentElement.setAttribute("data-check
   requests: performance.getEntriesByType("resource").map(r => r.name),
   sections: [...document.querySelectorAll("section.lecture-section")].map(s => s.dataset.command),
   fonts: [...document.fonts].filter(f => f.status === "loaded").map(f => f.family),
+  bodyFont: getComputedStyle(document.body).fontFamily,
   text: document.body.innerText,
   prose: (b => { b.querySelectorAll('[translate="no"], code, math').forEach(e => e.remove()); return b.textContent; })(
     document.body.cloneNode(true)),

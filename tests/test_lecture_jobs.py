@@ -115,3 +115,14 @@ def test_ctrl_c_of_a_side_by_side_lecture_closes_its_running_experiments_and_rep
     assert set(statuses.values()) <= {"interrupted", "completed"} and "running" not in statuses.values(), statuses
     assert "interrupted" in statuses.values(), statuses
     assert (parent / "report.html").is_file()
+
+
+def test_a_failed_runs_directory_is_found_by_its_own_tag_never_a_tagged_ones(tmp_path):
+    from nnlab.tools.lecture_pool import newest
+
+    for name in ("20261204-191728", "20261204-191728-mlp", "20261204-191728-2", "20261204-191727-mlp-3",
+                 "20261204-191729-mlp", "notes"):
+        (tmp_path / "optimize" / name).mkdir(parents=True)
+    assert Path(newest(tmp_path, "optimize", None)).name == "20261204-191728-2"  # untagged: never `-mlp`
+    assert Path(newest(tmp_path, "optimize", "mlp")).name == "20261204-191729-mlp"
+    assert newest(tmp_path, "init", None) is None

@@ -19,18 +19,21 @@ FAMILY = "nnlab-zh"  # the embedded face's name in the page's CSS
 
 
 def font_face(text: str) -> str:
-    """CSS for a page in Chinese: an @font-face with the glyphs of the CJK characters of `text`, and the body's
-    font list naming it; "" in English (its few quotes of the lecture keep the reader's fonts, as before), for a
-    text without CJK characters, or where no CJK font is installed (core.plotting has said so once)."""
+    """CSS for a page in Chinese, to follow the page's own: an @font-face with the glyphs of the CJK characters of
+    `text`, and the body's font list naming it (after the page's `font` shorthand, which would reset it). "" in
+    English (its few quotes of the lecture keep the reader's fonts, as before), for a text without CJK
+    characters, or where no CJK font is installed (core.plotting has said so once)."""
+    if current() != "zh":
+        return ""
     chars = "".join(sorted(set(CJK.findall(text))))
-    if current() != "zh" or not chars:
+    if not chars:
         return ""
     from nnlab.core import plotting
 
     entry = plotting.cjk_font()
     if entry is None:
         return ""
-    data = subset_woff2(entry.fname, entry.index, chars)
+    data = subset_woff2(str(entry.fname), getattr(entry, "index", 0), chars)  # `index`: a TTC's face (mpl >= 3.11)
     uri = "data:font/woff2;base64," + base64.b64encode(data).decode("ascii")
     return (f'@font-face {{ font-family: "{FAMILY}"; src: url({uri}) format("woff2"); font-display: block; }}\n'
             f'body {{ font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "{FAMILY}", sans-serif; }}\n')
@@ -46,7 +49,7 @@ def subset_woff2(path: str, index: int, chars: str) -> bytes:
     options = subset.Options()
     options.flavor = "woff2"  # needs the brotli package (a dependency of nnlab)
     options.layout_features = ["*"]  # keep the font's vertical forms and punctuation widths
-    options.name_IDs = []  # no names: the page names the face itself
+    options.name_IDs = ["*"]  # the names, the copyright and the licence (OFL) travel with the glyphs
     options.hinting = False  # screens scale it; hinting is most of a CJK font's bytes
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=chars)

@@ -13,7 +13,17 @@ from nnlab.core.i18n import current, field, tr
 from nnlab.report import exercises
 from nnlab.report.model import SUBTITLE, SUBTITLE_ZH, Entry, Report, format_seconds, relative_link
 from nnlab.report.sections import Section, caption
-from nnlab.report.words import CLAIM_COLUMNS, SECTIONS_COLUMNS, columns, run_of, source, status_word, verdict, word
+from nnlab.report.words import (
+    CLAIM_COLUMNS,
+    SECTIONS_COLUMNS,
+    columns,
+    heading,
+    run_of,
+    source,
+    status_word,
+    verdict,
+    word,
+)
 
 CSS = """
 :root { --ok: #1a7f37; --bad: #c62828; --muted: #5f6368; --line: #d0d7de; }
@@ -105,11 +115,6 @@ def anchor(sec: Section) -> str:
     return f"section-{sec.command}"
 
 
-def heading(sec: Section) -> str:
-    """The section's title in the current language (the lecture's own heading in Chinese)."""
-    return sec.title_zh if current() == "zh" and sec.title_zh else sec.title
-
-
 def says(sec: Section) -> str:
     """What the lecture says here: in Chinese its own words; in English their translation, then its words."""
     label = word("quoted" if sec.how == "quoted" else "paraphrased")
@@ -199,7 +204,7 @@ def render(report: Report) -> str:
     title = escape(report.title)
     from nnlab.report.fonts import font_face  # the glyphs of a Chinese page, embedded (none for English)
 
-    style = f"{font_face(page + title)}{CSS}{exercises.CSS if report.edition else ''}"
+    style = f"{CSS}{exercises.CSS if report.edition else ''}{font_face(page + title)}"  # the face's font list last
     return (f"<!doctype html>\n<html lang=\"{'zh-CN' if current() == 'zh' else 'en'}\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{title}</title><style>{style}</style></head>\n<body>\n{page}\n</body></html>\n")

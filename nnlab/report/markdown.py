@@ -15,7 +15,7 @@ from nnlab.core.i18n import current, field, tr
 from nnlab.report import exercises
 from nnlab.report.model import SUBTITLE, SUBTITLE_ZH, Entry, Report, format_seconds, relative_link
 from nnlab.report.sections import caption
-from nnlab.report.words import CLAIM_COLUMNS, SECTIONS_COLUMNS, columns, run_of, source, status_word, word
+from nnlab.report.words import CLAIM_COLUMNS, SECTIONS_COLUMNS, columns, heading, run_of, source, status_word, word
 
 
 def cell(value: Any) -> str:
@@ -76,9 +76,6 @@ def overview(report: Report) -> list[str]:
         table([word("about"), ""], [[k, v] for k, v in report.environment()]), "",
     ]
 
-
-def heading(sec) -> str:
-    return sec.title_zh if current() == "zh" and sec.title_zh else sec.title
 
 
 def run_block(report: Report, entry: Entry) -> list[str]:

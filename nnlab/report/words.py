@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from nnlab.core.i18n import tr
+from typing import Any
+
+from nnlab.core.i18n import current, tr
 
 WORDS: dict[str, tuple[str, str]] = {
     "overview": ("Overview", "概览"),
@@ -32,6 +34,11 @@ STATUS = {"completed": "完成", "diverged": "发散", "failed": "失败", "inte
 def status_word(status: str) -> str:
     """A run's status as the page shows it (the status itself, a fixed English word, stays in the record)."""
     return tr(status, STATUS.get(status, status))
+
+
+def heading(sec: Any) -> str:
+    """A section's title in the current language (the lecture's own heading in Chinese)."""
+    return sec.title_zh if current() == "zh" and sec.title_zh else sec.title
 
 
 def word(key: str) -> str:

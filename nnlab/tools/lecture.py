@@ -6,14 +6,16 @@
   nnlab lecture --only init,optimize  some sections; --skip train-mnist leaves some out
   nnlab lecture --quick --strict      exit code 1 when any claim or sanity check did not hold (CI)
 
-Each experiment runs in this process through the same runner as `nnlab <command>`, into its own run
-directory under outputs/lecture/<time>/<command>/; the console script's figure workers draw its figures
-while the next experiment computes. report.html there is one self-contained page (open it from anywhere,
-print it); report.md is the same for a code host. An experiment that fails is reported with its error and
-the others still run. Ctrl-C closes the current experiment as interrupted (a finished one whose figures
-are being drawn is kept), stops, and still writes the report of what ran. Exit code: 0 when every
-experiment ran (completed or diverged), 1 when one failed (or, with --strict, a claim did not hold), 130
-after Ctrl-C. `nnlab report DIR` redoes the report.
+Each experiment runs through the same runner as `nnlab <command>`, into its own run directory under
+outputs/lecture/<time>/<command>/. By default (--jobs auto) they run side by side, one per core, each in a
+worker process of its own with its share of the cores, drawing its own figures; with --jobs 1 one after
+another in this process, the console script's figure workers drawing each one's figures while the next
+computes. The numbers are the same either way. report.html there is one self-contained page (open it from
+anywhere, print it); report.md is the same for a code host. An experiment that fails is reported with its
+error and the others still run. Ctrl-C closes the running experiments as interrupted (with --jobs 1, a
+finished one whose figures are being drawn is kept), stops, and still writes the report of what ran. Exit
+code: 0 when every experiment ran (completed or diverged), 1 when one failed (or, with --strict, a claim did
+not hold), 130 after Ctrl-C. `nnlab report DIR` redoes the report.
 """
 
 from __future__ import annotations
@@ -152,19 +154,19 @@ def ended_as(spec: Any, request: Any, step: Callable[[], Any]) -> tuple[Any, int
     except RunInterrupted as exc:
         return read_entry(exc.path), exc.signum
     except KeyboardInterrupt:
-        entry = newest_run(Path(request.out), spec.name)
+        entry = newest_run(Path(request.out), spec.name, request.tag)
         return entry or Entry(spec.name, None, "interrupted", "KeyboardInterrupt"), signal.SIGINT
     except Exception as exc:  # closed as failed by the runner when its directory existed
-        entry = newest_run(Path(request.out), spec.name)
+        entry = newest_run(Path(request.out), spec.name, request.tag)
         return entry or Entry(spec.name, None, "failed", f"{type(exc).__name__}: {exc}"), None
 
 
-def newest_run(parent: Path, command: str) -> Any:
+def newest_run(parent: Path, command: str, tag: str | None) -> Any:
     from nnlab.report import read_entry
+    from nnlab.tools.lecture_pool import newest
 
-    runs = sorted(p for p in (parent / command).glob("*") if p.is_dir() and not p.is_symlink()) \
-        if (parent / command).is_dir() else []
-    return read_entry(runs[-1]) if runs else None
+    path = newest(parent, command, tag)
+    return read_entry(path) if path else None
 
 
 def progress() -> Any:
@@ -181,12 +183,15 @@ def progress() -> Any:
 def line(i: int, n: int, entry: Any) -> str:
     from rich.markup import escape
 
+    from nnlab.core.i18n import tr
     from nnlab.report.model import format_seconds
+    from nnlab.report.words import status_word
 
     ok = entry.status in ("completed", "diverged")
-    held = sum(bool(c.get("holds")) for c in entry.claims)
-    text = (f"[{i}/{n}] {'[green]✓[/]' if ok else '[red]✗[/]'} {escape(entry.command)} {escape(entry.status)} · "
-            f"{held}/{len(entry.claims)} claims held · {format_seconds(entry.elapsed_s)}")
+    held = f"{sum(bool(c.get('holds')) for c in entry.claims)}/{len(entry.claims)}"
+    text = (f"[{i}/{n}] {'[green]✓[/]' if ok else '[red]✗[/]'} {escape(entry.command)} "
+            f"{escape(status_word(entry.status))} · {tr(f'{held} claims held', f'说法成立 {held}')} · "
+            f"{format_seconds(entry.elapsed_s)}")
     if entry.error:
         text += f" · [red]{escape(entry.error)}[/]"
     return text
@@ -329,12 +334,14 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
     else:
         entries, stopped = one_by_one(steps, parent)
 
+    from nnlab.core.i18n import tr
+
     notes = []
     if stopped is not None:
         left = list(dict.fromkeys(spec.name for spec, _, _ in steps[len(entries):]))  # a command's second run too
-        notes.append(f"Stopped by {signal.Signals(stopped).name}" + (f"; not run: {', '.join(left)}" if left else ""))
-    from nnlab.core.i18n import tr
-
+        name = signal.Signals(stopped).name
+        notes.append(tr(f"Stopped by {name}", f"被 {name} 中止") + (tr(f"; not run: {', '.join(left)}",
+                                                                     f"；未运行：{'、'.join(left)}") if left else ""))
     report = Report(tr("nnlab lecture", "nnlab 讲义") + (" --quick" if quick else ""), entries, parent,
                     wall_s=time.perf_counter() - started, notes=notes,
                     context=[(tr("command", "命令"), " ".join(argv)), (tr("directory", "目录"), str(parent))])

@@ -3,7 +3,8 @@ of its own (the sweep's local pool, nnlab.sweep.executors.PoolExecutor), each dr
 
 The experiments do not depend on one another, and most of them compute on one core (small tensors, whose
 arithmetic is cheaper than the synchronisation of a second thread), so on a machine of C cores N = C of them at
-once take about 1/N of the time of one after another, with the same numbers: every run seeds itself, and each
+once take well under the time of one after another (x1.6 on 2 cores, benchmarks/lecture_speed.py; the longest
+experiment bounds it), with the same numbers: every run seeds itself, and each
 has the threads of one worker's share of the cores (C // N: `threads` 0, "every core this process may use",
 means that share, through NNLAB_CORES; torch's and BLAS's own defaults are set to it before torch is imported).
 
@@ -16,9 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Any
 
+CANCELLED = "cancelled before it started"  # the pool's own words for a run a Ctrl-C kept from starting
 CORES_ENV = "NNLAB_CORES"  # the cores a process may use, when fewer than its affinity (core.device.available_cores)
 
 
@@ -37,32 +40,46 @@ class Step:
 
 def run_step(step: Step) -> dict[str, Any]:
     """In a worker: the experiment from start to end, figures drawn here; its record (index, status, path of its
-    run directory, error line). Never raises for the experiment's own errors."""
+    run directory, error line). Never raises for the experiment's own errors, nor for a Ctrl-C: one that came
+    before it started (the worker warming up) cancels it, one during its setup or run interrupts it."""
     from nnlab.core import console
     from nnlab.core.runner import RunInterrupted, execute
+    from nnlab.sweep.point import _worker
 
+    record: dict[str, Any] = {"index": step.index, "point": step.point, "seed": step.seed, "status": "failed",
+                              "path": None, "error": None}
+    if _worker["stop"]:  # the pool's Ctrl-C handler marks it; the lecture lists this one as not run
+        return {**record, "status": "interrupted", "error": CANCELLED}
     os.environ[CORES_ENV] = str(step.cores)
-    record: dict[str, Any] = {"index": step.index, "status": "failed", "path": None, "error": None}
     console.err.quiet = True  # two experiments' progress bars would garble each other; the lecture prints lines
     try:
-        outcome = execute(step.request, report=False)
+        _worker["busy"] = True  # from here a Ctrl-C raises (in the run, the runner's own handler takes over)
+        try:
+            outcome = execute(step.request, report=False)
+        finally:
+            _worker["busy"] = False
         record.update(status=outcome.status, path=str(outcome.path))
     except RunInterrupted as exc:
         record.update(status="interrupted", path=str(exc.path), error="interrupted")
+    except KeyboardInterrupt:  # during the setup, before the run's directory existed
+        record.update(status="interrupted", error="interrupted", path=newest(step.request.out, step.command,
+                                                                               step.request.tag))
     except Exception as exc:  # closed as failed by the runner, when its directory existed
         record["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        record["path"] = newest(Path(step.request.out), step.command, step.request.tag)
+        record["path"] = newest(step.request.out, step.command, step.request.tag)
     return record
 
 
-def newest(parent: Path, command: str, tag: str | None) -> str | None:
-    """The run directory a failed experiment left in `parent` (the newest of its command, with its tag)."""
-    folder = parent / command
+def newest(parent: str | Path, command: str, tag: str | None) -> str | None:
+    """The newest run directory of `command` named with `tag` (None: untagged) in `parent`: `<time>[-tag][-N]`
+    (core.run.claim_directory), so an untagged run is never taken for a tagged one (optimize's `-mlp`)."""
+    folder = Path(parent) / command
     if not folder.is_dir():
         return None
-    runs = [p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()
-            and (tag is None or p.name.endswith(f"-{tag}"))]
-    return str(max(runs, key=lambda p: p.name)) if runs else None
+    name = re.compile(r"(\d{8}-\d{6})" + (f"-{re.escape(tag)}" if tag else "") + r"(?:-(\d+))?")
+    runs = [(m.group(1), int(m.group(2) or 1), p) for p in folder.iterdir()
+            if (m := name.fullmatch(p.name)) and p.is_dir() and not p.is_symlink()]
+    return str(max(runs, key=lambda r: r[:2])[2]) if runs else None
 
 
 def run_all(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path, on_entry: Any) -> int | None:
@@ -82,7 +99,7 @@ def run_all(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path, on_entry
         tasks.append(Step(i, spec.name, request, cores, point=i))
 
     def on_record(record: dict[str, Any]) -> None:
-        if record.get("path") is None and record.get("error") == "cancelled before it started":
+        if record.get("path") is None and record.get("error") == CANCELLED:
             return  # stopped before its turn: the report lists it as not run (runs start in the lecture's order)
         command = steps[record["index"]][0].name
         entry = None
@@ -96,11 +113,15 @@ def run_all(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path, on_entry
         on_entry(record["index"], entry)
 
     pool = PoolExecutor(jobs, cores, work=run_step, warm=steps[0][0].name)
-    pool.start()
+    stopped = None
     try:
+        pool.start()
         pool.run(tasks, on_record)
-    except KeyboardInterrupt:
-        return signal.SIGINT
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (core.signals.Interrupted carries its number)
+        stopped = getattr(exc, "signum", signal.SIGINT)
     finally:
-        pool.close()
-    return None
+        try:
+            pool.close()
+        except KeyboardInterrupt as exc:  # a second signal while the workers end: they are ending anyway
+            stopped = stopped or getattr(exc, "signum", signal.SIGINT)
+    return stopped

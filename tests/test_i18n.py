@@ -76,17 +76,18 @@ def chinese_runs(tmp_path_factory):
 
 
 def chinese_run(command: str, out: Path):
+    from matplotlib.figure import Figure
     from matplotlib.text import Text
 
     from nnlab.core import figure_pool, plotting
     from nnlab.core.runner import Request, execute
 
     seen: dict[str, list[str]] = {}
-    original = plotting.save
+    original = Figure.savefig  # every figure is written through it, however its module imported the helpers
 
-    def save(fig, path, *args, **kwargs):
-        seen[Path(path).name] = [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
-        return original(fig, path, *args, **kwargs)
+    def savefig(fig, fname, *args, **kwargs):
+        seen[Path(str(fname)).name] = [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+        return original(fig, fname, *args, **kwargs)
 
     # As in a fresh process (a figure worker): the CJK font not yet set up, so a figure made before it is, whose
     # title and axis labels would keep the default font and draw boxes, shows here as missing glyphs.
@@ -98,7 +99,7 @@ def chinese_run(command: str, out: Path):
     logging.getLogger("matplotlib").addHandler(glyphs)
     try:
         with pytest.MonkeyPatch.context() as mp, i18n.using("zh"), warnings.catch_warnings(record=True) as caught:
-            mp.setattr(plotting, "save", save)
+            mp.setattr(Figure, "savefig", savefig)
             mp.setattr(figure_pool, "active", lambda: None)  # drawn here, where save() is watched
             warnings.simplefilter("always")
             outcome = execute(Request(command, {"seed": 0}, quick=True, out=out), report=False)

@@ -160,14 +160,12 @@ def variance_check(spec: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     if underflow is not None:
         why = (f"layer {underflow['layer']}'s pre-activations are exactly 0 where the formula predicts a std of "
                f"{underflow['predicted_pre_std']:.3g}: the scale underflowed the float type (try --dtype float64)")
-    else:
-        why = f"a layer's variance is {worst:+.1%} off n_in w^2 E[z^2], {worst_z:.1f} sampling sds: beyond chance"
-    cov_words = f"{cov:.3f} times that here" if cov_ratios else "the same here (no layer had inputs)"
-    if underflow is not None:
         why_zh = (f"第 {underflow['layer']} 层的激活前值恰好为 0，而公式预测其标准差为 "
                   f"{underflow['predicted_pre_std']:.3g}：该尺度在这种浮点类型下下溢了（可试 --dtype float64）")
     else:
+        why = f"a layer's variance is {worst:+.1%} off n_in w^2 E[z^2], {worst_z:.1f} sampling sds: beyond chance"
         why_zh = f"某一层的方差偏离 n_in w² E[z²] {worst:+.1%}，即 {worst_z:.1f} 个抽样标准差：超出了偶然的范围"
+    cov_words = f"{cov:.3f} times that here" if cov_ratios else "the same here (no layer had inputs)"
     cov_zh = f"在此是它的 {cov:.3f} 倍" if cov_ratios else "在此与它相同（没有一层有输入）"
     return check(
         f"init.variance-formula.{spec}",

@@ -185,19 +185,6 @@ def figure_url(run_id: str, figure: Path) -> str:
     return f"/files/{run_id}/plots/{figure.name}"
 
 
-def figure_captions(spec: Any) -> dict[str, str]:
-    """Figure name -> caption in the current language; English where a plots module has no Chinese ones yet,
-    none where it cannot load."""
-    try:
-        return spec.captions()
-    except Exception:  # noqa: BLE001 - a plots module that cannot load (or lacks CAPTIONS_ZH)
-        pass
-    try:
-        return dict(spec.plots_module().CAPTIONS)
-    except Exception:  # noqa: BLE001 - then the figures show without captions
-        return {}
-
-
 def spoken(record: dict[str, Any]) -> dict[str, Any]:
     """A claim or check record with its texts in the current language (`claim`, `reason`: `claim_zh`, `reason_zh`
     in Chinese, where the record has them), the English kept as `claim_en`, and `failure`: why it fails."""
@@ -227,7 +214,10 @@ def run_json(out: Path, run_id: str, path: Path) -> dict[str, Any]:
                 headline = {"columns": list(columns), "rows": [list(r) for r in rows]}
             except (KeyError, TypeError, IndexError, ValueError):
                 headline = None  # a summary of another version's layout: the numbers below still show
-        captions = figure_captions(spec)
+        try:
+            captions = spec.captions()  # in the current language
+        except Exception:  # noqa: BLE001 - a plots module that cannot load leaves the figures without captions
+            captions = {}
     numbers, why = record.numbers_or_why()
     return {"id": run_id, "command": record.command, "name": path.name, "status": record.status,
             "error": record.error, "meta": record.meta, "config": record.config, "complete": record.complete,

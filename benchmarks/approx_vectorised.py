@@ -5,9 +5,10 @@
 Both fit the same networks (same hidden features, same training samples, same ridge lam) for every seed,
 width D in 2, 4, ..., max-width and target: the naive loop builds [1, sigma(X W1[:, :D] + b1[:D])] and calls
 np.linalg.lstsq on the ridge-augmented matrix (or solves the normal equations) once per network; the
-vectorised path (the one the command
-uses) does one Gram matrix and one Cholesky per seed batch and a triangular solve per width
-(nnlab.nn.approximation.nested_lstsq). Prints both times, the ratio, and the largest relative difference
+vectorised path (the one the command uses) does one Gram matrix (syrk, the ones column analytically) and one
+Cholesky per seed batch, a triangular solve per width (nnlab.nn.approximation.nested_solve) and predicts in
+row chunks skipping the zero coefficients (predict_nested); `dense` is the same algebra as it was before
+issue 28 (materialised [1, h], general products). Prints both times, the ratio, and the largest relative difference
 of the held-out MSEs, which should be small (both are the same ridge problem).
 """
 
@@ -41,12 +42,26 @@ def setup(max_width: int, seeds: int, d: int, seed: int = 0):
 
 
 def vectorised(widths, x, y, x_test, w, b, act) -> np.ndarray:
-    """Held-out MSE (S, W, T), every seed and width from one factorisation per seed."""
+    """Predictions (S, m, W, T), the command's path (nnlab/commands/approx/fit.py): features without the ones
+    column, its Gram matrix by syrk, one factorisation per seed, predictions CHUNK rows at a time."""
+    from nnlab.commands.approx.fit import predict_in_chunks
+
     t = torch.from_numpy
-    coefs = ap.nested_lstsq(ap.hidden(act, t(x), t(w), t(b)), t(y), [k + 1 for k in widths], RIDGE)
+    sizes = [k + 1 for k in widths]
+    coefs = ap.nested_solve(*ap.normal_equations(ap.features(act, t(x), t(w), t(b)), t(y)), sizes, RIDGE)
+    x_all = np.broadcast_to(x_test, (x.shape[0], *x_test.shape))
+    return predict_in_chunks(lambda xc, out: ap.features(act, t(xc.copy()), t(w), t(b), out), x_all, coefs, sizes,
+                             w.shape[-1])
+
+
+def dense(widths, x, y, x_test, w, b, act) -> np.ndarray:
+    """The same with [1, sigma(.)] materialised, torch's general products phi^T phi and phi^T y, and the dense
+    prediction phi @ coefs over all widths' (mostly zero) coefficients: the path before issue 28."""
+    t = torch.from_numpy
+    phi = ap.hidden(act, t(x), t(w), t(b))
+    coefs = ap.nested_solve(phi.mT @ phi, phi.mT @ t(y), [k + 1 for k in widths], RIDGE)
     x_all = t(np.broadcast_to(x_test, (x.shape[0], *x_test.shape)).copy())
-    pred = ap.predict(ap.hidden(act, x_all, t(w), t(b)), coefs).numpy()  # (S, m, W, T)
-    return pred
+    return ap.predict(ap.hidden(act, x_all, t(w), t(b)), coefs).numpy()  # (S, m, W, T)
 
 
 def naive(widths, x, y, x_test, w, b, act, normal_equations: bool = False) -> np.ndarray:
@@ -84,6 +99,9 @@ def main() -> None:
     fast = vectorised(widths, x, y, x_test, w, b, act)
     t_fast = time.perf_counter() - start
     start = time.perf_counter()
+    before = dense(widths, x, y, x_test, w, b, act)
+    t_dense = time.perf_counter() - start
+    start = time.perf_counter()
     slow = naive(widths, x, y, x_test, w, b, act)
     t_slow = time.perf_counter() - start
     start = time.perf_counter()
@@ -103,8 +121,10 @@ def main() -> None:
           f"d = {args.d}, n = {x.shape[1]} samples, torch threads {torch.get_num_threads()}")
     print(f"naive loop, np.linalg.lstsq per network:        {t_slow:8.2f} s  (ratio {t_slow / t_fast:6.1f}x)")
     print(f"naive loop, normal equations per network:       {t_normal:8.2f} s  (ratio {t_normal / t_fast:6.1f}x)")
+    print(f"dense [1, h], gemm Gram, dense prediction:      {t_dense:8.2f} s  (ratio {t_dense / t_fast:6.1f}x)")
     print(f"vectorised (nested Cholesky, seeds batched):    {t_fast:8.2f} s")
     print(f"largest relative difference of held-out MSEs, vectorised vs lstsq (where MSE > 1e-12 Var f): {rel:.2e}")
+    print(f"largest difference of the predictions, vectorised vs dense: {np.max(np.abs(fast - before)):.2e}")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,18 @@ def held(out: Path) -> set[str]:
     return ids
 
 
+def elapsed(out: Path) -> dict[str, float]:
+    """Each run's own seconds (meta.json's elapsed_s) in the lecture written under `out`, by command[-tag]: the
+    ranking behind the order the workers take them in (nnlab/tools/lecture_pool.py, LONGEST_FIRST)."""
+    seconds = {}
+    for meta in (out / "lecture").glob("*/*/*/meta.json"):
+        if meta.parent.is_symlink() or meta.parent.name == "latest":
+            continue
+        tag = meta.parent.name.split("-", 2)[2] if meta.parent.name.count("-") >= 2 else ""
+        seconds[meta.parent.parent.name + (f"-{tag}" if tag else "")] = json.loads(meta.read_text())["elapsed_s"]
+    return dict(sorted(seconds.items(), key=lambda kv: -kv[1]))
+
+
 def lecture(tree: Path, args: list[str], out: Path) -> float:
     """Wall seconds of one `nnlab lecture` from checkout `tree`."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
@@ -82,6 +94,9 @@ def main() -> None:
                       f"{med['auto']:.1f} s (x{med['base'] / med['auto']:.2f} of the base), --jobs 1 "
                       f"{med['one']:.1f} s (auto x{med['one'] / med['auto']:.2f}) · the same claims held: {same} "
                       f"({len(ids['auto'])} held)", flush=True)
+                runs = elapsed(Path(tmp) / f"{name}-auto-{opts.repeats - 1}")
+                print("  each run, longest first (--jobs auto, the last repeat): " + ", ".join(
+                    f"{run} {s:.1f} s" for run, s in runs.items()), flush=True)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
     print(f"load average after: {os.getloadavg()[0]:.2f}")

@@ -139,3 +139,28 @@ def test_ctrl_c_stops_fit_train_within_a_step_not_after_the_width(invoke, monkey
     assert time.monotonic() - start < 30  # 1e6 Adam steps take minutes; the stop comes at the first one
     (run,) = result.runs("approx")
     assert json.loads((run / "meta.json").read_text())["status"] == "interrupted"
+
+
+def test_chunked_predictions_equal_one_dense_product():
+    """fit.predict_in_chunks (features into a reused buffer, CHUNK rows at a time, nested products) against the
+    features of every point at once and ap.predict, for rows that are not a multiple of CHUNK."""
+    import numpy as np
+    import torch
+
+    from nnlab.commands.approx import fit
+    from nnlab.nn import activations
+    from nnlab.nn import approximation as ap
+
+    rng = np.random.default_rng(0)
+    S, D, d, m = 2, 9, 2, 2 * fit.CHUNK + 17
+    act = activations.get("sigmoid")
+    w, b = (torch.from_numpy(a) for a in ap.draw_features(rng, "sigmoid", d, D, 5.0, S))
+    x_train = torch.from_numpy(rng.random((S, 64, d)))
+    y = torch.from_numpy(rng.random((S, 64, 2)))
+    sizes = [2, 4, 10]
+    coefs = ap.nested_solve(*ap.normal_equations(ap.features(act, x_train, w, b), y), sizes, 1e-10)
+    x_all = np.broadcast_to(rng.random((m, d)), (S, m, d))
+    got = fit.predict_in_chunks(lambda xc, out: ap.features(act, torch.from_numpy(xc.copy()), w, b, out), x_all,
+                                coefs, sizes, D)
+    want = ap.predict(ap.hidden(act, torch.from_numpy(x_all.copy()), w, b), coefs).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)  # summation order only; |F| is about 1

@@ -201,3 +201,48 @@ def test_numbers_are_named_by_what_they_are():
     named = results.numbers(vit)
     assert named["vit.test.acc"] == 0.97 and named["vit.val.acc"] is None and named["vit.params"] == 12345.0
     assert not any(name.startswith("retrieval.") for name in named)
+
+
+@pytest.mark.parametrize("norm", ["pre", "post"])
+@pytest.mark.parametrize("mixer", ["attention", "mean"])
+def test_stacked_seeds_train_as_the_separate_models(mixer, norm):
+    """StackedRetrievalNet (seed axis, query-only last block, scaled_dot_product_attention, mean pooling before
+    its linear maps) against S separate RetrievalNets (explicit softmax(q k^T / sqrt(d)) v) in float64: logits,
+    every gradient, and three AdamW steps. Tolerance 1e-10: the same maths up to summation order."""
+    import torch
+    import torch.nn.functional as F
+
+    from nnlab.commands.attention.stacked import StackedRetrievalNet
+    from nnlab.nn.param_rules import lecture_adam
+    from nnlab.nn.transformer import RetrievalNet
+
+    S, B, P, Q = 3, 5, 6, 4
+    models = []
+    for s in range(S):
+        torch.manual_seed(s)
+        models.append(RetrievalNet(10, 7, 16, 2, 2, norm, mixer).double())
+    stacked = StackedRetrievalNet(models)
+    rng = np.random.default_rng(0)
+    batches = [[torch.from_numpy(a) for a in retrieve.make_batch(B, P, Q, 10, 7, rng)] for _ in range(S)]
+    keys, values, queries, answers = (torch.stack([b[i] for b in batches]) for i in range(4))
+    opts = [lecture_adam(m.parameters(), lr=1e-2, weight_decay=0.01, decoupled=True) for m in models]
+    opt = lecture_adam(stacked.parameters(), lr=1e-2, weight_decay=0.01, decoupled=True)
+    for step in range(3):
+        logits = stacked(keys, values, queries)  # (S, B, Q, V)
+        loss = F.cross_entropy(logits.flatten(0, 2), answers.flatten(), reduction="none").view(S, -1).mean(1)
+        opt.zero_grad()
+        loss.sum().backward()
+        for s, (m, o, b) in enumerate(zip(models, opts, batches, strict=True)):
+            ref, _ = m(*b[:3])
+            np.testing.assert_allclose(logits[s].detach().numpy(), ref.detach().numpy(), atol=1e-10)
+            o.zero_grad()
+            F.cross_entropy(ref.flatten(0, 1), b[3].flatten()).backward()
+            for name, p in m.named_parameters():
+                np.testing.assert_allclose(stacked.p(name).grad[s].numpy(), p.grad.numpy(), atol=1e-10,
+                                           err_msg=f"step {step} seed {s} {name}")
+            o.step()
+        opt.step()
+    copy = stacked.unstack(1, RetrievalNet(10, 7, 16, 2, 2, norm, mixer).double())
+    for name, p in copy.named_parameters():
+        np.testing.assert_allclose(p.detach().numpy(), dict(models[1].named_parameters())[name].detach().numpy(),
+                                   atol=1e-10)

@@ -126,3 +126,18 @@ def test_a_failed_runs_directory_is_found_by_its_own_tag_never_a_tagged_ones(tmp
     assert Path(newest(tmp_path, "optimize", None)).name == "20261204-191728-2"  # untagged: never `-mlp`
     assert Path(newest(tmp_path, "optimize", "mlp")).name == "20261204-191729-mlp"
     assert newest(tmp_path, "init", None) is None
+
+
+def test_the_workers_take_the_longest_experiments_first_and_each_once():
+    from types import SimpleNamespace as NS
+
+    from nnlab.tools.lecture import plan, select
+    from nnlab.tools.lecture_pool import start_order
+
+    steps = plan(select((), ()), {}, False, ["nnlab", "lecture"])
+    order = [(steps[i][0].name, steps[i][2].tag) for i in start_order(steps)]
+    assert sorted(start_order(steps)) == list(range(len(steps)))
+    assert order[0] == ("modules", None)  # the longest: in the lecture's order it started third, and ended last
+    assert order.index(("optimize", "mlp")) < order.index(("optimize", None))
+    unknown = [(NS(name="zeta"), None, NS(tag=None)), (NS(name="alpha"), None, NS(tag=None)), *steps[:1]]
+    assert start_order(unknown) == [2, 0, 1]  # an unlisted experiment after the listed ones, in the lecture's order

@@ -198,3 +198,24 @@ def test_shift_moves_down_and_right_with_zeros():
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     y = shift(x, 1)
     assert y[0, 0, 1, 1] == x[0, 0, 0, 0] and y[0, 0, 0].sum() == 0 and y[0, 0, :, 0].sum() == 0
+
+
+@pytest.mark.parametrize("skips", [True, False])
+def test_the_unet_in_channels_last_computes_what_it_computes_in_nchw(skips):
+    """unet.py trains in channels_last (faster convolutions): the same outputs and weight gradients as the
+    default layout, to float32 rounding (rtol 1e-4, atol 1e-5: another summation order, nothing else)."""
+    import copy
+
+    import torch
+
+    from nnlab.commands.modules.unet import build
+
+    torch.manual_seed(0)
+    net = build(4, skips)
+    fast = copy.deepcopy(net).to(memory_format=torch.channels_last)
+    x, y = torch.randn(5, 1, 28, 28), torch.rand(5, 1, 28, 28)
+    for model, inputs in ((net, x), (fast, x.contiguous(memory_format=torch.channels_last))):
+        (model(inputs) - y).square().mean().backward()
+    torch.testing.assert_close(fast(x.contiguous(memory_format=torch.channels_last)), net(x), rtol=1e-4, atol=1e-5)
+    for (name, a), b in zip(net.named_parameters(), fast.parameters(), strict=True):
+        torch.testing.assert_close(b.grad, a.grad, rtol=1e-4, atol=1e-5, msg=name)

@@ -11,6 +11,7 @@ from numpy.polynomial import chebyshev
 
 from nnlab.nn import activations
 from nnlab.nn import approximation as ap
+from nnlab.nn import approximation_theory as at
 
 
 def ridge_solution(phi: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
@@ -106,21 +107,21 @@ def test_batched_training_equals_training_one_network():
 
 def test_rates_helpers():
     widths = [4, 8, 16, 32, 64]
-    assert ap.loglog_slope(widths, [3.0 * w**-1.5 for w in widths]) == pytest.approx(-1.5, abs=1e-12)
-    assert ap.loglog_slope(widths, [1e-20] * 5, floor=1e-12) is None
-    assert ap.width_needed(widths, [1 / w for w in widths], 1 / 20) == pytest.approx(20, rel=1e-12)
-    assert ap.width_needed(widths, [1.0] * 5, 0.5) is None
+    assert at.loglog_slope(widths, [3.0 * w**-1.5 for w in widths]) == pytest.approx(-1.5, abs=1e-12)
+    assert at.loglog_slope(widths, [1e-20] * 5, floor=1e-12) is None
+    assert at.width_needed(widths, [1 / w for w in widths], 1 / 20) == pytest.approx(20, rel=1e-12)
+    assert at.width_needed(widths, [1.0] * 5, 0.5) is None
     assert ap.polynomial_degree(ap.network_parameters(4, 1), 1, 1000) == 12  # 13 parameters: degree 12
 
 
 def test_exponential_fit_tells_exponential_from_power_decay():
     d = [2, 4, 8, 16, 32, 64]
-    exponential = ap.exponential_fit(d, [math.exp(-0.5 * w) for w in d])
-    power = ap.exponential_fit(d, [w**-3.0 for w in d])
+    exponential = at.exponential_fit(d, [math.exp(-0.5 * w) for w in d])
+    power = at.exponential_fit(d, [w**-3.0 for w in d])
     assert exponential["rate"] == pytest.approx(-0.5) and exponential["r2_exponential"] == pytest.approx(1.0)
     assert power["r2_power"] == pytest.approx(1.0) and power["r2_exponential"] < power["r2_power"]
     # The ridge floor ends the fit: a plateau at 1e-12 is not counted as decay.
-    floored = ap.exponential_fit(d, [max(math.exp(-2 * w), 1e-12) for w in d], floor=1e-11)
+    floored = at.exponential_fit(d, [max(math.exp(-2 * w), 1e-12) for w in d], floor=1e-11)
     assert floored["points"] == 3 and floored["rate"] == pytest.approx(-2)
 
 
@@ -143,3 +144,80 @@ def test_training_asks_whether_to_stop_before_every_step():
     with pytest.raises(Stop):
         ap.train_width(act, x, y, torch.from_numpy(w), torch.from_numpy(b), 1000, 0.02, check_stop)
     assert len(calls) == 7
+
+
+def test_normal_equations_without_the_ones_column_match_the_full_products():
+    # [1, h]^T [1, h] and [1, h]^T y from h alone (numpy's syrk, column sums) against torch's plain products.
+    rng = np.random.default_rng(6)
+    h, y = torch.from_numpy(rng.random((2, 50, 7))), torch.from_numpy(rng.standard_normal((2, 50, 3)))
+    phi = ap.with_ones(h)
+    g, r = ap.normal_equations(h, y)
+    np.testing.assert_allclose(g.numpy(), (phi.mT @ phi).numpy(), rtol=1e-13)  # summation order only
+    np.testing.assert_allclose(r.numpy(), (phi.mT @ y).numpy(), rtol=1e-12, atol=1e-13)
+    g0, r0 = ap.normal_equations(phi, y, ones=False)
+    np.testing.assert_allclose(g0.numpy(), g.numpy(), rtol=1e-13)
+    np.testing.assert_allclose(r0.numpy(), r.numpy(), rtol=1e-12, atol=1e-13)
+    sizes = [1, 3, 8]
+    np.testing.assert_allclose(ap.nested_solve(g, r, sizes, 1e-6).numpy(),
+                               ap.nested_lstsq(phi, y, sizes, 1e-6).numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("ones", [True, False])
+def test_nested_prediction_skips_only_zeros(ones):
+    # predict_nested adds each block of columns to the widths that use it; the dense product reads the zeros.
+    rng = np.random.default_rng(7)
+    S, m, P, T = 3, 40, 12, 2
+    sizes = [5, 1 + ones, 12, 5, 9]  # unsorted and repeated: the gathered (non-suffix) path
+    coefs = torch.from_numpy(rng.standard_normal((S, P, len(sizes), T)))
+    for j, k in enumerate(sizes):
+        coefs[:, k:, j] = 0
+    for batch in (S, 1):  # features per seed, or shared points broadcast over the seeds
+        h = torch.from_numpy(rng.standard_normal((batch, m, P - ones)))
+        phi = ap.with_ones(h) if ones else h
+        dense = ap.predict(phi, coefs).numpy()
+        np.testing.assert_allclose(ap.predict_nested(h, coefs, sizes, ones).numpy(), dense, rtol=1e-12, atol=1e-13)
+    sorted_sizes = sorted(set(sizes))  # the suffix (in place) path
+    c = coefs[:, :, : len(sorted_sizes)].clone()
+    for j, k in enumerate(sorted_sizes):
+        c[:, :, j] = 0
+        c[:, :k, j] = torch.from_numpy(rng.standard_normal((S, k, T)))
+    np.testing.assert_allclose(ap.predict_nested(h, c, sorted_sizes, ones).numpy(),
+                               ap.predict(ap.with_ones(h) if ones else h, c).numpy(), rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "cos", "gelu"])
+def test_features_in_place_equal_the_activation_of_the_affine_map(name):
+    rng = np.random.default_rng(8)
+    x = torch.from_numpy(rng.random((2, 30, 3)))
+    w, b = (torch.from_numpy(a) for a in ap.draw_features(rng, name, 3, 6, 5.0, 2))
+    act = activations.get(name)
+    ref = act.torch_fn(torch.baddbmm(b[:, None, :], x, w))
+    buffer = torch.empty(2 * 30 * 6, dtype=torch.float64)
+    out = ap.features(act, x, w, b, buffer.view(2, 30, 6))
+    assert out.data_ptr() == buffer.data_ptr()  # written where asked
+    assert torch.equal(out, ref) and torch.equal(ap.features(act, x, w, b), ref)
+    assert torch.equal(ap.hidden(act, x, w, b)[..., 1:], ref)
+
+
+def test_chebyshev_basis_equals_the_plain_product_in_every_d():
+    # The level-by-level construction multiplies the same factors in the same order: bit for bit equal.
+    rng = np.random.default_rng(9)
+    for d, degree in ((1, 9), (3, 6), (8, 3)):
+        x, idx = rng.random((2, 25, d)), ap.chebyshev_indices(d, degree)
+        t = 2 * x - 1
+        table = np.stack([np.ones_like(t), t] + [np.zeros_like(t)] * (degree - 1), -1)[..., : degree + 1]
+        for k in range(2, degree + 1):
+            table[..., k] = 2 * t * table[..., k - 1] - table[..., k - 2]
+        ref = np.ones((2, 25, len(idx)))
+        for i in range(d):
+            ref *= table[..., i, :][..., idx[:, i]]
+        assert np.array_equal(ap.chebyshev_basis(x, idx), ref)
+
+
+def test_gaussian_features_into_a_buffer():
+    rng = np.random.default_rng(10)
+    x, c = torch.from_numpy(rng.random((2, 9, 2))), torch.from_numpy(rng.random((2, 4, 2)))
+    buffer = torch.full((2, 9, 4), math.nan, dtype=torch.float64)
+    out = ap.gaussian_features(x, c, 0.4, buffer)
+    assert out.data_ptr() == buffer.data_ptr()
+    assert torch.equal(out, ap.gaussian_kernel(x, c, 0.4)[..., 1:])

@@ -156,3 +156,45 @@ def test_stack_l1_prox_step_gives_exact_zeros_and_subgradient_does_not():
                 torch.testing.assert_close(W.detach(), R.soft_threshold(W0 - 0.05 * g, 0.05), rtol=0, atol=1e-7)
         zeros = sum(int((W == 0).sum()) for W in stack.W)
         assert (zeros > 0) == expect_zeros, (step, zeros)
+
+
+@pytest.mark.parametrize("l1_step", ["prox", "subgradient"])
+def test_in_place_step_is_the_reference_step_bit_for_bit(l1_step):
+    """Stack.step (in place, reused scratch) against reference_step (the formulas out of place): equal exactly,
+    over many steps of every method at once, dropout included (the same masks from equally seeded generators)."""
+    members = [Member("none", 0.0, 1.0, r) for r in range(2)] + [Member("dropout", 0.0, 0.5, 1)]
+    members += [Member(m, lam, 1.0, r) for m in ("l2", "l1", "elastic") for lam in (1e-3, 1e-1) for r in range(2)]
+
+    def make():
+        return Stack([6, 8, 5, 3], members, "relu", 10.0, l1_step,
+                     [torch.Generator().manual_seed(k) for k in range(len(members))])
+
+    fast, ref = make(), make()
+    X, y = torch.randn(len(members), 12, 6), torch.randn(len(members), 12, 3)
+    g_fast, g_ref = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    for _ in range(50):
+        fast.step(((fast.forward(X, g_fast) - y) ** 2).mean((1, 2)).sum(), lr=0.2)
+        ref.reference_step(((ref.forward(X, g_ref) - y) ** 2).mean((1, 2)).sum(), lr=0.2)
+    for a, b in zip(fast.W + fast.b, ref.W + ref.b, strict=True):
+        assert torch.equal(a, b)
+    zeros = sum(int((W == 0).sum()) for W in fast.W)
+    assert (zeros > 0) == (l1_step == "prox")
+
+
+def test_block_is_a_view_of_the_stack_networks():
+    members = [Member("l2", 0.01, 1.0, r) for r in range(4)]
+    stack = Stack([5, 7, 3], members, "tanh", 1.0, "prox", [torch.Generator().manual_seed(k) for k in range(4)])
+    X = torch.randn(4, 6, 5)
+    sub = stack.block(1, 3)
+    assert sub.W[0].data_ptr() == stack.W[0][1].data_ptr()  # a view, not a copy
+    assert torch.equal(sub.forward(X[1:3]), stack.forward(X)[1:3].detach())
+
+
+def test_in_place_dropout_mask_is_the_formula():
+    """The tensor-p fast path (u <- (u < p) * (1/p) in place) draws and scales exactly like (rand < p) / p."""
+    p = torch.tensor([0.5, 0.3, 0.9]).view(3, 1, 1)
+    fast = R.dropout_mask((3, 40, 7), p, torch.Generator().manual_seed(4))
+    u = torch.rand((3, 40, 7), generator=torch.Generator().manual_seed(4))
+    assert torch.equal(fast, (u < p) / p)
+    double = R.dropout_mask((3, 4, 7), p.double(), torch.Generator().manual_seed(4))  # other dtypes: the formula
+    assert double.dtype == torch.float64

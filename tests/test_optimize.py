@@ -336,7 +336,7 @@ def test_nan_sharpness_makes_the_run_diverged_and_the_claims_say_so(invoke, fake
     completed (and then crashed the plot). The core makes it `diverged`; the claims say they cannot judge."""
     from nnlab.commands.optimize import mlp
 
-    monkeypatch.setattr(mlp, "top_eigen", lambda loss_on, theta, gen: float("nan"))
+    monkeypatch.setattr(mlp, "top_eigens", lambda data, thetas, V: [float("nan")] * len(thetas))
     result = invoke("optimize", "--problem", "mlp", "--quick", "--train-size", "200", "--large-batch", "100",
                     "--method", "sgd", "--steps", "5")
     assert result.exit_code == 0, f"{result.stderr}\n{result.exception!r}"

@@ -268,3 +268,32 @@ def test_a_nan_network_fails_the_dropout_expectation():
 
     record = dropout_expectation({"regression": {"expectation": broken}}, Cfg())
     assert record["holds"] is False and "NaN" in record["reason"], record
+
+
+def test_blocked_evaluation_matches_gathered_rows_and_torch_losses():
+    """evaluate (per replicate: expanded rows, weight views, the transposed log-softmax) against gathering every
+    network's rows and F.cross_entropy; softmax on the transposed view against softmax(-1). float32: 1e-6."""
+    import torch
+    import torch.nn.functional as F
+
+    from nnlab.commands.regularize.dropout import probabilities
+    from nnlab.commands.regularize.train import evaluate, replicate_blocks
+    from nnlab.nn.stacked import Member, Stack
+
+    members = [Member(m, lam, 1.0, r) for r in range(3) for m, lam in (("none", 0.0), ("l2", 0.01), ("l1", 0.1))]
+    stack = Stack([20, 16, 10], members, "relu", 10.0, "prox", [torch.Generator().manual_seed(k) for k in range(9)])
+    reps = torch.tensor([m.replicate for m in members])
+    assert replicate_blocks(reps) == [(0, 0, 3), (1, 3, 6), (2, 6, 9)]
+    assert replicate_blocks(torch.tensor([0, 1, 1, 0])) == [(0, 0, 1), (1, 1, 3), (0, 3, 4)]
+    gen = torch.Generator().manual_seed(0)
+    for R in (3, 1):  # per-replicate rows, and one shared (test) set
+        X, Y = torch.randn(R, 1100, 20, generator=gen), torch.randint(0, 10, (R, 1100), generator=gen)
+        loss, acc = evaluate(stack, X, Y, reps, "classification")
+        Xk, Yk = (X[reps], Y[reps]) if R > 1 else (X.expand(9, -1, -1), Y.expand(9, -1))
+        with torch.no_grad():
+            out = stack.forward(Xk)
+        ref = F.cross_entropy(out.reshape(-1, 10), Yk.reshape(-1), reduction="none").view(9, -1).mean(1)
+        torch.testing.assert_close(torch.tensor(loss, dtype=torch.float64), ref.double(), rtol=1e-6, atol=1e-6)
+        acc_ref = (out.argmax(-1) == Yk).double().mean(1)
+        torch.testing.assert_close(torch.tensor(acc, dtype=torch.float64), acc_ref, rtol=0, atol=1e-12)
+        torch.testing.assert_close(probabilities(out), out.softmax(-1), rtol=1e-6, atol=1e-7)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnlab.core.device import thread_limit
 from nnlab.nn import activations, expressions
 
 Array = np.ndarray
@@ -153,41 +154,96 @@ def draw_features(rng: np.random.Generator, activation: str, d: int, width: int,
     return w, b
 
 
-def hidden(act: activations.Activation, x, w, b):
-    """[1, sigma(x W1 + b1)]: x (S, n, d), w (S, d, D), b (S, D) torch tensors -> (S, n, 1 + D)."""
+# Activations torch can apply in place: features() then needs no second (S, n, D) array (a fresh 100 MB array
+# costs more in page faults than the arithmetic on it).
+IN_PLACE = {"sigmoid": "sigmoid_", "cos": "cos_", "tanh": "tanh_", "relu": "relu_"}
+
+
+def features(act: activations.Activation, x, w, b, out=None):
+    """sigma(x W1 + b1) without the ones column: x (S, n, d), w (S, d, D), b (S, D) torch -> (S, n, D),
+    written into `out` (S, n, D) when given."""
     import torch
 
-    h = act.torch_fn(torch.baddbmm(b[:, None, :], x, w))  # (S, n, D)
+    z = torch.baddbmm(b[:, None, :], x, w, out=out) if out is not None else torch.baddbmm(b[:, None, :], x, w)
+    method = IN_PLACE.get(act.name)
+    return getattr(z, method)() if method else z.copy_(act.torch_fn(z))
+
+
+def with_ones(h):
+    """[1, h]: (S, n, D) -> (S, n, 1 + D)."""
+    import torch
+
     return torch.cat([torch.ones_like(h[..., :1]), h], dim=-1)
+
+
+def hidden(act: activations.Activation, x, w, b):
+    """[1, sigma(x W1 + b1)]: x (S, n, d), w (S, d, D), b (S, D) torch tensors -> (S, n, 1 + D)."""
+    return with_ones(features(act, x, w, b))
 
 
 # ----------------------------------------------------------------------------------------------------
 # Nested ridge least squares
 
 
+def gram(h):
+    """h^T h per batch: (S, n, D) -> (S, D, D). On the CPU through numpy, whose a.T @ a is BLAS's syrk (half a
+    general product's work: only one triangle is computed); torch's bmm is a full gemm."""
+    import torch
+
+    if h.device.type != "cpu" or h.requires_grad:
+        return h.mT @ h
+    S, n, D = h.shape
+    hn, out = h.numpy(), torch.empty(S, D, D, dtype=h.dtype)
+    # Below ~1e9 multiply-adds (30 ms on a core) a second BLAS thread spins more than it computes: one thread
+    # (a (3, 1024, 256) Gram took 10x the CPU time on two threads of a busy machine).
+    with thread_limit(1 if S * n * D * D < 2**30 else None):
+        for s in range(S):
+            out[s] = torch.from_numpy(hn[s].T @ hn[s])
+    return out
+
+
+def normal_equations(h, y, ones: bool = True):
+    """G = phi^T phi (S, P, P) and phi^T y (S, P, T) of phi = [1, h] (ones) or phi = h, h (S, n, D), y (S, n, T),
+    without forming phi: the ones column's entries are n, the column sums of h and those of y."""
+    import torch
+
+    rhs = (y.mT @ h).mT  # (S, D, T); y^T h reads h row by row (h^T y would stride down its columns)
+    if not ones:
+        return gram(h), rhs
+    S, n, D = h.shape
+    g = torch.empty(S, D + 1, D + 1, dtype=h.dtype, device=h.device)
+    g[:, 1:, 1:] = gram(h)
+    g[:, 0, 0] = n
+    g[:, 0, 1:] = g[:, 1:, 0] = h.sum(dim=1)
+    return g, torch.cat([y.sum(dim=1)[:, None, :], rhs], dim=1)
+
+
 def nested_lstsq(phi, y, sizes: Sequence[int], ridge: float):
+    """nested_solve of phi (S, n, P) with phi[..., 0] = 1 and y (S, n, T): (S, P, len(sizes), T)."""
+    return nested_solve(*normal_equations(phi, y, ones=False), sizes, ridge)
+
+
+def nested_solve(gram, rhs, sizes: Sequence[int], ridge: float):
     """Coefficients of min ||phi[:, :, :k] w - y||^2 + lam |w_{1:}|^2 for every k in `sizes`, from one Cholesky.
 
-    phi: (S, n, P) with phi[..., 0] = 1 (the unpenalised b2); y: (S, n, T); returns (S, P, len(sizes), T),
-    zero beyond each k. Normal equations (G + lam J) w = phi^T y with G = phi^T phi, J = diag(0, 1, ..., 1)
-    and lam = ridge * trace(G[1:, 1:]) / (P - 1), the same for every k. The Cholesky factor of a leading
-    block of G + lam J is the leading block of its factor L, and so is the forward solve z = L^-1 phi^T y:
-    one factorisation serves every width, and each width costs one triangular solve L_k^T w = z_k.
-    Cholesky is backward stable: the computed w solves a system perturbed by ~ eps P max(G), far below
-    lam for ridge >= 1e-12, so it behaves as the ridge solution it is meant to be. Should rounding still make
-    the matrix indefinite (ridge 0 with collinear features), lam grows tenfold until it factors.
+    gram = phi^T phi (S, P, P) and rhs = phi^T y (S, P, T) (normal_equations), phi's column 0 the unpenalised
+    b2; returns (S, P, len(sizes), T), zero beyond each k. Normal equations (G + lam J) w = phi^T y with
+    J = diag(0, 1, ..., 1) and lam = ridge * trace(G[1:, 1:]) / (P - 1), the same for every k. The Cholesky
+    factor of a leading block of G + lam J is the leading block of its factor L, and so is the forward solve
+    z = L^-1 phi^T y: one factorisation serves every width, and each width costs one triangular solve
+    L_k^T w = z_k. Cholesky is backward stable: the computed w solves a system perturbed by ~ eps P max(G),
+    far below lam for ridge >= 1e-12, so it behaves as the ridge solution it is meant to be. Should rounding
+    still make the matrix indefinite (ridge 0 with collinear features), lam grows tenfold until it factors.
     """
     import torch
 
-    S, n, P = phi.shape
-    gram = phi.mT @ phi  # (S, P, P)
-    rhs = phi.mT @ y     # (S, P, T)
-    idx = torch.arange(1, P, device=phi.device)
-    scale = gram[:, idx, idx].mean(dim=-1) if P > 1 else gram[:, 0, 0]  # (S,)
+    S, P, _ = gram.shape
+    diag = gram.diagonal(dim1=-2, dim2=-1)  # (S, P), a view
+    scale = diag[:, 1:].mean(dim=-1) if P > 1 else diag[:, 0]  # (S,)
     lam = ridge * scale
     for _ in range(12):
         a = gram.clone()
-        a[:, idx, idx] += lam[:, None]
+        a.diagonal(dim1=-2, dim2=-1)[:, 1:] += lam[:, None]
         chol, info = torch.linalg.cholesky_ex(a)
         if not bool(info.any()):
             break
@@ -195,9 +251,13 @@ def nested_lstsq(phi, y, sizes: Sequence[int], ridge: float):
     else:
         raise FloatingPointError("the feature matrix is numerically singular even with a ridge")
     z = torch.linalg.solve_triangular(chol, rhs, upper=False)  # (S, P, T)
-    coefs = torch.zeros(S, P, len(sizes), y.shape[-1], dtype=phi.dtype, device=phi.device)
-    for j, k in enumerate(sizes):
-        coefs[:, :k, j] = torch.linalg.solve_triangular(chol[:, :k, :k].mT, z[:, :k], upper=True)
+    upper = chol.mT.contiguous()  # L^T, so every width's back substitution reads a plain leading block
+    coefs = torch.zeros(S, P, len(sizes), rhs.shape[-1], dtype=gram.dtype, device=gram.device)
+    # One thread on the CPU: P^2 T multiply-adds a solve, less than a second OpenMP thread's synchronisation
+    # costs on a busy machine (2 threads took 20x longer).
+    with thread_limit(1 if gram.device.type == "cpu" else None):
+        for j, k in enumerate(sizes):
+            coefs[:, :k, j] = torch.linalg.solve_triangular(upper[:, :k, :k], z[:, :k], upper=True)
     return coefs
 
 
@@ -205,6 +265,28 @@ def predict(phi, coefs):
     """phi (S, m, P) @ coefs (S, P, W, T) -> (S, m, W, T)."""
     S, P, W, T = coefs.shape
     return (phi @ coefs.reshape(S, P, W * T)).reshape(S, phi.shape[1], W, T)
+
+
+def predict_nested(h, coefs, sizes: Sequence[int], ones: bool = True):
+    """predict([1, h] (ones) or h, coefs) with coefs from nested_solve for `sizes`, without the zeros: h (S, m, D)
+    -> (S, m, W, T). Width j uses phi's first sizes[j] columns only, so the columns between two consecutive
+    sizes a < b add to the widths with size >= b alone: for doubling widths about 2 P T multiply-adds a row
+    instead of P W T."""
+    import torch
+
+    S, P, W, T = coefs.shape
+    m, lead = h.shape[1], 1 if ones else 0  # phi's column c is h's column c - lead
+    out = torch.zeros(S, m, W, T, dtype=h.dtype, device=h.device)
+    if ones:
+        out += coefs[:, None, 0]
+    bounds = sorted({min(k, P) for k in sizes} | {lead})
+    for a, b in itertools.pairwise(bounds):
+        cols = [j for j, k in enumerate(sizes) if k >= b]  # the widths that use columns a..b-1
+        if cols == list(range(cols[0], W)):
+            cols = slice(cols[0], W)  # sorted sizes: a suffix, written in place rather than gathered
+        part = coefs[:, a:b, cols].reshape(S, b - a, -1)
+        out[:, :, cols] += (h[:, :, a - lead:b - lead] @ part).reshape(S, m, -1, T)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -232,28 +314,60 @@ def n_terms(d: int, degree: int) -> int:
 
 
 def chebyshev_basis(x: Array, indices: Array) -> Array:
-    """prod_i T_{a_i}(2 x_i - 1) for each multi-index a: x (..., n, d) -> (..., n, len(indices))."""
+    """prod_i T_{a_i}(2 x_i - 1) for each multi-index a: x (..., n, d) -> (..., n, len(indices)).
+
+    One multiplication a column: the column of a is that of a with its last nonzero a_i set to 0 (an index of
+    the set, with one factor fewer) times T_{a_i}(t_i), so the columns are built level by level (by their
+    number of nonconstant factors) in a work array, then put in the order of `indices`. The factors are
+    multiplied in the order of i, as in the plain product over i (whose factors T_0 = 1 are exact)."""
+    C, d = indices.shape
     degree = int(indices.max()) if indices.size else 0
     t = 2.0 * x - 1.0
-    table = [np.ones_like(t), t]  # T_0, T_1; T_{k+1} = 2 t T_k - T_{k-1}
-    for _ in range(2, degree + 1):
-        table.append(2 * t * table[-1] - table[-2])
-    table = np.stack(table[: degree + 1], axis=-1)  # (..., n, d, degree + 1)
-    d = x.shape[-1]
-    out = np.ones(x.shape[:-1] + (len(indices),))
-    for i in range(d):
-        out *= table[..., i, :][..., indices[:, i]]
-    return out
+    table = np.empty(x.shape[:-1] + (d, degree + 1))  # (..., n, d, degree + 1): T_k(t_i)
+    table[..., 0] = 1.0
+    if degree >= 1:
+        table[..., 1] = t
+    for k in range(2, degree + 1):  # T_{k+1} = 2 t T_k - T_{k-1}
+        table[..., k] = 2 * t * table[..., k - 1] - table[..., k - 2]
+    table = table.reshape(x.shape[:-1] + (d * (degree + 1),))  # column i (degree + 1) + k: T_k(t_i)
+    nonzero = indices != 0
+    level = nonzero.sum(axis=1)
+    order = np.argsort(level, kind="stable")  # work column -> index row
+    place = np.empty(C, dtype=np.int64)
+    place[order] = np.arange(C)  # index row -> work column
+    last = d - 1 - np.argmax(nonzero[:, ::-1], axis=1)  # each index's last nonzero coordinate (0 for a = 0)
+    factor = last * (degree + 1) + indices[np.arange(C), last]  # its table column
+    parent = indices.copy()
+    parent[np.arange(C), last] = 0
+    row = {tuple(a): j for j, a in enumerate(indices.tolist())}
+    work = np.empty(x.shape[:-1] + (C,))
+    start = 0
+    for lv, size in enumerate(np.bincount(level, minlength=1).tolist()):
+        cols, block = order[start:start + size], work[..., start:start + size]
+        if lv == 0:
+            block[...] = 1.0
+        elif lv == 1:
+            np.take(table, factor[cols], axis=-1, out=block)
+        else:
+            parents = place[[row[tuple(a)] for a in parent[cols].tolist()]]
+            np.multiply(np.take(work, parents, axis=-1), np.take(table, factor[cols], axis=-1), out=block)
+        start += size
+    return np.take(work, place, axis=-1)
+
+
+def gaussian_features(x, centres, bandwidth: float, out=None):
+    """exp(-|x - c_j|^2 / (2 h^2)): torch x (S, n, d), centres (S, m, d) -> (S, n, m), into `out` when given.
+    In place after the first op: each step of the formula on a fresh (S, n, m) array costs its page faults."""
+    import torch
+
+    sq = torch.add(x.square().sum(-1)[..., :, None], centres.square().sum(-1)[..., None, :], out=out)
+    sq.baddbmm_(x, centres.mT, alpha=-2.0)  # |x|^2 + |c|^2 - 2 x.c
+    return sq.clamp_min_(0.0).div_(-2.0 * bandwidth**2).exp_()
 
 
 def gaussian_kernel(x, centres, bandwidth: float):
     """[1, exp(-|x - c_j|^2 / (2 h^2))]: torch x (S, n, d), centres (S, m, d) -> (S, n, 1 + m)."""
-    import torch
-
-    sq = x.square().sum(-1)[..., :, None] + centres.square().sum(-1)[..., None, :]
-    sq = torch.baddbmm(sq, x, centres.mT, alpha=-2.0)  # |x|^2 + |c|^2 - 2 x.c
-    k = torch.exp(sq.clamp_min(0.0) / (-2.0 * bandwidth**2))
-    return torch.cat([torch.ones_like(k[..., :1]), k], dim=-1)
+    return with_ones(gaussian_features(x, centres, bandwidth))
 
 
 def network_parameters(width: int, d: int) -> int:
@@ -267,67 +381,6 @@ def polynomial_degree(budget: int, d: int, max_terms: int) -> int:
     while n_terms(d, k + 1) <= min(budget, max_terms):
         k += 1
     return k
-
-
-# ----------------------------------------------------------------------------------------------------
-# Errors and rates
-
-
-def loglog_slope(widths: Sequence[float], errors: Sequence[float], floor: float = 0.0) -> float | None:
-    """Least-squares slope of log(error) against log(width), over the points with error > floor."""
-    pts = [(math.log(w), math.log(e)) for w, e in zip(widths, errors, strict=True)
-           if e is not None and e > floor and math.isfinite(e)]
-    if len(pts) < 3:
-        return None
-    xs, ys = np.array(pts).T
-    return float(np.polyfit(xs, ys, 1)[0])
-
-
-def decay_points(widths: Sequence[float], errors: Sequence[float], floor: float) -> list[tuple[float, float]]:
-    """(width, error) from the first width on, up to the first error that is missing, not finite or at or below
-    `floor` (where ridge and rounding take over from the decay)."""
-    pts = []
-    for w, e in zip(widths, errors, strict=True):
-        if e is None or not math.isfinite(e) or e <= floor:
-            break
-        pts.append((float(w), float(e)))
-    return pts
-
-
-def exponential_fit(widths: Sequence[float], errors: Sequence[float], floor: float = 0.0) -> dict | None:
-    """Is the decay of `errors` with width exponential (log e linear in D) rather than a power (log e linear
-    in log D)? Fits both by least squares on the points before the curve reaches `floor` (where ridge and
-    rounding take over: the first point at or below it ends the decay).
-
-    Returns rate (d log e / d D), the coefficient of determination R^2 of each fit, and the points used;
-    None with fewer than 3 points.
-    """
-    pts = decay_points(widths, errors, floor)
-    if len(pts) < 3:
-        return None
-    d, log_e = np.array([p[0] for p in pts]), np.log([p[1] for p in pts])
-
-    def r_squared(x: np.ndarray) -> tuple[float, float]:
-        slope, icpt = np.polyfit(x, log_e, 1)
-        residual = float(np.sum((log_e - (slope * x + icpt)) ** 2))
-        total = float(np.sum((log_e - log_e.mean()) ** 2))
-        return float(slope), 1.0 - residual / total if total > 0 else 1.0
-
-    rate, r2_exp = r_squared(d)
-    _, r2_power = r_squared(np.log(d))
-    return {"rate": rate, "r2_exponential": r2_exp, "r2_power": r2_power, "points": len(pts)}
-
-
-def width_needed(widths: Sequence[float], errors: Sequence[float], eps: float) -> float | None:
-    """The smallest width at which the error reaches eps, interpolated on log-log axes; None if never."""
-    for i, e in enumerate(errors):
-        if e <= eps:
-            if i == 0:
-                return float(widths[0])
-            w0, w1, e0, e1 = widths[i - 1], widths[i], errors[i - 1], errors[i]
-            t = (math.log(eps) - math.log(e0)) / (math.log(e1) - math.log(e0))
-            return float(math.exp(math.log(w0) + t * (math.log(w1) - math.log(w0))))
-    return None
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from nnlab.nn.approximation import BUMP_WIDTH, decay_points
+from nnlab.nn.approximation import BUMP_WIDTH
 
 # Akaike weights of two fits with the same number of parameters: exp(Delta / 2) with Delta = n ln(RSS_b / RSS_a).
 # Evidence of 20 : 1 for one law over the other is Delta >= 2 ln 20 (about 6.0).
@@ -71,6 +71,67 @@ def barron_constant(target: str, d: int, rng: np.random.Generator | None = None)
         omega = cosine_directions(d)  # (3, d)
         sup_norm = np.maximum(np.clip(omega, 0, None).sum(1), np.clip(-omega, 0, None).sum(1))
         return {"cos": 1.0, "sigmoid": 1.0 + float(sup_norm.mean())}
+    return None
+
+
+# Errors against width: slopes, the decay's points and its law, the width a target error needs
+
+
+
+def loglog_slope(widths: Sequence[float], errors: Sequence[float], floor: float = 0.0) -> float | None:
+    """Least-squares slope of log(error) against log(width), over the points with error > floor."""
+    pts = [(math.log(w), math.log(e)) for w, e in zip(widths, errors, strict=True)
+           if e is not None and e > floor and math.isfinite(e)]
+    if len(pts) < 3:
+        return None
+    xs, ys = np.array(pts).T
+    return float(np.polyfit(xs, ys, 1)[0])
+
+
+def decay_points(widths: Sequence[float], errors: Sequence[float], floor: float) -> list[tuple[float, float]]:
+    """(width, error) from the first width on, up to the first error that is missing, not finite or at or below
+    `floor` (where ridge and rounding take over from the decay)."""
+    pts = []
+    for w, e in zip(widths, errors, strict=True):
+        if e is None or not math.isfinite(e) or e <= floor:
+            break
+        pts.append((float(w), float(e)))
+    return pts
+
+
+def exponential_fit(widths: Sequence[float], errors: Sequence[float], floor: float = 0.0) -> dict | None:
+    """Is the decay of `errors` with width exponential (log e linear in D) rather than a power (log e linear
+    in log D)? Fits both by least squares on the points before the curve reaches `floor` (where ridge and
+    rounding take over: the first point at or below it ends the decay).
+
+    Returns rate (d log e / d D), the coefficient of determination R^2 of each fit, and the points used;
+    None with fewer than 3 points.
+    """
+    pts = decay_points(widths, errors, floor)
+    if len(pts) < 3:
+        return None
+    d, log_e = np.array([p[0] for p in pts]), np.log([p[1] for p in pts])
+
+    def r_squared(x: np.ndarray) -> tuple[float, float]:
+        slope, icpt = np.polyfit(x, log_e, 1)
+        residual = float(np.sum((log_e - (slope * x + icpt)) ** 2))
+        total = float(np.sum((log_e - log_e.mean()) ** 2))
+        return float(slope), 1.0 - residual / total if total > 0 else 1.0
+
+    rate, r2_exp = r_squared(d)
+    _, r2_power = r_squared(np.log(d))
+    return {"rate": rate, "r2_exponential": r2_exp, "r2_power": r2_power, "points": len(pts)}
+
+
+def width_needed(widths: Sequence[float], errors: Sequence[float], eps: float) -> float | None:
+    """The smallest width at which the error reaches eps, interpolated on log-log axes; None if never."""
+    for i, e in enumerate(errors):
+        if e <= eps:
+            if i == 0:
+                return float(widths[0])
+            w0, w1, e0, e1 = widths[i - 1], widths[i], errors[i - 1], errors[i]
+            t = (math.log(eps) - math.log(e0)) / (math.log(e1) - math.log(e0))
+            return float(math.exp(math.log(w0) + t * (math.log(w1) - math.log(w0))))
     return None
 
 

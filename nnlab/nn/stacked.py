@@ -104,13 +104,58 @@ class Stack:
         return self.rest(self.first(X), masks_from)
 
     def step(self, loss, lr: float) -> None:
-        """One proximal-gradient step on loss (the sum over networks of each one's mean data loss)."""
+        """One proximal-gradient step on loss (the sum over networks of each one's mean data loss).
+
+        The same arithmetic as reference_step (bit for bit: 2 theta c2 = theta (2 c2) exactly, and
+        S(v, t) = v - clamp(v, -t, t) rounds like sign(v) max(|v| - t, 0)), done in place: the gradient
+        autograd hands over is overwritten, one scratch tensor per layer is reused, so a step of K MNIST
+        networks (K x 55k weights) makes 6 memory passes and no new allocations instead of ~11 and ~9.
+        """
         import torch
 
         for p in (*self.W, *self.b):
             p.grad = None
         loss.backward()
-        smooth, absolute = bool((self.c2 > 0).any()), bool((self.c1 > 0).any())  # skip what no network uses
+        c2x2, neg_t, t = self._coefficients(lr)
+        with torch.no_grad():
+            for W, buf in zip(self.W, self._scratch(), strict=True):
+                g = W.grad  # (K, n_in, n_out), ours to overwrite: grad is reset to None every step
+                if c2x2 is not None:
+                    g.add_(torch.mul(W, c2x2, out=buf))  # grad J + lambda c2 2 theta
+                if t is not None and self.l1_step == "subgradient":
+                    g.add_(torch.sign(W, out=buf).mul_(self.c1))  # + lambda c1 sign(theta)
+                W.sub_(g.mul_(lr))
+                if t is not None and self.l1_step == "prox":
+                    W.sub_(torch.clamp(W, neg_t, t, out=buf))  # S(W, eta lambda c1), exact zeros where |W| <= t
+            for b in self.b:
+                b.sub_(b.grad.mul_(lr))
+
+    def _coefficients(self, lr: float):
+        """(2 c2, -eta c1, eta c1), each (K, 1, 1), None where no network uses that part (skipped); cached per lr."""
+        key = (lr, self.c2.device)
+        if getattr(self, "_coef_key", None) != key:
+            c2x2 = 2 * self.c2 if bool((self.c2 > 0).any()) else None
+            t = lr * self.c1 if bool((self.c1 > 0).any()) else None
+            self._coef_key, self._coef = key, (c2x2, None if t is None else -t, t)
+        return self._coef
+
+    def _scratch(self):
+        """One reusable tensor per weight matrix, for the step's temporaries."""
+        bufs = getattr(self, "_bufs", None)
+        if bufs is None or any(b.shape != W.shape or b.device != W.device for b, W in zip(bufs, self.W, strict=True)):
+            import torch
+
+            bufs = self._bufs = [torch.empty_like(W, requires_grad=False) for W in self.W]
+        return bufs
+
+    def reference_step(self, loss, lr: float) -> None:
+        """step() as the module docstring writes it, out of place (the tests' reference for step)."""
+        import torch
+
+        for p in (*self.W, *self.b):
+            p.grad = None
+        loss.backward()
+        smooth, absolute = bool((self.c2 > 0).any()), bool((self.c1 > 0).any())
         with torch.no_grad():
             for W in self.W:
                 g = W.grad + self.c2 * regularizers.l2_grad(W) if smooth else W.grad
@@ -141,6 +186,20 @@ class Stack:
         return [{"w_l2": float(a), "w_l1": float(b), "w_small": float(c), "w_zero": float(d)}
                 for a, b, c, d in zip(l2, l1, below, zero, strict=True)]
 
+    def block(self, a: int, b: int) -> Stack:
+        """Networks a .. b-1 as a stack of views of these weights (no copy; detached, for evaluation only: the
+        views follow this stack's later steps)."""
+        sub = Stack.__new__(Stack)
+        sub.__dict__.update(self.__dict__)
+        sub.members = self.members[a:b]
+        sub.W = [W.detach()[a:b] for W in self.W]
+        sub.b = [bb.detach()[a:b] for bb in self.b]
+        sub.c2, sub.c1, sub.keep = self.c2[a:b], self.c1[a:b], self.keep[a:b]
+        sub.dropout_any = bool((sub.keep < 1).any())
+        for cache in ("_coef_key", "_coef", "_bufs"):  # the step's caches belong to the full stack
+            sub.__dict__.pop(cache, None)
+        return sub
+
     def subset(self, ks: Sequence[int]) -> Stack:
         """Networks `ks` only, as a stack of their own (copies: used after training, for the ensembles)."""
         import torch
@@ -153,4 +212,6 @@ class Stack:
         sub.b = [b.detach()[idx] for b in self.b]
         sub.c2, sub.c1, sub.keep = self.c2[idx], self.c1[idx], self.keep[idx]
         sub.dropout_any = bool((sub.keep < 1).any())
+        for cache in ("_coef_key", "_coef", "_bufs"):  # the step's caches belong to the full stack
+            sub.__dict__.pop(cache, None)
         return sub

@@ -210,9 +210,10 @@ def lecture_exercises(entries: list[Any], options: dict[str, Any], parent: Path)
     return measure_sections(sections, parent, [f"{k}={v}" for k, v in options.items()], on_run=say)
 
 
-def one_by_one(steps: list[tuple[Any, Any, Any]], parent: Path) -> tuple[list[Any], int | None]:
+def one_by_one(steps: list[tuple[Any, Any, Any]], parent: Path) -> tuple[dict[int, Any], int | None]:
     """The experiments one after another in this process, each one's figures drawn by the console script's
-    figure workers while the next computes: (their report entries, the signal that stopped the lecture)."""
+    figure workers while the next computes: (the report entry of each that ran, by its index in `steps`; the
+    signal that stopped the lecture)."""
     from nnlab.report import Entry
 
     entries: list[Any] = []
@@ -259,12 +260,12 @@ def one_by_one(steps: list[tuple[Any, Any, Any]], parent: Path) -> tuple[list[An
         finally:  # whatever stops the loop, no run is left open
             if drawing is not None:
                 close_drawing()
-    return entries, stopped
+    return dict(enumerate(entries)), stopped
 
 
-def side_by_side(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path) -> tuple[list[Any], int | None]:
-    """The experiments `jobs` at a time, in worker processes (tools/lecture_pool.py): (their report entries in
-    the lecture's order, the signal that stopped the lecture)."""
+def side_by_side(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path) -> tuple[dict[int, Any], int | None]:
+    """The experiments `jobs` at a time, in worker processes (tools/lecture_pool.py): (the report entry of each
+    that ran, by its index in `steps`; the signal that stopped the lecture)."""
     from nnlab.core import console, figure_pool
     from nnlab.tools.lecture_pool import run_all
 
@@ -277,7 +278,7 @@ def side_by_side(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path) -> 
 
     console.err.print(f"{len(steps)} experiments, {jobs} at a time", markup=False)
     stopped = run_all(steps, jobs, parent, on_entry)
-    return [ended[i] for i in sorted(ended)], stopped
+    return ended, stopped
 
 
 def resolve_jobs(jobs: str, steps: int) -> int:
@@ -330,15 +331,16 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
     console.err.print(f"lecture directory {parent}", soft_wrap=True, markup=False)
 
     if jobs_n > 1:
-        entries, stopped = side_by_side(steps, jobs_n, parent)
+        ran, stopped = side_by_side(steps, jobs_n, parent)
     else:
-        entries, stopped = one_by_one(steps, parent)
+        ran, stopped = one_by_one(steps, parent)
+    entries = [ran[i] for i in sorted(ran)]  # the lecture's order, whatever order they ran in
 
     from nnlab.core.i18n import tr
 
     notes = []
     if stopped is not None:
-        left = list(dict.fromkeys(spec.name for spec, _, _ in steps[len(entries):]))  # a command's second run too
+        left = list(dict.fromkeys(spec.name for i, (spec, _, _) in enumerate(steps) if i not in ran))  # 2nd runs too
         name = signal.Signals(stopped).name
         notes.append(tr(f"Stopped by {name}", f"被 {name} 中止") + (tr(f"; not run: {', '.join(left)}",
                                                                      f"；未运行：{'、'.join(left)}") if left else ""))

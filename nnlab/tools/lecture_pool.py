@@ -8,9 +8,11 @@ experiment bounds it), with the same numbers: every run seeds itself, and each
 has the threads of one worker's share of the cores (C // N: `threads` 0, "every core this process may use",
 means that share, through NNLAB_CORES; torch's and BLAS's own defaults are set to it before torch is imported).
 
-A run's directory, record and report are those of the one-by-one lecture; the report keeps the lecture's order
-whatever order the runs end in. Ctrl-C: runs not started are reported as not run, the running ones stop at their
-next safe point and are closed as interrupted, and the report of what ran is still written.
+The workers take the experiments longest first (LONGEST_FIRST), so that the longest one never starts last and
+bounds the lecture alone; a run's directory, record and report are those of the one-by-one lecture, and the
+report keeps the lecture's order whatever order the runs start and end in. Ctrl-C: runs not started are reported
+as not run, the running ones stop at their next safe point and are closed as interrupted, and the report of what
+ran is still written.
 """
 
 from __future__ import annotations
@@ -23,6 +25,21 @@ from typing import Any
 
 CANCELLED = "cancelled before it started"  # the pool's own words for a run a Ctrl-C kept from starting
 CORES_ENV = "NNLAB_CORES"  # the cores a process may use, when fewer than its affinity (core.device.available_cores)
+
+# The order in which the workers take the experiments, (command, tag): longest first, by their seconds at the
+# defaults on one core of two (benchmarks/lecture_speed.py prints each run's; --quick ranks them alike, modules
+# first). Longest-processing-time-first keeps the longest from starting last: on 2 workers, the lecture order put
+# modules third, and its end 11 s after all the others'. Only the start order: every run seeds itself, so
+# its numbers do not depend on it. An experiment not listed starts after these, in the lecture's order.
+LONGEST_FIRST = [("modules", None), ("approx", None), ("regularize", None), ("attention", None), ("optimize", "mlp"),
+                 ("train-mnist", None), ("backprop", None), ("init", None), ("activations", None),
+                 ("optimize", None)]
+
+
+def start_order(steps: list[tuple[Any, Any, Any]]) -> list[int]:
+    """The indices of the lecture's `steps` ((spec, config, request) each) in the order the workers take them."""
+    rank = {key: r for r, key in enumerate(LONGEST_FIRST)}
+    return sorted(range(len(steps)), key=lambda i: (rank.get((steps[i][0].name, steps[i][2].tag), len(rank)), i))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,13 +111,14 @@ def run_all(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path, on_entry
 
     cores = max(1, available_cores() // jobs)
     tasks = []
-    for i, (spec, _config, request) in enumerate(steps):
+    for i in start_order(steps):
+        spec, _config, request = steps[i]
         request.out = parent
         tasks.append(Step(i, spec.name, request, cores, point=i))
 
     def on_record(record: dict[str, Any]) -> None:
         if record.get("path") is None and record.get("error") == CANCELLED:
-            return  # stopped before its turn: the report lists it as not run (runs start in the lecture's order)
+            return  # stopped before its turn: the report lists it as not run
         command = steps[record["index"]][0].name
         entry = None
         if record.get("path"):
@@ -112,7 +130,7 @@ def run_all(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path, on_entry
             entry = Entry(command, None, record["status"], record.get("error"))
         on_entry(record["index"], entry)
 
-    pool = PoolExecutor(jobs, cores, work=run_step, warm=steps[0][0].name)
+    pool = PoolExecutor(jobs, cores, work=run_step, warm=tasks[0].command)
     stopped = None
     try:
         pool.start()

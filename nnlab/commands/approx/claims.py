@@ -11,7 +11,6 @@ from nnlab.commands.approx.curves import FLOOR
 from nnlab.commands.approx.readers import curve, fitted_slope
 from nnlab.commands.approx.theory_claims import theory_claims
 from nnlab.core.claims import check, claim
-from nnlab.nn import approximation as ap
 from nnlab.nn import approximation_theory as at
 
 if TYPE_CHECKING:
@@ -85,7 +84,7 @@ def check_claims(summary: dict[str, Any], config: ApproxConfig) -> list[dict[str
                             zh="线性回归在线性目标函数上是精确的（各 d 上相对 MSE 的最大值）"))
     if smooth and config.baselines and 1 in dims:
         claims.append(kernel_exponential(summary, config))
-        needed = {m: ap.width_needed([r["width"] for r in curve(records, smooth, 1, m)],
+        needed = {m: at.width_needed([r["width"] for r in curve(records, smooth, 1, m)],
                                      [r["rel_mse"] for r in curve(records, smooth, 1, m)], FAST_ERROR)
                   for m in summary["methods"] if m != "linear"}
         # Our addition: the lecture sets kernel ridge beside the networks but ranks nothing.

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnlab.commands.approx.readers import curve
-from nnlab.nn import approximation as ap
+from nnlab.nn import approximation_theory as at
 
 if TYPE_CHECKING:
     from nnlab.commands.approx.config import ApproxConfig
@@ -24,8 +24,8 @@ def fit_slopes(records: list[dict[str, Any]], config: ApproxConfig) -> list[dict
             continue
         rows = [r for r in curve(records, target, d, method) if r["width"] >= config.slope_from]
         ws = [r["width"] for r in rows]
-        slope = ap.loglog_slope(ws, [r["rel_mse"] for r in rows], FLOOR)
-        per_seed = [ap.loglog_slope(ws, [r["rel_mse_seeds"][i] for r in rows], FLOOR)
+        slope = at.loglog_slope(ws, [r["rel_mse"] for r in rows], FLOOR)
+        per_seed = [at.loglog_slope(ws, [r["rel_mse_seeds"][i] for r in rows], FLOOR)
                     for i in range(len(rows[0]["rel_mse_seeds"]) if rows else 0)]
         per_seed = [p for p in per_seed if p is not None]
         above = sum(r["rel_mse"] > FLOOR for r in rows)
@@ -42,5 +42,5 @@ def widths_needed(records: list[dict[str, Any]], eps: float) -> list[dict[str, A
     for target, d, method in keys:
         rows = curve(records, target, d, method)
         out.append({"target": target, "d": d, "method": method,
-                    "width": ap.width_needed([r["width"] for r in rows], [r["rel_mse"] for r in rows], eps)})
+                    "width": at.width_needed([r["width"] for r in rows], [r["rel_mse"] for r in rows], eps)})
     return out

@@ -24,6 +24,9 @@ def evaluate(pred: np.ndarray, truth: np.ndarray, n_test: int) -> tuple[np.ndarr
     return np.mean(err[:, :n_test] ** 2, axis=1), np.max(np.abs(err[:, n_test:]), axis=1)
 
 
+CHUNK = 256  # evaluation rows a step: features (S, 256, D) stay in cache for the products that use them
+
+
 def fit_network(config: ApproxConfig, act_spec: str, d: int, x, y, x_eval, device: str, run_track=iter,
                 check_stop=lambda: None):
     """Predictions (S, m, W, T) on x_eval (m, d) of the networks of every width in config.widths; `check_stop`
@@ -41,40 +44,56 @@ def fit_network(config: ApproxConfig, act_spec: str, d: int, x, y, x_eval, devic
         return torch.as_tensor(np.require(a, requirements=("C", "W")), dtype=torch.float64, device=device)
 
     xt, yt, wt, bt = t(x), t(y), t(w), t(b)
-    if config.fit == "features":
-        coefs = ap.nested_lstsq(ap.hidden(act, xt, wt, bt), yt, [k + 1 for k in config.widths], config.ridge)
-    else:
-        # Small problems are many tiny elementwise ops (Adam's on a few thousand numbers): on a busy CPU,
-        # OpenMP's synchronisation then costs more than the arithmetic, so they run on one thread. Measure
-        # the crossover with `python benchmarks/approx_vectorised.py` under OMP_NUM_THREADS=1 and =2.
-        small = xt.device.type == "cpu" and S * y.shape[-1] * x.shape[1] * max(config.widths) < 2**22
-        with thread_limit(1 if small else None):
-            trained = [ap.train_width(act, xt, yt, wt[..., :k], bt[..., :k], config.steps, config.lr, check_stop)
-                       for k in run_track(config.widths)]
     x_all = np.broadcast_to(x_eval, (S, *x_eval.shape))
+    if config.fit == "features":
+        sizes = [k + 1 for k in config.widths]
+        coefs = ap.nested_solve(*ap.normal_equations(ap.features(act, xt, wt, bt), yt), sizes, config.ridge)
+        return predict_in_chunks(lambda xc, out: ap.features(act, t(xc), wt, bt, out), x_all, coefs, sizes,
+                                 max(config.widths))
+    # Small problems are many tiny elementwise ops (Adam's on a few thousand numbers): on a busy CPU,
+    # OpenMP's synchronisation then costs more than the arithmetic, so they run on one thread. Measure
+    # the crossover with `python benchmarks/approx_vectorised.py` under OMP_NUM_THREADS=1 and =2.
+    small = xt.device.type == "cpu" and S * y.shape[-1] * x.shape[1] * max(config.widths) < 2**22
+    with thread_limit(1 if small else None):
+        trained = [ap.train_width(act, xt, yt, wt[..., :k], bt[..., :k], config.steps, config.lr, check_stop)
+                   for k in run_track(config.widths)]
     preds = []
-    for start in range(0, x_eval.shape[0], 4096):  # chunks keep (S, 4096, 1 + D_max) in memory
+    for start in range(0, x_eval.shape[0], 4096):  # chunks keep (S T, 4096, D_max) in memory
         chunk = t(x_all[:, start:start + 4096])
-        if config.fit == "features":
-            preds.append(ap.predict(ap.hidden(act, chunk, wt, bt), coefs).cpu().numpy())
-        else:
-            preds.append(np.concatenate([predict(chunk).cpu().numpy() for predict in trained], axis=2))
+        preds.append(np.concatenate([predict(chunk).cpu().numpy() for predict in trained], axis=2))
     return np.concatenate(preds, axis=1)
+
+
+def predict_in_chunks(features, x_all, coefs, sizes: list[int], width: int, ones: bool = True) -> np.ndarray:
+    """ap.predict_nested on `features`(rows of x_all, out) for CHUNK rows at a time: x_all (B, m, d) with B = S
+    or 1 (points shared by the seeds), coefs (S, P, W, T) -> numpy (S, m, W, T). `features(x, out)` writes
+    the (B, rows, width) features of x (B, rows, d) into `out` (a reused buffer) or returns new ones."""
+    import torch
+
+    B, m = x_all.shape[:2]
+    S, _, W, T = coefs.shape
+    preds = np.empty((S, m, W, T))
+    buffer = torch.empty(B * CHUNK * width, dtype=coefs.dtype, device=coefs.device)
+    # One thread on the CPU: a chunk's products are a few million multiply-adds each, and a second OpenMP
+    # thread's synchronisation costs more than that on a busy machine (measured 30x slower on 2 threads).
+    with thread_limit(1 if coefs.device.type == "cpu" else None):
+        for start in range(0, m, CHUNK):
+            rows = min(CHUNK, m - start)
+            h = features(x_all[:, start:start + rows], buffer[:B * rows * width].view(B, rows, width))
+            preds[:, start:start + rows] = ap.predict_nested(h, coefs, sizes, ones).cpu().numpy()
+    return preds
 
 
 def fit_baselines(config: ApproxConfig, d: int, x, y, x_eval) -> dict[str, tuple[np.ndarray, list[int]]]:
     """Linear, Chebyshev and kernel predictions (S, m, W, T) with each method's parameter count per width."""
     import torch
 
-    def solve(basis_train, basis_eval, sizes, ridge=config.ridge):
-        coefs = ap.nested_lstsq(torch.as_tensor(basis_train), torch.from_numpy(y), sizes, ridge)
-        return ap.predict(torch.as_tensor(basis_eval), coefs).numpy()
-
     S, n = x.shape[0], x.shape[1]
-    x_all = np.broadcast_to(x_eval, (S, *x_eval.shape))
+    yt = torch.from_numpy(y)
     out: dict[str, tuple[np.ndarray, list[int]]] = {}
     # Linear and Chebyshev bases of the evaluation points do not depend on the seed: (1, m, P), broadcast.
-    lin = solve(ap.linear_basis(x), ap.linear_basis(x_eval[None]), [d + 1], ridge=0.0)  # [1, x] is well posed
+    coefs = ap.nested_lstsq(torch.from_numpy(ap.linear_basis(x)), yt, [d + 1], 0.0)  # [1, x] is well posed
+    lin = ap.predict(torch.from_numpy(ap.linear_basis(x_eval[None])), coefs).numpy()
     out["linear"] = (np.repeat(lin, len(config.widths), axis=2), [d + 1] * len(config.widths))
 
     # Chebyshev: as many terms as the network has parameters, capped for a stable fit on n uniform samples.
@@ -83,15 +102,19 @@ def fit_baselines(config: ApproxConfig, d: int, x, y, x_eval) -> dict[str, tuple
                for k in config.widths]
     indices = ap.chebyshev_indices(d, max(degrees))
     sizes = [ap.n_terms(d, k) for k in degrees]
-    out["polynomial"] = (solve(ap.chebyshev_basis(x, indices), ap.chebyshev_basis(x_eval[None], indices), sizes),
-                         sizes)
+    coefs = ap.nested_lstsq(torch.from_numpy(ap.chebyshev_basis(x, indices)), yt, sizes, config.ridge)
+    # the basis (its column 0 the constant T_0 = 1) of each chunk, a fresh (1, rows, C) array (numpy's)
+    out["polynomial"] = (predict_in_chunks(lambda xc, _: torch.from_numpy(ap.chebyshev_basis(xc, indices)),
+                                           x_eval[None], coefs, sizes, len(indices), ones=False), sizes)
 
     # Kernel ridge: D Gaussian kernels centred on the first D training points (nested in D).
     xt = torch.from_numpy(x)
     centres = xt[:, : max(config.widths)]
     h = config.kernel_width * math.sqrt(d)
-    kernel_eval = torch.cat([ap.gaussian_kernel(torch.from_numpy(x_all[:, s:s + 4096].copy()), centres, h)
-                             for s in range(0, x_eval.shape[0], 4096)], dim=1)
-    pred = solve(ap.gaussian_kernel(xt, centres, h), kernel_eval, [k + 1 for k in config.widths])
+    sizes = [k + 1 for k in config.widths]
+    coefs = ap.nested_solve(*ap.normal_equations(ap.gaussian_features(xt, centres, h), yt), sizes, config.ridge)
+    x_all = np.broadcast_to(x_eval, (S, *x_eval.shape))
+    pred = predict_in_chunks(lambda xc, buf: ap.gaussian_features(torch.from_numpy(xc.copy()), centres, h, buf),
+                             x_all, coefs, sizes, max(config.widths))
     out["kernel"] = (pred, [k * (d + 1) + 1 for k in config.widths])
     return out

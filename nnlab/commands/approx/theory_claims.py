@@ -10,7 +10,6 @@ import numpy as np
 
 from nnlab.commands.approx.readers import curve
 from nnlab.core.claims import claim
-from nnlab.nn import approximation as ap
 from nnlab.nn import approximation_theory as at
 
 if TYPE_CHECKING:
@@ -72,7 +71,7 @@ def weierstrass_claim(side: dict[str, Any], epsilon: float, targets: dict[str, A
         scale = t["range"] or 1.0
         rel = [s / scale for s in t["sup"]]
         high = [(k, r) for k, r in zip(degrees, rel, strict=True) if k >= 4]
-        slope = ap.loglog_slope([k for k, _ in high], [r for _, r in high], SUP_ROUNDING) if len(high) >= 3 else None
+        slope = at.loglog_slope([k for k, _ in high], [r for _, r in high], SUP_ROUNDING) if len(high) >= 3 else None
         at_rounding = rel[-1] <= SUP_ROUNDING
         falls = at_rounding or (slope is not None and slope <= WEIERSTRASS_SLOPE)
         # the range itself is measured: an overflowing target's inf range would turn sup / range into 0

@@ -108,7 +108,7 @@ def beats_claim(results: dict[str, list[dict[str, Any]]], config: AttentionConfi
          "gap_sem": None if gap is None else round(sem, 4), "attention_step": reached,
          "final_accuracy": {k: {s: round(v, 4) for s, v in sp.items()} for k, sp in final.items()}},
         f"attention reaches {BEATS_ACC} in every seed; mean gap - 2 sem >= {BEATS_MARGIN}", holds, source="nnlab",
-        why=why, tip="--steps 150 (enough for attention to learn the lookup)",
+        why=why, tip="--steps 100 (enough for attention to learn the lookup)",
         zh=f"键值查找（{config.pairs} 个键值对，{config.queries} 个查询）需要注意力：在带注意力的编码器首次达到 "
            f"{BEATS_ACC} 留出准确率的那一步，把注意力换成平均池化（a_ij = 1/T）的同一模型，在相同序列上训练相同步数，"
            f"准确率远低于它（{n} 个种子；每 {config.log_every} 步记录一次准确率）。平均池化之后可能追上来"

@@ -56,16 +56,17 @@ def run(config: AttentionConfig, rec: Run) -> dict[str, Any]:
 def run_retrieve(config: AttentionConfig, rec: Run) -> dict[str, Any]:
     """--seeds models per mixer (attention, mean), the first attention model's maps and the best blind guess."""
     from nnlab.commands.attention import retrieve
+    from nnlab.nn.transformer import RetrievalNet
 
-    results: dict[str, list[dict[str, Any]]] = {"attention": [], "mean": []}
     maps, guess = None, None
-    for index in range(config.seeds):
-        for mixer in results:
-            r = retrieve.train(config, mixer, index, rec)
-            if mixer == "attention" and index == 0:  # the maps of the first attention model
-                maps = retrieve.attention_maps(r["model"], r["evalset"], config.examples)
-                guess = retrieve.guess_present_value(r["evalset"])
-            results[mixer].append({k: v for k, v in r.items() if k not in ("model", "evalset")})
+    results: dict[str, list[dict[str, Any]]] = {}
+    for mixer in ("attention", "mean"):  # each mixer's --seeds models trained at once (retrieve.train)
+        results[mixer], model, evalset = retrieve.train(config, mixer, rec)
+        if mixer == "attention":  # the maps of the first attention model, drawn by RetrievalNet itself
+            first = RetrievalNet(config.n_keys, config.n_values, config.dim, config.heads, config.layers,
+                                 config.norm, mixer).to(rec.device)
+            maps = retrieve.attention_maps(model.unstack(0, first), evalset, config.examples)
+            guess = retrieve.guess_present_value(evalset)
     out: dict[str, Any] = {"results": results, "maps": maps, "guess_present_value_acc": guess,
                            "pairs": config.pairs, "queries": config.queries}
     if any(r["diverged_at"] is not None for rs in results.values() for r in rs):

@@ -1,6 +1,7 @@
 """The `mlp` problem of `nnlab optimize`: every method trains a small 784-H-10 tanh network (its parameters
 one flat vector, nnlab/nn/mlp_loss.py) on a subset of real MNIST; then SGD with a small and a large batch
-are compared for the sharpness of the minima they find, and SGD's gradient noise against its theory."""
+are compared for the sharpness of the minima they find, and SGD's gradient noise against its theory. The runs
+are trained in lockstep, batched (mlp_train.py); the sharpness probes of the runs are batched too."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nnlab.commands.optimize import mlp_train
 from nnlab.commands.optimize.config import OptimizeConfig
+from nnlab.commands.optimize.mlp_train import Data, Spec
 from nnlab.commands.optimize.paths import lr_sweep
-from nnlab.commands.optimize.settings import DIVERGE_FACTOR, hyper, resolve, stochastic
+from nnlab.commands.optimize.settings import hyper, resolve, stochastic
 from nnlab.core.claims import check, claim
-from nnlab.nn import mlp_loss, optimizers
+from nnlab.nn import mlp_loss
 
 if TYPE_CHECKING:
     from nnlab.core.run import Run
@@ -37,54 +40,16 @@ def load_subset(config: OptimizeConfig, device: str, dtype):
             *tensors(data.test_images, data.test_labels))
 
 
-def train_mlp(method: str, hp: dict[str, float], theta0, loss_on, n: int, batch_size: int | None, steps: int,
-              rng: np.random.Generator, log=None):
-    """`steps` updates of `method` from theta0; minibatches of batch_size (None: the full batch, GD).
-
-    loss_on(theta, idx) is J on the examples idx (None: all of them). Logs the full training loss J(theta_k)
-    at every k. Returns (theta, losses, diverged_step).
-    """
+def gradient_noise(data: Data, theta, batch_size: int, rng: np.random.Generator, draws: int = 24) -> float:
+    """Mean over minibatches B (without replacement) of ||g_B - g||^2, g the full-batch gradient; the draws'
+    gradients in one batched pass (rows of theta repeated)."""
     import torch
 
-    batches = optimizers.epoch_batches(rng, n, batch_size) if batch_size else None
-    theta, state, diverged = theta0.clone(), {}, None
-
-    def grad_fn(point):
-        idx = None if batches is None else torch.as_tensor(next(batches), device=theta0.device)
-        point = point.detach().requires_grad_(True)
-        (g,) = torch.autograd.grad(loss_on(point, idx), point)
-        return g
-
-    with torch.no_grad():
-        losses = [float(loss_on(theta, None))]
-    if log:
-        log({"method": method, "step": 0, "loss": losses[0]})
-    for k in range(steps):
-        theta, state = optimizers.step(method, theta, grad_fn, state, **hp)
-        with torch.no_grad():
-            loss = float(loss_on(theta, None))
-        if not math.isfinite(loss) or loss > DIVERGE_FACTOR * max(1.0, losses[0]):
-            diverged = k + 1
-            break
-        losses.append(loss)
-        if log:
-            log({"method": method, "step": k + 1, "loss": loss})
-    return theta.detach(), losses, diverged
-
-
-def gradient_noise(loss_on, theta, n: int, batch_size: int, rng: np.random.Generator, draws: int = 24) -> float:
-    """Mean over minibatches B (without replacement) of ||g_B - g||^2, g the full-batch gradient."""
-    import torch
-
-    def grad(idx):
-        p = theta.detach().requires_grad_(True)
-        (g,) = torch.autograd.grad(loss_on(p, idx), p)
-        return g
-
-    full = grad(None)
-    out = [float((grad(torch.as_tensor(rng.permutation(n)[:batch_size], device=theta.device)) - full).square().sum())
-           for _ in range(draws)]
-    return sum(out) / draws
+    _, full = data.grads(theta[None])                                        # (1, P)
+    idx = torch.as_tensor(np.stack([rng.permutation(len(data.y))[:batch_size] for _ in range(draws)]),
+                          device=theta.device)                               # (draws, B)
+    _, G = data.grads(theta.expand(draws, -1), idx)                          # (draws, P)
+    return sum((G - full).square().sum(1).tolist()) / draws
 
 
 def run_mlp(config: OptimizeConfig, rec: Run) -> dict[str, Any]:
@@ -110,34 +75,36 @@ def _run_mlp(config: OptimizeConfig, rec: Run) -> dict[str, Any]:
     shapes = mlp_loss.mlp_shapes(X.shape[1], config.hidden)
     theta0 = mlp_loss.mlp_init(shapes, torch_stream(config.seed, "mlp-init", device=rec.device), dtype, rec.device)
 
-    def loss_on(theta, idx):
-        return mlp_loss.mlp_loss(theta, shapes, X, y) if idx is None else \
-            mlp_loss.mlp_loss(theta, shapes, X[idx], y[idx])
+    data = Data(shapes, X, y)
 
     def accuracy(theta, Xs, ys) -> float:
         with torch.no_grad():
             return float((mlp_loss.mlp_logits(theta, shapes, Xs).argmax(1) == ys).double().mean())
 
-    def train(method: str, hp: dict[str, float], rng: np.random.Generator, log=None):
-        return train_mlp(method, hp, theta0, loss_on, n, batch_size if stochastic(method, "mlp") else None, steps,
-                         rng, log)
+    def spec(method: str, hp: dict[str, float], rng: np.random.Generator) -> Spec:
+        return Spec(method, hp, rng, batch_size if stochastic(method, "mlp") else None, steps)
 
+    # Every method in lockstep, each with its own minibatch stream (its path does not depend on the others).
+    methods = config.methods()
+    hps = {m: hyper(m, config) for m in methods}
+    paths = mlp_train.train([spec(m, hps[m], stream(config.seed, "minibatches", m)) for m in methods], theta0, data,
+                            lambda it: rec.track(it, "training"))
     results = {}
-    for method in rec.track(config.methods(), "training"):
-        hp = hyper(method, config)
-        theta, losses, div = train(method, hp, stream(config.seed, "minibatches", method), rec.log)
-        results[method] = {"hyper": hp, "final_loss": losses[-1], "diverged_step": div, "steps_run": len(losses) - 1,
-                           "train_accuracy": None if div else accuracy(theta, X, y),
-                           "test_accuracy": None if div else accuracy(theta, X_test, y_test)}
+    for method, p in zip(methods, paths, strict=True):
+        for k, loss in enumerate(p.losses):
+            rec.log({"method": method, "step": k, "loss": loss})
+        div = p.diverged
+        results[method] = {"hyper": hps[method], "final_loss": p.losses[-1], "diverged_step": div,
+                           "steps_run": p.steps_run, "train_accuracy": None if div else accuracy(p.theta, X, y),
+                           "test_accuracy": None if div else accuracy(p.theta, X_test, y_test)}
 
     def attempt(method: str, hp: dict[str, float], i: int) -> tuple[float | None, int | None]:
-        _, losses, div = train(method, hp, stream(config.seed, "sweep-minibatches", method, i))
-        return None if div else losses[-1], div
+        (p,) = mlp_train.train([spec(method, hp, stream(config.seed, "sweep-minibatches", method, i))], theta0, data)
+        return None if p.diverged else p.losses[-1], p.diverged
 
     sweep = lr_sweep(config, rec, 0.0, attempt)
 
-    sharp, claims = sharpness_study(config, theta0, loss_on, shapes, n, batch_size, steps, accuracy,
-                                    (X, y, X_test, y_test), rec)
+    sharp, claims = sharpness_study(config, theta0, data, batch_size, steps, accuracy, (X_test, y_test), rec)
     diverged = {m: r["diverged_step"] for m, r in results.items() if r["diverged_step"] is not None}
     summary: dict[str, Any] = {
         "problem": "mlp", "train_size": n, "test_size": len(y_test), "hidden": config.hidden,
@@ -149,7 +116,7 @@ def _run_mlp(config: OptimizeConfig, rec: Run) -> dict[str, Any]:
     return summary
 
 
-def sharpness_study(config, theta0, loss_on, shapes, n, batch_size, steps, accuracy, data, rec: Run):
+def sharpness_study(config, theta0, data: Data, batch_size, steps, accuracy, test, rec: Run):
     """SGD with a small and a large batch (same lr, same start, the same number of examples seen): where do they
     end, how sharp is it, how well does it generalize?
 
@@ -157,31 +124,40 @@ def sharpness_study(config, theta0, loss_on, shapes, n, batch_size, steps, accur
     (at least one). Sharpness: the top Hessian eigenvalue of the full training loss (power iteration on
     Hessian-vector products), and the mean loss increase under random perturbations of 5% relative size per block.
     """
+    import torch
 
     from nnlab.core.seeding import stream, torch_stream
 
-    X, y, X_test, y_test = data
+    X, y, (X_test, y_test), n = data.X, data.y, test, len(data.y)
     small, large = sorted((batch_size, min(config.large_batch, n)))  # validate() refused two equal sizes
     examples = steps * small
     plan_steps = {small: steps, large: max(1, round(examples / large))}
     hp = hyper("sgd", config)
-    runs: dict[str, dict[str, Any]] = {}
     plan = [(bs, k) for bs in (small, large) for k in range(config.sharpness_seeds)]
-    for bs, k in rec.track(plan, "sharpness"):
-        # Same start theta0 for every run; order k changes only the order of the minibatches.
-        theta, losses, div = train_mlp("sgd", hp, theta0, loss_on, n, bs, plan_steps[bs], stream(config.seed,
-                                       "sharpness-order", k))
-        entry = runs.setdefault(f"batch {bs}", {"batch_size": bs, "steps": plan_steps[bs],
-                                                "examples_seen": plan_steps[bs] * bs, "seeds": []})
-        if div:
-            entry["seeds"].append({"seed": k, "diverged_step": div})
+    # Same start theta0 for every run; order k changes only the order of the minibatches. Every run in lockstep;
+    # only the last loss is kept (its losses on the way only watch for divergence).
+    paths = mlp_train.train([Spec("sgd", hp, stream(config.seed, "sharpness-order", k), bs, plan_steps[bs],
+                                  record=False) for bs, k in plan], theta0, data, lambda it: rec.track(it, "sharpness"))
+    runs: dict[str, dict[str, Any]] = {f"batch {bs}": {"batch_size": bs, "steps": plan_steps[bs],
+                                                       "examples_seen": plan_steps[bs] * bs, "seeds": []}
+                                       for bs in (small, large)}
+    done = [i for i, p in enumerate(paths) if not p.diverged]
+    # The same probe directions for every run (a fresh probe stream each): their sharpness differs by theta alone.
+    gens = [torch_stream(config.seed, "sharpness-probe", device=rec.device) for _ in done]
+    thetas = torch.stack([paths[i].theta for i in done]) if done else theta0[:0]
+    V = torch.stack([torch.randn(theta0.shape, generator=g, dtype=theta0.dtype, device=theta0.device)
+                     for g in gens]) if done else thetas
+    eigen = top_eigens(data, thetas, V)
+    rises = perturbed_increases(data, thetas, gens)
+    for (bs, k), p in zip(plan, paths, strict=True):
+        entry = runs[f"batch {bs}"]
+        if p.diverged:
+            entry["seeds"].append({"seed": k, "diverged_step": p.diverged})
             continue
-        # The same probe directions for every run: their sharpness differs by theta alone.
-        gen = torch_stream(config.seed, "sharpness-probe", device=rec.device)
+        j = done.index(plan.index((bs, k)))
         entry["seeds"].append({
-            "seed": k, "train_loss": losses[-1], "top_eigenvalue": top_eigen(loss_on, theta, gen),
-            "perturbed_loss_increase": mlp_loss.perturbed_increase(lambda t: loss_on(t, None), theta, shapes, gen),
-            "train_accuracy": accuracy(theta, X, y), "test_accuracy": accuracy(theta, X_test, y_test),
+            "seed": k, "train_loss": p.losses[-1], "top_eigenvalue": eigen[j], "perturbed_loss_increase": rises[j],
+            "train_accuracy": accuracy(p.theta, X, y), "test_accuracy": accuracy(p.theta, X_test, y_test),
         })
     for entry in runs.values():  # mean and spread over the orders that did not diverge
         done = [s for s in entry["seeds"] if "top_eigenvalue" in s]
@@ -192,7 +168,7 @@ def sharpness_study(config, theta0, loss_on, shapes, n, batch_size, steps, accur
                 entry[key + "_sd"] = float(np.std([s[key] for s in done], ddof=1))
     a, b = runs[f"batch {small}"], runs[f"batch {large}"]
     claims = flat_minima_claims(a, b, hp["lr"], config.sharpness_seeds)
-    claims.append(noise_check(loss_on, theta0, n, small, large, stream(config.seed, "gradient-noise")))
+    claims.append(noise_check(data, theta0, small, large, stream(config.seed, "gradient-noise")))
     noise = claims[-1]["measured"]["noise"]
     return {"runs": runs, "lr": hp["lr"], "examples_seen": examples, "gradient_noise": noise}, claims
 
@@ -262,11 +238,12 @@ def flat_minima_claims(a: dict[str, Any], b: dict[str, Any], lr: float, orders: 
     ]
 
 
-def noise_check(loss_on, theta0, n: int, small: int, large: int, rng) -> dict[str, Any]:
+def noise_check(data: Data, theta0, small: int, large: int, rng) -> dict[str, Any]:
     """The lecture's "gradient + Random perturbation": without replacement E||g_B - g||^2 = c(B) sigma^2 with
     c(B) = (n - B) / (B (n - 1)), so the ratio between two batch sizes is known without sigma^2; a batch of
     the whole training set (c = 0) has no noise at all. A closed form checked by Monte Carlo: a check."""
-    noise = {bs: gradient_noise(loss_on, theta0, n, bs, rng) for bs in (small, large)}
+    n = len(data.y)
+    noise = {bs: gradient_noise(data, theta0, bs, rng) for bs in (small, large)}
 
     def c(bs: int) -> float:
         return (n - bs) / (bs * (n - 1))
@@ -287,5 +264,26 @@ def noise_check(loss_on, theta0, n: int, small: int, large: int, rng) -> dict[st
            f"{large} 在起点处的 E||g_B - g||^2，对照理论 (n - B) / (B (n - 1))，n = {n}")
 
 
-def top_eigen(loss_on, theta, gen) -> float:
-    return mlp_loss.top_eigenvalue(lambda t: loss_on(t, None), theta, gen)
+def top_eigens(data: Data, thetas, V) -> list[float]:
+    """The top Hessian eigenvalue of the full training loss at every row of thetas (R, P), power iteration from
+    the rows of V, all rows at once (mlp_loss.top_eigenvalues)."""
+    # As many rows at once as keep their double-backward graphs within LOSS_FLOATS activations (one run's when
+    # n H alone exceeds it, as when the runs went one at a time).
+    size = max(1, mlp_train.LOSS_FLOATS // (len(data.y) * data.shapes[0][1]))
+    return [lam for i in range(0, len(thetas), size)
+            for lam in mlp_loss.top_eigenvalues(data.losses, thetas[i:i + size], V[i:i + size])]
+
+
+def perturbed_increases(data: Data, thetas, gens) -> list[float]:
+    """mlp_loss.perturbed_increase at every row of thetas, each with its generator: every perturbed point and
+    every base point in one batched pass."""
+    import torch
+
+    if not len(thetas):
+        return []
+    deltas = [mlp_loss.perturbations(t, data.shapes, g) for t, g in zip(thetas, gens, strict=True)]  # (D, P) each
+    draws = len(deltas[0])
+    with torch.no_grad():
+        J = data.losses(torch.cat([thetas, *[t + d for t, d in zip(thetas, deltas, strict=True)]])).tolist()
+    base, rest = J[:len(thetas)], J[len(thetas):]
+    return [sum(v - base[i] for v in rest[i * draws:(i + 1) * draws]) / draws for i in range(len(thetas))]

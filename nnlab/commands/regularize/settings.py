@@ -43,7 +43,7 @@ def run_setting(config: RegularizeConfig, setting: str, epochs: int, rec: Run) -
         Xf, Yf = (torch.from_numpy(a) for a in data["X_final"])
     else:
         Xf, Yf = out["X"]["test"], out["Y"]["test"]
-    final = {p: T.evaluate(stack, out["X"][p], out["Y"][p], reps, task) for p in ("train", "val")}
+    final = out["final"] or {p: T.evaluate(stack, out["X"][p], out["Y"][p], reps, task) for p in ("train", "val")}
     final["test"] = T.evaluate(stack, Xf, Yf, reps, task)
     weights = stack.weight_stats()
     rows = []

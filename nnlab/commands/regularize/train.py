@@ -100,12 +100,16 @@ def mnist_data(config: RegularizeConfig, replicates: int) -> dict[str, Any]:
 # Evaluation
 
 
-def _rows(X, reps):
-    """(R, N, d) numpy or tensor, replicate index per network (K,) -> (K, N, d), the shared copy when R = 1."""
-    import torch
-
-    X = torch.as_tensor(X)
-    return X.expand(len(reps), *X.shape[1:]) if X.shape[0] == 1 else X[reps]
+def replicate_blocks(reps) -> list[tuple[int, int, int]]:
+    """(r, a, b) for each run of networks a .. b-1 that share replicate r (K networks in R runs, as
+    run_setting orders them; any order works, with more runs)."""
+    values = [int(r) for r in reps]
+    out, a = [], 0
+    for k in range(1, len(values) + 1):
+        if k == len(values) or values[k] != values[a]:
+            out.append((values[a], a, k))
+            a = k
+    return out
 
 
 def data_loss(out, Y, task: str):
@@ -119,21 +123,39 @@ def data_loss(out, Y, task: str):
     return loss, (out.argmax(-1) == Y).double().mean(1)
 
 
+def eval_loss(out, Y, task: str):
+    """data_loss's numbers for evaluation (no gradient), classification ~8x faster: log-softmax over the class axis
+    of (K, C, B), where that axis is not the innermost one, vectorizes across the rows instead of over 10 classes
+    (the same formula, -log softmax(out)[y]; round-off differs by ~1 ulp). Training keeps data_loss."""
+    if task == "regression":
+        return data_loss(out, Y, task)
+    logp = out.transpose(1, 2).log_softmax(1)  # (K, C, B)
+    loss = -logp.gather(1, Y[:, None, :]).squeeze(1).mean(1)
+    return loss, (out.argmax(-1) == Y).double().mean(1)
+
+
 def evaluate(stack: Stack, X, Y, reps, task: str) -> tuple[list[float], list[float] | None]:
-    """Eval-mode (no dropout) mean loss and accuracy of every network on its replicate's rows."""
+    """Eval-mode (no dropout) mean loss and accuracy of every network on its replicate's rows.
+
+    Per run of networks sharing a replicate, its (N, d) rows are expanded (a stride-0 view, no copy) against
+    those networks' weights (views): the same products as gathering (K, N, d) rows, without the K-fold copy.
+    """
     import torch
 
+    X, Y = torch.as_tensor(X), torch.as_tensor(Y)
     n = X.shape[1]
+    blocks = [(r if X.shape[0] > 1 else 0, a, b, stack.block(a, b)) for r, a, b in replicate_blocks(reps)]
     loss = torch.zeros(len(reps), dtype=torch.float64)
     acc = torch.zeros(len(reps), dtype=torch.float64)
     with torch.no_grad():
         for i in range(0, n, EVAL_CHUNK):
-            xb, yb = _rows(X[:, i:i + EVAL_CHUNK], reps), _rows(Y[:, i:i + EVAL_CHUNK], reps)
-            lo, ac = data_loss(stack.forward(xb), yb, task)
-            w = xb.shape[1] / n
-            loss += lo.double() * w
-            if ac is not None:
-                acc += ac * w
+            for r, a, b, sub in blocks:
+                xb, yb = X[r, i:i + EVAL_CHUNK], Y[r, i:i + EVAL_CHUNK]
+                lo, ac = eval_loss(sub.forward(xb.expand(b - a, *xb.shape)), yb.expand(b - a, *yb.shape), task)
+                w = xb.shape[0] / n
+                loss[a:b] += lo.double() * w
+                if ac is not None:
+                    acc[a:b] += ac * w
     return loss.tolist(), acc.tolist() if task == "classification" else None
 
 
@@ -168,11 +190,13 @@ def train(config: RegularizeConfig, setting: str, data: dict[str, Any], members:
     checkpoints = set(eval_epochs(epochs, config.eval_points))
     history: list[dict[str, Any]] = []
     diverged_at: int | None = None
+    rows = torch.arange(R)[:, None]
     for epoch in rec.track(range(1, epochs + 1), f"{setting}: training {len(members)} networks"):
         perms = torch.stack([torch.randperm(n, generator=g) for g in order])  # (R, n)
+        Xp, Yp = X["train"][rows, perms], Y["train"][rows, perms]  # (R, n, d), (R, n[, 1]): this epoch's order
         for i in range(0, n - bs + 1, bs):  # full batches only: every step averages over bs examples
-            idx = perms[reps, i:i + bs]  # (K, bs): network k's rows of its replicate
-            xb, yb = X["train"][reps[:, None], idx], Y["train"][reps[:, None], idx]
+            # (K, bs, d): network k's rows of its replicate (index_select copies whole rows: ~8x the fancy index)
+            xb, yb = Xp[:, i:i + bs].index_select(0, reps), Yp[:, i:i + bs].index_select(0, reps)
             loss, _ = data_loss(stack.forward(xb, masks), yb, task)
             stack.step(loss.sum(), lr)
         if epoch in checkpoints:
@@ -192,4 +216,9 @@ def train(config: RegularizeConfig, setting: str, data: dict[str, Any], members:
                 diverged_at = diverged_at or epoch
                 if not any(math.isfinite(v) for v in row["train_loss"]):
                     break
-    return {"stack": stack, "history": history, "diverged_at": diverged_at, "X": X, "Y": Y, "reps": reps}
+    # The last checkpoint saw the final weights (the last epoch, or the one training stopped at): its train and
+    # validation numbers are the final ones, so run_setting need not evaluate them again.
+    final = ({p: (history[-1][f"{p}_loss"], history[-1][f"{p}_acc"]) for p in ("train", "val")}
+             if history and history[-1]["epoch"] == epoch else None)
+    return {"stack": stack, "history": history, "diverged_at": diverged_at, "X": X, "Y": Y, "reps": reps,
+            "final": final}

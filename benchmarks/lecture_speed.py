@@ -44,7 +44,7 @@ def held(out: Path) -> set[str]:
 
 def elapsed(out: Path) -> dict[str, float]:
     """Each run's own seconds (meta.json's elapsed_s) in the lecture written under `out`, by command[-tag]: the
-    ranking behind the order the workers take them in (nnlab/tools/lecture_pool.py, LONGEST_FIRST)."""
+    ranking behind the order the workers take them in (nnlab/tools/lecture_pool.py, START_ORDER)."""
     seconds = {}
     for meta in (out / "lecture").glob("*/*/*/meta.json"):
         if meta.parent.is_symlink() or meta.parent.name == "latest":

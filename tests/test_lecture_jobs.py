@@ -128,7 +128,7 @@ def test_a_failed_runs_directory_is_found_by_its_own_tag_never_a_tagged_ones(tmp
     assert newest(tmp_path, "init", None) is None
 
 
-def test_the_workers_take_the_longest_experiments_first_and_each_once():
+def test_the_workers_take_the_longest_experiments_first_backprop_fresh_and_each_once():
     from types import SimpleNamespace as NS
 
     from nnlab.tools.lecture import plan, select
@@ -138,6 +138,7 @@ def test_the_workers_take_the_longest_experiments_first_and_each_once():
     order = [(steps[i][0].name, steps[i][2].tag) for i in start_order(steps)]
     assert sorted(start_order(steps)) == list(range(len(steps)))
     assert order[0] == ("modules", None)  # the longest: in the lecture's order it started third, and ended last
+    assert order[1] == ("backprop", None)  # its cost claims time the machine: a fresh worker's first run
     assert order.index(("optimize", "mlp")) < order.index(("optimize", None))
     unknown = [(NS(name="zeta"), None, NS(tag=None)), (NS(name="alpha"), None, NS(tag=None)), *steps[:1]]
     assert start_order(unknown) == [2, 0, 1]  # an unlisted experiment after the listed ones, in the lecture's order

@@ -180,8 +180,11 @@ class PoolExecutor:
         self.work = work or run_point  # what a worker does with a task (tests give a picklable stand-in)
         self.slots: list[_Slot] = []
 
-    def start(self) -> None:
-        self.slots = []  # made by run() as tasks need them: none warming for nothing
+    def start(self, ahead: int = 0) -> None:
+        """`ahead` workers (at most `workers`) made now, warming while the caller prepares the runs (the lecture
+        plans its experiments meanwhile); the others made by run() as tasks need them: none warming for nothing.
+        Call it from the thread that calls run() (a worker's death-with-parent signal is tied to that thread)."""
+        self.slots = [_Slot(self.threads, self.warm) for _ in range(min(ahead, self.workers))]
 
     def run(self, tasks: Sequence[Task], on_record: OnRecord) -> None:
         from concurrent.futures import FIRST_COMPLETED, wait

@@ -82,7 +82,8 @@ def plan(names: list[str], options: dict[str, Any], quick: bool, argv: list[str]
             request = Request(name, {**options, **settings}, quick=quick, argv=argv, tag=tag)
             try:
                 config = build_config(spec, request)
-                resolve_device(config.device)  # --device cuda without one: refused before anything runs
+                if config.device not in ("auto", "cpu"):  # --device cuda without one: refused before anything runs
+                    resolve_device(config.device)  # (auto always resolves: not probed here, so no torch import)
             except UserError as exc:
                 raise UserError(f"nnlab {name}: {exc}") from None
             steps.append((spec, config, request))
@@ -263,9 +264,9 @@ def one_by_one(steps: list[tuple[Any, Any, Any]], parent: Path) -> tuple[dict[in
     return dict(enumerate(entries)), stopped
 
 
-def side_by_side(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path) -> tuple[dict[int, Any], int | None]:
-    """The experiments `jobs` at a time, in worker processes (tools/lecture_pool.py): (the report entry of each
-    that ran, by its index in `steps`; the signal that stopped the lecture)."""
+def side_by_side(steps: list[tuple[Any, Any, Any]], pool: Any, parent: Path) -> tuple[dict[int, Any], int | None]:
+    """The experiments side by side, on the worker processes of `pool` (tools/lecture_pool.py): (the report entry
+    of each that ran, by its index in `steps`; the signal that stopped the lecture)."""
     from nnlab.core import console, figure_pool
     from nnlab.tools.lecture_pool import run_all
 
@@ -276,8 +277,8 @@ def side_by_side(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path) -> 
         ended[index] = entry
         console.err.print(line(len(ended), len(steps), entry), soft_wrap=True)
 
-    console.err.print(f"{len(steps)} experiments, {jobs} at a time", markup=False)
-    stopped = run_all(steps, jobs, parent, on_entry)
+    console.err.print(f"{len(steps)} experiments, {pool.workers} at a time", markup=False)
+    stopped = run_all(steps, pool, parent, on_entry)
     return ended, stopped
 
 
@@ -322,16 +323,27 @@ def lecture(ctx: click.Context, quick: bool, only: tuple[str, ...], skip: tuple[
 
     argv = (ctx.obj or {}).get("argv", ["nnlab", *sys.argv[1:]])
     options = {k: v for k, v in (("device", device), ("seed", seed)) if v is not None}
-    steps = plan(select(only, skip), options, quick, argv)
-    jobs_n = resolve_jobs(jobs, len(steps))  # refused before anything is made
+    names = select(only, skip)
+    jobs_n = resolve_jobs(jobs, sum(1 + len(SECOND_RUNS.get(name, [])) for name in names))  # refused first
     if not out:
         raise UserError("--out: give a directory")
-    started = time.perf_counter()
-    parent = claim_directory(out, "lecture", None, dt.datetime.now().astimezone())
+    pool = None
+    if jobs_n > 1:
+        from nnlab.tools.lecture_pool import start_workers
+
+        pool = start_workers(jobs_n, names)  # warming up while the configs are resolved
+    try:
+        steps = plan(names, options, quick, argv)  # every config refused or resolved before anything is made
+        started = time.perf_counter()
+        parent = claim_directory(out, "lecture", None, dt.datetime.now().astimezone())
+    except BaseException:  # the workers end with the refusal
+        if pool is not None:
+            pool.close()
+        raise
     console.err.print(f"lecture directory {parent}", soft_wrap=True, markup=False)
 
-    if jobs_n > 1:
-        ran, stopped = side_by_side(steps, jobs_n, parent)
+    if pool is not None:
+        ran, stopped = side_by_side(steps, pool, parent)
     else:
         ran, stopped = one_by_one(steps, parent)
     entries = [ran[i] for i in sorted(ran)]  # the lecture's order, whatever order they ran in

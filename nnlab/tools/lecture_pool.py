@@ -8,11 +8,11 @@ experiment bounds it), with the same numbers: every run seeds itself, and each
 has the threads of one worker's share of the cores (C // N: `threads` 0, "every core this process may use",
 means that share, through NNLAB_CORES; torch's and BLAS's own defaults are set to it before torch is imported).
 
-The workers take the experiments longest first (LONGEST_FIRST), so that the longest one never starts last and
-bounds the lecture alone; a run's directory, record and report are those of the one-by-one lecture, and the
-report keeps the lecture's order whatever order the runs start and end in. Ctrl-C: runs not started are reported
-as not run, the running ones stop at their next safe point and are closed as interrupted, and the report of what
-ran is still written.
+The workers take the experiments longest first (START_ORDER; backprop the exception), so that the longest one
+never starts last and bounds the lecture alone. A run's directory, record and report are those of the one-by-one
+lecture, and the report keeps the lecture's order whatever order the runs start and end in. Ctrl-C: runs not
+started are reported as not run, the running ones stop at their next safe point and are closed as interrupted,
+and the report of what ran is still written.
 """
 
 from __future__ import annotations
@@ -28,17 +28,19 @@ CORES_ENV = "NNLAB_CORES"  # the cores a process may use, when fewer than its af
 
 # The order in which the workers take the experiments, (command, tag): longest first, by their seconds at the
 # defaults on one core of two (benchmarks/lecture_speed.py prints each run's; --quick ranks them alike, modules
-# first). Longest-processing-time-first keeps the longest from starting last: on 2 workers, the lecture order put
-# modules third, and its end 11 s after all the others'. Only the start order: every run seeds itself, so
-# its numbers do not depend on it. An experiment not listed starts after these, in the lecture's order.
-LONGEST_FIRST = [("modules", None), ("approx", None), ("regularize", None), ("attention", None), ("optimize", "mlp"),
-                 ("train-mnist", None), ("backprop", None), ("init", None), ("activations", None),
-                 ("optimize", None)]
+# first), so that the longest does not start last (on 2 workers the lecture's own order put modules third, and its
+# end 11 s after all the others'), with one exception: backprop goes second, the first run of a fresh worker. Its
+# cost claims time the machine, and a worker that had run other experiments timed a steeper backward cost (our
+# engine's slope against N: 1.06 in a fresh process, 1.13 after approx, regularize and optimize's MLP in the same
+# one, 1.27 in one lecture, past the claim's 1.25). Only the start order: every run seeds itself, so its numbers do
+# not depend on it. An experiment not listed starts after these, in the lecture's order.
+START_ORDER = [("modules", None), ("backprop", None), ("approx", None), ("regularize", None), ("train-mnist", None),
+               ("attention", None), ("optimize", "mlp"), ("init", None), ("activations", None), ("optimize", None)]
 
 
 def start_order(steps: list[tuple[Any, Any, Any]]) -> list[int]:
     """The indices of the lecture's `steps` ((spec, config, request) each) in the order the workers take them."""
-    rank = {key: r for r, key in enumerate(LONGEST_FIRST)}
+    rank = {key: r for r, key in enumerate(START_ORDER)}
     return sorted(range(len(steps)), key=lambda i: (rank.get((steps[i][0].name, steps[i][2].tag), len(rank)), i))
 
 
@@ -99,17 +101,29 @@ def newest(parent: str | Path, command: str, tag: str | None) -> str | None:
     return str(max(runs, key=lambda r: r[:2])[2]) if runs else None
 
 
-def run_all(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path, on_entry: Any) -> int | None:
-    """Run the lecture's `steps` ((spec, config, request) each) on `jobs` workers; `on_entry(index, entry)` as
-    each ends (in the order they end; one cancelled before it started has none). Returns the signal that
-    stopped the lecture (SIGINT: Ctrl-C, or SIGTERM, which the console script turns into the same), or None."""
-    import signal
-
+def start_workers(jobs: int, names: list[str]) -> Any:
+    """The lecture's `jobs` workers, started now and warming up (~2 s of imports each) while the lecture plans
+    its experiments `names` (whose configs import torch in this process: 1.5 s): the pool run_all takes."""
     from nnlab.core.device import available_cores
-    from nnlab.report import Entry, read_entry
     from nnlab.sweep.executors import PoolExecutor
 
-    cores = max(1, available_cores() // jobs)
+    rank = {name: r for r, (name, _tag) in reversed(list(enumerate(START_ORDER)))}
+    first = min(names, key=lambda name: rank.get(name, len(rank)))  # the imports its first run needs
+    pool = PoolExecutor(jobs, max(1, available_cores() // jobs), work=run_step, warm=first)
+    pool.start(ahead=jobs)
+    return pool
+
+
+def run_all(steps: list[tuple[Any, Any, Any]], pool: Any, parent: Path, on_entry: Any) -> int | None:
+    """Run the lecture's `steps` ((spec, config, request) each) on the workers of `pool` (start_workers), then
+    close it; `on_entry(index, entry)` as each ends (in the order they end; one cancelled before it started has
+    none). Returns the signal that stopped the lecture (SIGINT: Ctrl-C, or SIGTERM, which the console script
+    turns into the same), or None."""
+    import signal
+
+    from nnlab.report import Entry, read_entry
+
+    cores = pool.threads
     tasks = []
     for i in start_order(steps):
         spec, _config, request = steps[i]
@@ -130,10 +144,8 @@ def run_all(steps: list[tuple[Any, Any, Any]], jobs: int, parent: Path, on_entry
             entry = Entry(command, None, record["status"], record.get("error"))
         on_entry(record["index"], entry)
 
-    pool = PoolExecutor(jobs, cores, work=run_step, warm=tasks[0].command)
     stopped = None
     try:
-        pool.start()
         pool.run(tasks, on_record)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (core.signals.Interrupted carries its number)
         stopped = getattr(exc, "signum", signal.SIGINT)

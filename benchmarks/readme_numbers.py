@@ -52,8 +52,9 @@ def records(parent: Path) -> dict:
     runs = {}
     for command_dir in sorted(p for p in parent.iterdir() if p.is_dir()):
         found = sorted(p for p in command_dir.iterdir() if (p / "meta.json").is_file() and not p.is_symlink())
-        for i, path in enumerate(found):  # optimize's second run, `<time>-mlp`, sorts after its default run
-            runs[command_dir.name if i == 0 else f"{command_dir.name}/{path.name.rsplit('-', 1)[-1]}"] = (
+        for path in found:  # `<date>-<time>[-tag]`: optimize's second run is `<date>-<time>-mlp`, whenever it ran
+            tag = path.name.split("-", 2)[2] if path.name.count("-") >= 2 else None
+            runs[command_dir.name if tag is None else f"{command_dir.name}/{tag}"] = (
                 RunRecord(path).read_all(figures=False))
     return runs
 

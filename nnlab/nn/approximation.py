@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnlab.core.device import thread_limit
 from nnlab.nn import activations, expressions
 
 Array = np.ndarray
@@ -194,11 +193,8 @@ def gram(h):
         return h.mT @ h
     S, n, D = h.shape
     hn, out = h.numpy(), torch.empty(S, D, D, dtype=h.dtype)
-    # Below ~1e9 multiply-adds (30 ms on a core) a second BLAS thread spins more than it computes: one thread
-    # (a (3, 1024, 256) Gram took 10x the CPU time on two threads of a busy machine).
-    with thread_limit(1 if S * n * D * D < 2**30 else None):
-        for s in range(S):
-            out[s] = torch.from_numpy(hn[s].T @ hn[s])
+    for s in range(S):  # at the caller's threads (commands/approx/fit.py keeps small Grams on one)
+        out[s] = torch.from_numpy(hn[s].T @ hn[s])
     return out
 
 
@@ -253,11 +249,8 @@ def nested_solve(gram, rhs, sizes: Sequence[int], ridge: float):
     z = torch.linalg.solve_triangular(chol, rhs, upper=False)  # (S, P, T)
     upper = chol.mT.contiguous()  # L^T, so every width's back substitution reads a plain leading block
     coefs = torch.zeros(S, P, len(sizes), rhs.shape[-1], dtype=gram.dtype, device=gram.device)
-    # One thread on the CPU: P^2 T multiply-adds a solve, less than a second OpenMP thread's synchronisation
-    # costs on a busy machine (2 threads took 20x longer).
-    with thread_limit(1 if gram.device.type == "cpu" else None):
-        for j, k in enumerate(sizes):
-            coefs[:, :k, j] = torch.linalg.solve_triangular(upper[:, :k, :k], z[:, :k], upper=True)
+    for j, k in enumerate(sizes):  # P^2 T multiply-adds each: best on one thread (commands/approx/fit.py)
+        coefs[:, :k, j] = torch.linalg.solve_triangular(upper[:, :k, :k], z[:, :k], upper=True)
     return coefs
 
 

@@ -24,6 +24,19 @@ def evaluate(pred: np.ndarray, truth: np.ndarray, n_test: int) -> tuple[np.ndarr
     return np.mean(err[:, :n_test] ** 2, axis=1), np.max(np.abs(err[:, n_test:]), axis=1)
 
 
+def solve(h, y, sizes: list[int], ridge: float, ones: bool = True):
+    """ap.nested_solve of ap.normal_equations(h, y, ones), with the threads each part is fastest on: on the CPU
+    a Gram below ~1e9 multiply-adds (30 ms on a core) on one thread, where a second BLAS thread spins more than
+    it computes (a (3, 1024, 256) Gram took 10x the CPU time on two threads of a busy machine), and the
+    per-width back substitutions on one (P^2 T multiply-adds each: 2 threads took 20x longer)."""
+    S, n, D = h.shape
+    cpu = h.device.type == "cpu"
+    with thread_limit(1 if cpu and S * n * D * D < 2**30 else None):
+        normal = ap.normal_equations(h, y, ones)
+    with thread_limit(1 if cpu else None):
+        return ap.nested_solve(*normal, sizes, ridge)
+
+
 CHUNK = 256  # evaluation rows a step: features (S, 256, D) stay in cache for the products that use them
 
 
@@ -47,7 +60,7 @@ def fit_network(config: ApproxConfig, act_spec: str, d: int, x, y, x_eval, devic
     x_all = np.broadcast_to(x_eval, (S, *x_eval.shape))
     if config.fit == "features":
         sizes = [k + 1 for k in config.widths]
-        coefs = ap.nested_solve(*ap.normal_equations(ap.features(act, xt, wt, bt), yt), sizes, config.ridge)
+        coefs = solve(ap.features(act, xt, wt, bt), yt, sizes, config.ridge)
         return predict_in_chunks(lambda xc, out: ap.features(act, t(xc), wt, bt, out), x_all, coefs, sizes,
                                  max(config.widths))
     # Small problems are many tiny elementwise ops (Adam's on a few thousand numbers): on a busy CPU,
@@ -92,7 +105,7 @@ def fit_baselines(config: ApproxConfig, d: int, x, y, x_eval) -> dict[str, tuple
     yt = torch.from_numpy(y)
     out: dict[str, tuple[np.ndarray, list[int]]] = {}
     # Linear and Chebyshev bases of the evaluation points do not depend on the seed: (1, m, P), broadcast.
-    coefs = ap.nested_lstsq(torch.from_numpy(ap.linear_basis(x)), yt, [d + 1], 0.0)  # [1, x] is well posed
+    coefs = solve(torch.from_numpy(ap.linear_basis(x)), yt, [d + 1], 0.0, ones=False)  # [1, x] is well posed
     lin = ap.predict(torch.from_numpy(ap.linear_basis(x_eval[None])), coefs).numpy()
     out["linear"] = (np.repeat(lin, len(config.widths), axis=2), [d + 1] * len(config.widths))
 
@@ -102,7 +115,7 @@ def fit_baselines(config: ApproxConfig, d: int, x, y, x_eval) -> dict[str, tuple
                for k in config.widths]
     indices = ap.chebyshev_indices(d, max(degrees))
     sizes = [ap.n_terms(d, k) for k in degrees]
-    coefs = ap.nested_lstsq(torch.from_numpy(ap.chebyshev_basis(x, indices)), yt, sizes, config.ridge)
+    coefs = solve(torch.from_numpy(ap.chebyshev_basis(x, indices)), yt, sizes, config.ridge, ones=False)
     # the basis (its column 0 the constant T_0 = 1) of each chunk, a fresh (1, rows, C) array (numpy's)
     out["polynomial"] = (predict_in_chunks(lambda xc, _: torch.from_numpy(ap.chebyshev_basis(xc, indices)),
                                            x_eval[None], coefs, sizes, len(indices), ones=False), sizes)
@@ -112,7 +125,7 @@ def fit_baselines(config: ApproxConfig, d: int, x, y, x_eval) -> dict[str, tuple
     centres = xt[:, : max(config.widths)]
     h = config.kernel_width * math.sqrt(d)
     sizes = [k + 1 for k in config.widths]
-    coefs = ap.nested_solve(*ap.normal_equations(ap.gaussian_features(xt, centres, h), yt), sizes, config.ridge)
+    coefs = solve(ap.gaussian_features(xt, centres, h), yt, sizes, config.ridge)
     x_all = np.broadcast_to(x_eval, (S, *x_eval.shape))
     pred = predict_in_chunks(lambda xc, buf: ap.gaussian_features(torch.from_numpy(xc.copy()), centres, h, buf),
                              x_all, coefs, sizes, max(config.widths))

@@ -194,14 +194,14 @@ def memory_bytes(config: OptimizeConfig) -> int:
     JSON line and the dict {method, step, loss, x} with its floats, list and strings, that `nnlab.run`'s result,
     `redraw` and the figures read), the paths the claims re-simulate (up to ~5 alive, ~200 bytes a point: a
     2-float list and a loss), and the quadratic's check paths (up to 30 kappa + 200 points of ~200 bytes).
-    mlp: MNIST (uint8, 70,000 x 784), the float32 training subset and test set (3 copies: the images, their
-    nonzero columns that the lockstep passes read, a gathered or converted copy), activations kept for double
+    mlp: MNIST (uint8, 70,000 x 784), the float32 training subset and test set (4 copies: the images, their
+    nonzero columns that the lockstep passes read, gathered or converted copies), activations kept for double
     backward (~8 per hidden unit per image, for every run the batched power iteration differentiates at once),
     the parameters with Hessian-vector graphs (~30 copies), every lockstep run's parameters, optimizer state,
     gradient and gradient point (~5 copies a run), and the Gram matrix K of the tracked pre-activations (n^2
     floats up to n = 4096), and the sharpness runs' minibatches with their copies (~4 of (seeds, large_batch,
     784) floats). Measured: 560-577 MiB above the interpreter at train_size 30,000, hidden 16, large_batch 4096,
-    GD alone."""
+    GD alone; 862 MiB in all under coverage (the 4th copy is its margin)."""
     steps = config.steps or problem_defaults(config.problem, config.kappa).steps
     base = INTERPRETER_BYTES
     if config.problem != "mlp":
@@ -211,6 +211,6 @@ def memory_bytes(config: OptimizeConfig) -> int:
     params = 785 * config.hidden + (config.hidden + 1) * 10
     runs = len(config.methods()) + 2 * config.sharpness_seeds  # trained in lockstep (mlp_train.py)
     gram = 4 * config.train_size ** 2 if config.train_size <= 4096 else 0  # mlp_train.GRAM_MAX's K (n, n)
-    return base + 70_000 * 784 + images * 784 * 4 * 3 + images * config.hidden * 4 * 8 * runs \
+    return base + 70_000 * 784 + images * 784 * 4 * 4 + images * config.hidden * 4 * 8 * runs \
         + params * 4 * (30 + 5 * runs) + gram + 7 * (steps + 1) * 300 \
         + 4 * config.sharpness_seeds * config.large_batch * 784 * 4

@@ -124,15 +124,15 @@ def test_ctrl_c_stops_fit_train_within_a_step_not_after_the_width(invoke, monkey
     import signal
     import time
 
-    from nnlab.nn import approximation
+    from nnlab.nn import approximation_train
 
-    real = approximation.train_width
+    real = approximation_train.train_width
 
     def ctrl_c_then_train(*args, **kwargs):
         signal.raise_signal(signal.SIGINT)  # the run's handler notes it; the next check_stop raises
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(approximation, "train_width", ctrl_c_then_train)
+    monkeypatch.setattr(approximation_train, "train_width", ctrl_c_then_train)
     start = time.monotonic()
     result = invoke("approx", "--quick", "--fit", "train", "--dims", "1", "--activation", "relu", "--steps", "1000000")
     assert result.exit_code == 130, result.stderr

@@ -12,6 +12,7 @@ from numpy.polynomial import chebyshev
 from nnlab.nn import activations
 from nnlab.nn import approximation as ap
 from nnlab.nn import approximation_theory as at
+from nnlab.nn.approximation_train import train_width
 
 
 def ridge_solution(phi: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
@@ -96,8 +97,8 @@ def test_batched_training_equals_training_one_network():
     y = torch.from_numpy(np.stack([t.fn(xn) for t in (ap.get_target(n, 2) for n in ("bump", "linear", "cosines"))], -1))
     w, b = ap.draw_features(rng, "tanh", 2, 8, 5.0, 2)
     act = activations.get("tanh")
-    together = ap.train_width(act, x, y, torch.from_numpy(w), torch.from_numpy(b), 100, 0.02)(x)
-    alone = ap.train_width(act, x[1:], y[1:, :, 2:], torch.from_numpy(w[1:]), torch.from_numpy(b[1:]), 100, 0.02)(x[1:])
+    together = train_width(act, x, y, torch.from_numpy(w), torch.from_numpy(b), 100, 0.02)(x)
+    alone = train_width(act, x[1:], y[1:, :, 2:], torch.from_numpy(w[1:]), torch.from_numpy(b[1:]), 100, 0.02)(x[1:])
     # Adam is elementwise and the loss a sum of per-network losses: batching changes only summation order
     # (training runs in float32: 100 steps of rounding differences stay below 1e-4).
     np.testing.assert_allclose(together[1:, :, :, 2:].numpy(), alone.numpy(), rtol=1e-4, atol=1e-5)
@@ -142,7 +143,7 @@ def test_training_asks_whether_to_stop_before_every_step():
     w, b = ap.draw_features(rng, "tanh", 1, 4, 5.0, 1)
     act = activations.get("tanh")
     with pytest.raises(Stop):
-        ap.train_width(act, x, y, torch.from_numpy(w), torch.from_numpy(b), 1000, 0.02, check_stop)
+        train_width(act, x, y, torch.from_numpy(w), torch.from_numpy(b), 1000, 0.02, check_stop)
     assert len(calls) == 7
 
 

@@ -11,6 +11,7 @@ from nnlab.core.device import thread_limit
 from nnlab.core.seeding import stream
 from nnlab.nn import activations
 from nnlab.nn import approximation as ap
+from nnlab.nn import approximation_train as learn
 
 
 def sup_points(d: int, rng: np.random.Generator) -> np.ndarray:
@@ -68,7 +69,7 @@ def fit_network(config: ApproxConfig, act_spec: str, d: int, x, y, x_eval, devic
     # the crossover with `python benchmarks/approx_vectorised.py` under OMP_NUM_THREADS=1 and =2.
     small = xt.device.type == "cpu" and S * y.shape[-1] * x.shape[1] * max(config.widths) < 2**22
     with thread_limit(1 if small else None):
-        trained = [ap.train_width(act, xt, yt, wt[..., :k], bt[..., :k], config.steps, config.lr, check_stop)
+        trained = [learn.train_width(act, xt, yt, wt[..., :k], bt[..., :k], config.steps, config.lr, check_stop)
                    for k in run_track(config.widths)]
     preds = []
     for start in range(0, x_eval.shape[0], 4096):  # chunks keep (S T, 4096, D_max) in memory

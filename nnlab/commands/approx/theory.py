@@ -20,6 +20,7 @@ from nnlab.core.seeding import stream
 from nnlab.nn import activations
 from nnlab.nn import approximation as ap
 from nnlab.nn import approximation_theory as at
+from nnlab.nn import approximation_train as learn
 
 if TYPE_CHECKING:
     from nnlab.commands.approx.config import ApproxConfig
@@ -99,7 +100,7 @@ def learned_features(config: ApproxConfig, target: ap.Target, d: int, device: st
     coefs = ap.nested_lstsq(ap.hidden(act, xt, wt, bt), yt, [D + 1], config.ridge)
     fixed = ap.predict(ap.hidden(act, test, wt, bt), coefs).cpu().numpy()[:, :, 0, 0]
     with thread_limit(1):  # a few thousand numbers a step: one thread is fastest (see fit.fit_network)
-        trained = ap.train_width(act, xt, yt, wt, bt, config.learn_steps, config.lr, check_stop)
+        trained = learn.train_width(act, xt, yt, wt, bt, config.learn_steps, config.lr, check_stop)
         learned = trained(test).cpu().numpy()[:, :, 0, 0]
 
     def rel(pred):

@@ -216,15 +216,6 @@ def perturbations(theta, shapes, generator, rho: float = 0.05, draws: int = 10):
 def perturbed_increase(loss_fn, theta, shapes, generator, rho: float = 0.05, draws: int = 10) -> float:
     """Mean of J(theta + delta) - J(theta) over random delta, each block of delta (W1, b1, W2, b2) of norm
     rho times that block's norm (a relative, scale-aware perturbation; zero blocks stay unperturbed)."""
-    import torch
-
     base = float(loss_fn(theta))
-    blocks = mlp_unpack(theta, shapes)
-    rises = []
-    for _ in range(draws):
-        parts = []
-        for b in blocks:
-            u = torch.randn(b.shape, generator=generator, dtype=theta.dtype, device=theta.device)
-            parts.append((rho * b.norm() * u / u.norm()).flatten())
-        rises.append(float(loss_fn(theta + torch.cat(parts))) - base)
+    rises = [float(loss_fn(theta + delta)) - base for delta in perturbations(theta, shapes, generator, rho, draws)]
     return sum(rises) / draws
